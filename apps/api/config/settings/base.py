@@ -1,0 +1,217 @@
+"""Settings shared by every process (ARCHITECTURE §3, §6): everything is read from the environment here.
+
+dev/test/prod/worker modules only override defaults; nothing exists in one of them alone.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[4]
+
+env = environ.Env()
+# A developer's .env is read when present; real deployments pass the environment itself.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+INSECURE_DEFAULT_SECRET_KEY = "insecure-dev-key-change-me"
+
+# ---------------------------------------------------------------------------
+# Core
+# ---------------------------------------------------------------------------
+SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+APP_VERSION = env("APP_VERSION", default="0.1.0")
+API_BASE_URL = env("API_BASE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "apps.core",
+    "apps.domains.students",
+    "apps.domains.lectures",
+    "apps.domains.enrollment",
+]
+
+MIDDLEWARE = [
+    "apps.core.middleware.InternalHostMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "apps.api.config.urls"
+WSGI_APPLICATION = "apps.api.config.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "ko-kr"
+TIME_ZONE = "Asia/Seoul"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
+
+# ---------------------------------------------------------------------------
+# Database: Postgres when DB_HOST is set, else an embedded SQLite file
+# ---------------------------------------------------------------------------
+DB_HOST = env("DB_HOST", default="")
+if DB_HOST:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": DB_HOST,
+            "PORT": env.int("DB_PORT", default=5432),
+            "NAME": env("DB_NAME", default="academy"),
+            "USER": env("DB_USER", default="postgres"),
+            "PASSWORD": env("DB_PASSWORD", default=""),
+            "CONN_MAX_AGE": env.int("DB_CONN_MAX_AGE", default=60),
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": {"connect_timeout": env.int("DB_CONNECT_TIMEOUT", default=5)},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("SQLITE_PATH", default=str(BASE_DIR / "var" / "academy.sqlite3")),
+            # The table queue and the API share this file: wait for the writer instead of failing.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+
+# ---------------------------------------------------------------------------
+# Cache and counters: Redis when REDIS_URL is set, else process memory
+# ---------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# ---------------------------------------------------------------------------
+# REST API
+# ---------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.IsTenantMember"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.DefaultPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
+    "UPDATE_LAST_LOGIN": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "academy API",
+    "DESCRIPTION": "학원 운영 SaaS 백엔드 API",
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# ---------------------------------------------------------------------------
+# Internal callers (workers, Lambda)
+# ---------------------------------------------------------------------------
+INTERNAL_WORKER_TOKEN = env("INTERNAL_WORKER_TOKEN", default="")
+LAMBDA_INTERNAL_API_KEY = env("LAMBDA_INTERNAL_API_KEY", default="")
+# Host name the internal paths are answered under, whatever Host header a caller by IP sends.
+INTERNAL_API_HOST = env("INTERNAL_API_HOST", default="internal.academy.invalid")
+
+# ---------------------------------------------------------------------------
+# Ports: object storage, queues, batch (ARCHITECTURE §3)
+# ---------------------------------------------------------------------------
+STORAGE_BACKEND = env("STORAGE_BACKEND", default="local")  # local | r2
+LOCAL_STORAGE_DIR = env.path("LOCAL_STORAGE_DIR", default=str(BASE_DIR / "var" / "storage"))
+R2_ENDPOINT_URL = env("R2_ENDPOINT_URL", default="")
+R2_ACCESS_KEY_ID = env("R2_ACCESS_KEY_ID", default="")
+R2_SECRET_ACCESS_KEY = env("R2_SECRET_ACCESS_KEY", default="")
+R2_BUCKET_AI = env("R2_BUCKET_AI", default="academy-ai")
+R2_BUCKET_VIDEO = env("R2_BUCKET_VIDEO", default="academy-video")
+R2_BUCKET_EXCEL = env("R2_BUCKET_EXCEL", default="academy-excel")
+R2_BUCKET_STORAGE = env("R2_BUCKET_STORAGE", default="academy-storage")
+AWS_REGION = env("AWS_REGION", default="ap-northeast-2")
+
+QUEUE_BACKEND = env("QUEUE_BACKEND", default="table")  # table | sqs
+SQS_QUEUE_EXCEL = env("SQS_QUEUE_EXCEL", default="academy-excel-jobs")
+SQS_QUEUE_MESSAGING = env("SQS_QUEUE_MESSAGING", default="academy-messaging-jobs")
+SQS_QUEUE_AI_LITE = env("SQS_QUEUE_AI_LITE", default="academy-ai-jobs-lite")
+SQS_QUEUE_AI_BASIC = env("SQS_QUEUE_AI_BASIC", default="academy-ai-jobs-basic")
+SQS_QUEUE_AI_PREMIUM = env("SQS_QUEUE_AI_PREMIUM", default="academy-ai-jobs-premium")
+SQS_WAIT_SECONDS = env.int("SQS_WAIT_SECONDS", default=20)
+SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=300)
+SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
+
+BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
+BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
+BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
+
+# ---------------------------------------------------------------------------
+# Workers
+# ---------------------------------------------------------------------------
+WORKER_ID = env("WORKER_ID", default="")
+EC2_IDLE_STOP_THRESHOLD = env.int("EC2_IDLE_STOP_THRESHOLD", default=0)  # 0 = never exit when idle
+EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
+
+# ---------------------------------------------------------------------------
+# Domain limits
+# ---------------------------------------------------------------------------
+DELETED_STUDENT_RETENTION_DAYS = env.int("DELETED_STUDENT_RETENTION_DAYS", default=30)
+
+# ---------------------------------------------------------------------------
+# Logging: one JSON object per line
+# ---------------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "apps.core.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,17 @@
+"""Tests run on the real Postgres and Redis of the machine; only AWS is stood in for (moto)."""
+
+import os
+
+os.environ.setdefault("DB_HOST", "127.0.0.1")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from .base import *  # noqa: F403
+from .base import LOGGING
+
+DEBUG = False
+SECRET_KEY = "test-secret-key-not-for-production"
+INTERNAL_WORKER_TOKEN = "test-internal-token"
+LAMBDA_INTERNAL_API_KEY = "test-lambda-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+LOGGING = {**LOGGING, "root": {"handlers": ["stdout"], "level": "WARNING"}}

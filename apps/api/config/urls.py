@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.apis import HealthApi
+
+api_v1 = [
+    path("", include("apps.core.urls")),
+    path("", include("apps.domains.students.urls")),
+    path("", include("apps.domains.lectures.urls")),
+    path("", include("apps.domains.enrollment.urls")),
+]
+
+urlpatterns = [
+    path("health", HealthApi.as_view(), name="health"),
+    path("health/", HealthApi.as_view()),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("admin/", admin.site.urls),
+]

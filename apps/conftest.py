@@ -1,0 +1,82 @@
+"""Shared fixtures: tenants, users of every role, authenticated API clients, domain rows."""
+
+import itertools
+
+import pytest
+from rest_framework.test import APIClient
+
+from apps.core.models import Role, Tenant, User
+
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def make_tenant(db):
+    def make(code: str | None = None, **fields) -> Tenant:
+        code = code or f"t{next(_seq)}"
+        return Tenant.objects.create(code=code, name=fields.pop("name", f"{code} 학원"), **fields)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant("alpha")
+
+
+@pytest.fixture
+def other_tenant(make_tenant):
+    return make_tenant("beta")
+
+
+@pytest.fixture
+def make_user(db):
+    def make(tenant: Tenant | None, role: str = Role.ADMIN, username: str | None = None, **fields) -> User:
+        username = username or f"{role}{next(_seq)}"
+        return User.objects.create_user(username=username, password="pw-12345678", tenant=tenant, role=role,
+                                        **fields)
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user, tenant):
+    return make_user(tenant, Role.ADMIN)
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated as the given user."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def admin_client(client_for, admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def make_student(db):
+    from apps.domains.students.models import Student
+
+    def make(tenant: Tenant, name: str = "홍길동", parent_phone: str | None = None, **fields) -> Student:
+        parent_phone = parent_phone or f"010{next(_seq):08d}"
+        return Student.objects.create(tenant=tenant, name=name, parent_phone=parent_phone, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_lecture(db):
+    from apps.domains.lectures.models import Lecture
+
+    def make(tenant: Tenant, title: str = "수학 A반", **fields) -> Lecture:
+        return Lecture.objects.create(tenant=tenant, title=title, **fields)
+
+    return make

@@ -1,0 +1,57 @@
+"""Health and auth endpoints."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.serializers import MeOutputSerializer
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+        return True
+    except Exception:
+        logger.warning("health: database unreachable", exc_info=True)
+        return False
+
+
+def _redis_status() -> str:
+    if not settings.REDIS_URL:
+        return "disabled"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        return "connected"
+    except Exception:
+        logger.warning("health: redis unreachable")
+        return "disconnected"
+
+
+class HealthApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        database_ok = _database_ok()
+        body = {
+            "status": "healthy" if database_ok else "unhealthy",
+            "database": "connected" if database_ok else "disconnected",
+            "redis": _redis_status(),
+            "version": settings.APP_VERSION,
+        }
+        return Response(body, status=200 if database_ok else 503)
+
+
+class MeApi(APIView):
+    def get(self, request):
+        return Response(MeOutputSerializer(request.user).data)

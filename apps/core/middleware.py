@@ -1,0 +1,24 @@
+"""Internal callers (workers, Lambda) reach the API by private IP with whatever Host header they send.
+
+Their paths are authenticated by token, not by host, so the Host is pinned to INTERNAL_API_HOST for
+them alone: the public API keeps its strict ALLOWED_HOSTS.
+"""
+
+from django.conf import settings
+
+INTERNAL_PREFIX = "/api/v1/internal/"
+
+
+class InternalHostMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith(INTERNAL_PREFIX):
+            host = settings.INTERNAL_API_HOST
+            request.META["HTTP_HOST"] = host
+            request.META.pop("HTTP_X_FORWARDED_HOST", None)
+            if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
+                # get_host() validates against ALLOWED_HOSTS; the pinned internal name is always valid.
+                request.get_host = lambda: host
+        return self.get_response(request)

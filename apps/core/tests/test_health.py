@@ -1,0 +1,27 @@
+from unittest import mock
+
+from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
+
+
+def test_health_reports_database_and_redis(client, db):
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "healthy"
+    assert body["database"] == "connected"
+    assert body["redis"] == "connected"
+    assert body["version"]
+
+
+def test_health_answers_503_when_database_is_down(client, db):
+    def refuse(self, sql, params=None):
+        raise OperationalError("connection refused")
+
+    with mock.patch.object(CursorWrapper, "execute", refuse):
+        response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == "disconnected"
+    assert response.json()["status"] == "unhealthy"

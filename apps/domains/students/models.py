@@ -1,0 +1,67 @@
+"""Students of an academy (ARCHITECTURE §6 domains/students): soft-deleted, unique among the living."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from apps.core.models import TenantOwnedModel, TenantQuerySet
+
+
+class SchoolType(models.TextChoices):
+    ELEMENTARY = "ELEMENTARY", "초등"
+    MIDDLE = "MIDDLE", "중등"
+    HIGH = "HIGH", "고등"
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "남"
+    FEMALE = "F", "여"
+
+
+class StudentQuerySet(TenantQuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class Student(TenantOwnedModel):
+    name = models.CharField(max_length=50)
+    parent_phone = models.CharField(max_length=11, help_text="010으로 시작하는 11자리")
+    phone = models.CharField(max_length=11, blank=True, default="")
+    school = models.CharField(max_length=100, blank=True, default="")
+    school_type = models.CharField(max_length=12, choices=SchoolType.choices, blank=True, default="")
+    grade = models.PositiveSmallIntegerField(null=True, blank=True)
+    gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
+    memo = models.TextField(blank=True, default="")
+    extra = models.JSONField(default=dict, blank=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="student"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StudentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "name", "parent_phone"],
+                condition=Q(deleted_at__isnull=True),
+                name="uniq_live_student_per_tenant",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "name", "parent_phone"], name="student_identity_idx"),
+            models.Index(fields=["tenant", "deleted_at"], name="student_tenant_deleted_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
