@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.domains.students",
     "apps.domains.lectures",
     "apps.domains.enrollment",
+    "apps.jobs",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,16 @@ BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transc
 WORKER_ID = env("WORKER_ID", default="")
 EC2_IDLE_STOP_THRESHOLD = env.int("EC2_IDLE_STOP_THRESHOLD", default=0)  # 0 = never exit when idle
 EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
+
+# ---------------------------------------------------------------------------
+# Jobs (ARCHITECTURE §2) and the worker runtime (§5)
+# ---------------------------------------------------------------------------
+JOBS_DISPATCH_GRACE_SECONDS = env.int("JOBS_DISPATCH_GRACE_SECONDS", default=30)  # before the scanner re-sends
+JOBS_SSE_POLL_SECONDS = env.float("JOBS_SSE_POLL_SECONDS", default=1.0)
+JOBS_SSE_MAX_SECONDS = env.int("JOBS_SSE_MAX_SECONDS", default=55)
+WORKER_RETRY_DELAY_SECONDS = env.int("WORKER_RETRY_DELAY_SECONDS", default=10)  # before a retryable failure reruns
+WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.0)
+WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 
 # ---------------------------------------------------------------------------
 # Domain limits

@@ -1,0 +1,208 @@
+"""ARCHITECTURE §2 status API and internal callbacks: admins poll jobs, workers report through token-guarded paths."""
+
+import hashlib
+import json
+import threading
+import time
+
+from django.conf import settings
+from django.http import StreamingHttpResponse
+from django.utils.cache import patch_cache_control
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.permissions import HasInternalWorkerToken, IsTenantAdmin, IsTenantStaff
+from apps.core.tenancy import TenantScopedMixin
+from apps.jobs import selectors, services
+from apps.jobs.errors import JobNotFoundError
+from apps.jobs.models import Job
+from apps.jobs.serializers import (
+    AttemptInputSerializer,
+    ClaimInputSerializer,
+    CompleteInputSerializer,
+    FailInputSerializer,
+    InternalJobOutputSerializer,
+    JobListFilterSerializer,
+    JobOutputSerializer,
+    ProgressInputSerializer,
+)
+
+TERMINAL_CACHE_CONTROL = {"private": True, "max_age": 3600}
+
+
+class JobScopedMixin(TenantScopedMixin):
+    def get_tenant_queryset(self, tenant):
+        return Job.objects.filter(tenant=tenant)
+
+    def get_job(self, job_id) -> Job:
+        job = self.get_queryset().filter(id=job_id).first()
+        if job is None:
+            raise JobNotFoundError()
+        return job
+
+
+def _etag(job: Job) -> str:
+    digest = hashlib.sha256(f"{job.id}:{job.state}:{job.updated_at.isoformat()}".encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+class JobDetailApi(JobScopedMixin, APIView):
+    """GET /api/v1/jobs/<id>/ (and the historical /enrollments/excel_job_status/<id>/).
+
+    One SQL query for the job; a finished job is cacheable by the browser with an ETag, a running one is not.
+    """
+
+    permission_classes = [IsTenantStaff]
+
+    def get(self, request, job_id):
+        job = self.get_job(job_id)
+        if not job.is_terminal:
+            response = Response(JobOutputSerializer(job).data)
+            response["Cache-Control"] = "no-store"
+            return response
+        etag = _etag(job)
+        if etag in request.headers.get("If-None-Match", ""):
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+        else:
+            response = Response(JobOutputSerializer(job).data)
+        response["ETag"] = etag
+        patch_cache_control(response, **TERMINAL_CACHE_CONTROL)
+        return response
+
+
+class JobListApi(JobScopedMixin, ListAPIView):
+    """GET /api/v1/jobs/?kind=&status= newest first, paginated."""
+
+    permission_classes = [IsTenantStaff]
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = JobListFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.job_list(
+            tenant=self.tenant, kind=filters.validated_data.get("kind"), state=filters.validated_data.get("status")
+        )
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([JobOutputSerializer(job).data for job in page])
+
+
+class JobCancelApi(JobScopedMixin, APIView):
+    """POST /api/v1/jobs/<id>/cancel/: QUEUED or RUNNING → CANCELLED; 409 once the job has ended otherwise."""
+
+    permission_classes = [IsTenantAdmin]
+
+    def post(self, request, job_id):
+        job = self.get_job(job_id)
+        job = services.raise_unless_won(services.job_cancel(job_id=job.id))
+        return Response(JobOutputSerializer(job).data)
+
+
+class EventStreamRenderer(BaseRenderer):
+    media_type = "text/event-stream"
+    format = "sse"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data, ensure_ascii=False).encode() if data is not None else b""
+
+
+class JobEventsApi(JobScopedMixin, APIView):
+    """GET /api/v1/jobs/<id>/events/: Server-Sent Events, one `status` event per change until a terminal state.
+
+    Bounded by JOBS_SSE_MAX_SECONDS so a sync gunicorn worker is never held for long; the browser's EventSource
+    reconnects on its own after the `timeout` event.
+    """
+
+    permission_classes = [IsTenantStaff]
+    renderer_classes = [EventStreamRenderer, JSONRenderer]
+
+    def get(self, request, job_id):
+        job = self.get_job(job_id)
+        response = StreamingHttpResponse(self._events(job), content_type="text/event-stream")
+        response["Cache-Control"] = "no-store"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+    def _events(self, job: Job):
+        poll = float(settings.JOBS_SSE_POLL_SECONDS)
+        deadline = time.monotonic() + float(settings.JOBS_SSE_MAX_SECONDS)
+        pause = threading.Event()
+        last_seen = None
+        while True:
+            if job.updated_at != last_seen:
+                last_seen = job.updated_at
+                yield _sse("status", JobOutputSerializer(job).data)
+            if job.is_terminal:
+                return
+            if time.monotonic() >= deadline:
+                yield _sse("timeout", {"id": str(job.id)})
+                return
+            pause.wait(poll)
+            job = Job.objects.filter(id=job.id, tenant_id=job.tenant_id).first()
+            if job is None:
+                return
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+
+
+# ---------------------------------------------------------------------------
+# Internal callbacks: workers, by job id, any tenant; X-Internal-Token only.
+# ---------------------------------------------------------------------------
+class InternalJobApi(APIView):
+    authentication_classes = []
+    permission_classes = [HasInternalWorkerToken]
+    input_serializer = AttemptInputSerializer
+
+    def post(self, request, job_id):
+        serializer = self.input_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        outcome = self.transition(job_id, serializer.validated_data)
+        job = services.raise_unless_won(outcome)
+        return Response(InternalJobOutputSerializer(job).data)
+
+    def transition(self, job_id, data) -> services.TransitionResult:
+        raise NotImplementedError
+
+
+class InternalJobClaimApi(InternalJobApi):
+    input_serializer = ClaimInputSerializer
+
+    def transition(self, job_id, data):
+        return services.job_claim(job_id=job_id)
+
+
+class InternalJobHeartbeatApi(InternalJobApi):
+    def transition(self, job_id, data):
+        return services.job_heartbeat(job_id=job_id, attempt=data.get("attempt"))
+
+
+class InternalJobProgressApi(InternalJobApi):
+    input_serializer = ProgressInputSerializer
+
+    def transition(self, job_id, data):
+        return services.job_progress(
+            job_id=job_id, percent=data["progress"], stage=data["stage"], attempt=data.get("attempt")
+        )
+
+
+class InternalJobCompleteApi(InternalJobApi):
+    input_serializer = CompleteInputSerializer
+
+    def transition(self, job_id, data):
+        return services.job_complete(job_id=job_id, result=data["result"], attempt=data.get("attempt"))
+
+
+class InternalJobFailApi(InternalJobApi):
+    input_serializer = FailInputSerializer
+
+    def transition(self, job_id, data):
+        return services.job_fail(
+            job_id=job_id, code=data["error_code"], message=data["error_message"], retryable=data["retryable"],
+            final=data["final"], attempt=data.get("attempt"),
+        )

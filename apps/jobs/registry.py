@@ -1,0 +1,71 @@
+"""ARCHITECTURE §2, dispatch: which backend, queue and handler each job kind uses.
+
+Domain apps register their kinds in their AppConfig.ready(), so the API and every worker see the same table.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from apps.jobs.errors import UnknownJobKindError
+
+
+@dataclass(frozen=True)
+class JobKindSpec:
+    kind: str
+    backend: Literal["queue", "batch"]
+    queue_setting: str | None
+    handler: str
+    heartbeat_timeout: int
+    max_attempts: int = 3
+    on_terminal: str | None = None
+
+    def __post_init__(self):
+        if self.backend not in ("queue", "batch"):
+            raise ValueError(f"unknown backend {self.backend!r} for job kind {self.kind!r}")
+        if self.backend == "queue" and not self.queue_setting:
+            raise ValueError(f"job kind {self.kind!r} uses a queue but names no queue_setting")
+        if len(self.kind) > 40 or self.heartbeat_timeout <= 0 or self.max_attempts < 1:
+            raise ValueError(f"invalid job kind spec {self!r}")
+
+    def queue_name(self) -> str:
+        return getattr(settings, self.queue_setting) if self.queue_setting else ""
+
+    def load_handler(self) -> Callable:
+        return import_string(self.handler)
+
+    def load_on_terminal(self) -> Callable | None:
+        return import_string(self.on_terminal) if self.on_terminal else None
+
+
+_registry: dict[str, JobKindSpec] = {}
+
+
+def register(spec: JobKindSpec) -> JobKindSpec:
+    existing = _registry.get(spec.kind)
+    if existing is not None and existing != spec:
+        raise ValueError(f"job kind {spec.kind!r} is already registered differently")
+    _registry[spec.kind] = spec
+    return spec
+
+
+def unregister(kind: str) -> None:
+    _registry.pop(kind, None)
+
+
+def get_spec(kind: str) -> JobKindSpec:
+    try:
+        return _registry[kind]
+    except KeyError:
+        raise UnknownJobKindError(kind)
+
+
+def all_specs() -> list[JobKindSpec]:
+    return list(_registry.values())
+
+
+def kinds_for_queue(queue_name: str) -> list[str]:
+    return [spec.kind for spec in _registry.values() if spec.backend == "queue" and spec.queue_name() == queue_name]

@@ -1,0 +1,99 @@
+"""ARCHITECTURE §2, status: the one job body the front end renders, and the bodies workers send."""
+
+import json
+import re
+
+from rest_framework import serializers
+
+from apps.jobs.models import Job, JobState
+
+ERROR_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
+MAX_RESULT_BYTES = 256 * 1024
+
+
+class JobOutputSerializer(serializers.Serializer):
+    """id, kind, status, progress, stage, result, error {code, message} | null, attempts, timestamps."""
+
+    def to_representation(self, job: Job) -> dict:
+        # Hand-written: this body is polled every second by every admin, and field-by-field serialisation of a
+        # Serializer with a dozen fields costs more than the query behind it.
+        return {
+            "id": str(job.id),
+            "kind": job.kind,
+            "status": job.state,
+            "progress": job.progress,
+            "stage": job.stage,
+            "result": job.result,
+            "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+            "attempts": job.attempts,
+            "max_attempts": job.max_attempts,
+            "created_at": _iso(job.created_at),
+            "started_at": _iso(job.started_at),
+            "finished_at": _iso(job.finished_at),
+            "updated_at": _iso(job.updated_at),
+        }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class JobListFilterSerializer(serializers.Serializer):
+    kind = serializers.CharField(required=False, max_length=40)
+    status = serializers.ChoiceField(required=False, choices=JobState.choices)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a worker sending a typo should hear about it."""
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else set()
+        if unknown:
+            raise serializers.ValidationError({name: ["알 수 없는 필드입니다."] for name in sorted(unknown)})
+        return attrs
+
+
+class AttemptInputSerializer(StrictSerializer):
+    attempt = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+
+
+class ClaimInputSerializer(StrictSerializer):
+    worker_id = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+
+class ProgressInputSerializer(AttemptInputSerializer):
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    stage = serializers.CharField(required=False, allow_blank=True, max_length=100, default="")
+
+
+class CompleteInputSerializer(AttemptInputSerializer):
+    result = serializers.JSONField()
+
+    def validate_result(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("결과는 JSON 객체여야 합니다.")
+        if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_RESULT_BYTES:
+            raise serializers.ValidationError("결과가 너무 큽니다.")
+        return value
+
+
+class FailInputSerializer(AttemptInputSerializer):
+    error_code = serializers.RegexField(ERROR_CODE_PATTERN)
+    error_message = serializers.CharField(max_length=2000)
+    retryable = serializers.BooleanField(required=False, default=False)
+    final = serializers.BooleanField(required=False, default=False)
+
+
+class InternalJobOutputSerializer(serializers.Serializer):
+    """What a worker needs after a transition: enough to run and report, without another query."""
+
+    def to_representation(self, job: Job) -> dict:
+        return {
+            "id": str(job.id),
+            "kind": job.kind,
+            "tenant_id": job.tenant_id,
+            "state": job.state,
+            "attempts": job.attempts,
+            "max_attempts": job.max_attempts,
+            "payload": job.payload,
+        }

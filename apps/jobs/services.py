@@ -1,0 +1,389 @@
+"""ARCHITECTURE §2: creating, dispatching and moving jobs through their states.
+
+Every transition is one guarded `UPDATE ... WHERE id = %s AND state IN (...)`: of two callers racing, exactly one
+sees a row count of 1. Terminal states are never in a guard, so they never change again.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.core.models import Tenant
+from apps.jobs.errors import JobDispatchError, JobNotFoundError, JobStateConflictError, UnknownJobKindError
+from apps.jobs.models import Job, JobBackend, JobState
+from apps.jobs.registry import JobKindSpec, get_spec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    won: bool
+    job: Job
+    # True when the requested outcome was already recorded (a retried complete or fail): success, nothing changed.
+    noop: bool = False
+
+
+def _get_queues():
+    from apps.integrations.queues import get_queues
+
+    return get_queues()
+
+
+def _get_batch():
+    from apps.integrations.batch import get_batch
+
+    return get_batch()
+
+
+def _load(job_id: UUID | str) -> Job:
+    try:
+        return Job.objects.get(id=job_id)
+    except (Job.DoesNotExist, ValueError):
+        raise JobNotFoundError()
+
+
+def _guarded_update(job_id: UUID | str, from_states: tuple[str, ...], guard: Q | None = None, **changes) -> bool:
+    changes.setdefault("updated_at", timezone.now())
+    queryset = Job.objects.filter(id=job_id, state__in=from_states)
+    if guard is not None:
+        queryset = queryset.filter(guard)
+    return queryset.update(**changes) == 1
+
+
+def _attempt_guard(attempt: int | None) -> Q | None:
+    # A worker names the attempt it claimed, so a worker whose lease was taken over cannot report for the new one.
+    return Q(attempts=attempt) if attempt is not None else None
+
+
+def _run_on_terminal(job: Job) -> None:
+    try:
+        hook = get_spec(job.kind).load_on_terminal()
+    except UnknownJobKindError:
+        return
+    if hook is None:
+        return
+
+    def call():
+        try:
+            hook(job)
+        except Exception:
+            logger.exception("job_on_terminal_failed", extra={"job_id": str(job.id), "kind": job.kind})
+
+    transaction.on_commit(call)
+
+
+# ---------------------------------------------------------------------------
+# Creating and dispatching
+# ---------------------------------------------------------------------------
+def job_submit(
+    *,
+    tenant: Tenant,
+    kind: str,
+    payload: dict,
+    created_by=None,
+    idempotency_key: str | None = None,
+    job_id: UUID | None = None,
+) -> Job:
+    """Create the job row and dispatch it once the row is committed.
+
+    Deliberately not @transaction.atomic: called outside a transaction, the row commits at once and the dispatch
+    runs right away, so a failure reaches the caller as JobDispatchError (503) with the job left QUEUED for the
+    scanner. Called inside a transaction, the dispatch waits for the commit and a failure is only logged.
+    """
+    spec = get_spec(kind)
+    if idempotency_key:
+        existing = Job.objects.filter(tenant=tenant, kind=kind, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    fields = {
+        "tenant": tenant,
+        "kind": kind,
+        "payload": payload,
+        "created_by": created_by,
+        "idempotency_key": idempotency_key or None,
+        "max_attempts": spec.max_attempts,
+    }
+    if job_id is not None:
+        fields["id"] = job_id
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(**fields)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        # Another request with the same key won the insert between the lookup and here.
+        return Job.objects.get(tenant=tenant, kind=kind, idempotency_key=idempotency_key)
+
+    if connection.in_atomic_block:
+        transaction.on_commit(lambda: _dispatch_quietly(job))
+    else:
+        job_dispatch(job=job)
+    return job
+
+
+def _dispatch_quietly(job: Job) -> None:
+    try:
+        job_dispatch(job=job)
+    except JobDispatchError:
+        pass  # logged by job_dispatch; the scanner sends it later
+
+
+def job_dispatch(*, job: Job) -> str:
+    """Hand the job to its backend, carrying ids only; record backend, queue and external id."""
+    spec: JobKindSpec = get_spec(job.kind)
+    try:
+        if spec.backend == "queue":
+            queue_name = spec.queue_name()
+            body = {"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id}
+            external_id = _get_queues().send(queue_name, body)
+            backend = JobBackend.QUEUE
+        else:
+            queue_name = settings.BATCH_JOB_QUEUE
+            external_id = _get_batch().submit(job_name=f"{job.kind}-{job.id}", job_id=str(job.id))
+            backend = JobBackend.BATCH
+    except Exception:
+        # Any failure to hand the job off is the same for the caller: it stays QUEUED and the scanner retries.
+        logger.exception("job_dispatch_failed", extra={"job_id": str(job.id), "kind": job.kind,
+                                                       "tenant_id": job.tenant_id})
+        raise JobDispatchError()
+    Job.objects.filter(id=job.id).update(
+        backend=backend, queue=queue_name, external_id=external_id, updated_at=timezone.now()
+    )
+    job.backend, job.queue, job.external_id = backend, queue_name, external_id
+    logger.info("job_dispatched", extra={"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id,
+                                          "queue": queue_name, "external_id": external_id})
+    return external_id
+
+
+# ---------------------------------------------------------------------------
+# Transitions
+# ---------------------------------------------------------------------------
+def job_claim(*, job_id: UUID | str, now: datetime | None = None) -> TransitionResult:
+    """QUEUED → RUNNING, or take over a RUNNING job whose heartbeat is older than its kind's limit.
+
+    Counts an attempt and starts the heartbeat.
+    """
+    now = now or timezone.now()
+    job = _load(job_id)
+    try:
+        timeout = get_spec(job.kind).heartbeat_timeout
+    except UnknownJobKindError:
+        timeout = None
+    guard = Q(state=JobState.QUEUED)
+    if timeout is not None:
+        guard |= Q(state=JobState.RUNNING, heartbeat_at__lt=now - timedelta(seconds=timeout),
+                   attempts__lt=F("max_attempts"))
+    won = _guarded_update(
+        job_id, (JobState.QUEUED, JobState.RUNNING), guard,
+        state=JobState.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
+        progress=0, stage="", updated_at=now,
+    )
+    return TransitionResult(won=won, job=_load(job_id))
+
+
+def job_heartbeat(*, job_id: UUID | str, attempt: int | None = None) -> TransitionResult:
+    now = timezone.now()
+    won = _guarded_update(job_id, (JobState.RUNNING,), _attempt_guard(attempt), heartbeat_at=now, updated_at=now)
+    return TransitionResult(won=won, job=_load(job_id))
+
+
+def job_progress(*, job_id: UUID | str, percent: int, stage: str = "", attempt: int | None = None) -> TransitionResult:
+    if not 0 <= percent <= 100:
+        raise ValueError("percent must be within 0..100")
+    now = timezone.now()
+    won = _guarded_update(
+        job_id, (JobState.RUNNING,), _attempt_guard(attempt),
+        progress=percent, stage=stage, heartbeat_at=now, updated_at=now,
+    )
+    return TransitionResult(won=won, job=_load(job_id))
+
+
+def job_complete(*, job_id: UUID | str, result: dict, attempt: int | None = None) -> TransitionResult:
+    """RUNNING → DONE. Completing a DONE job again with the same result succeeds without change."""
+    now = timezone.now()
+    won = _guarded_update(
+        job_id, (JobState.RUNNING,), _attempt_guard(attempt),
+        state=JobState.DONE, result=result, progress=100, error_code="", error_message="",
+        finished_at=now, heartbeat_at=now, updated_at=now,
+    )
+    job = _load(job_id)
+    if won:
+        _run_on_terminal(job)
+        return TransitionResult(won=True, job=job)
+    if job.state == JobState.DONE and job.result == result:
+        return TransitionResult(won=True, job=job, noop=True)
+    return TransitionResult(won=False, job=job)
+
+
+def job_fail(
+    *,
+    job_id: UUID | str,
+    code: str,
+    message: str,
+    retryable: bool = False,
+    final: bool = False,
+    attempt: int | None = None,
+) -> TransitionResult:
+    """RUNNING → QUEUED (retryable, attempts left, not final), else → DEAD (retryable) or FAILED.
+
+    `final` says no redelivery will come (the message is about to reach the DLQ). A job retried on the batch
+    backend is dispatched again here; a queue job is redelivered from the message the worker left in place.
+    """
+    now = timezone.now()
+    guard = _attempt_guard(attempt)
+    if retryable and not final:
+        requeue_guard = Q(attempts__lt=F("max_attempts")) & (guard or Q())
+        if _guarded_update(
+            job_id, (JobState.RUNNING,), requeue_guard,
+            state=JobState.QUEUED, error_code=code, error_message=message, heartbeat_at=None, updated_at=now,
+        ):
+            job = _load(job_id)
+            if job.backend == JobBackend.BATCH:
+                job.external_id = ""
+                Job.objects.filter(id=job.id, state=JobState.QUEUED).update(external_id="")
+                _dispatch_after_commit(job)
+            return TransitionResult(won=True, job=job)
+    target = JobState.DEAD if retryable else JobState.FAILED
+    won = _guarded_update(
+        job_id, (JobState.RUNNING,), guard,
+        state=target, error_code=code, error_message=message, finished_at=now, heartbeat_at=None, updated_at=now,
+    )
+    job = _load(job_id)
+    if won:
+        _run_on_terminal(job)
+        return TransitionResult(won=True, job=job)
+    if job.state in (JobState.FAILED, JobState.DEAD) and job.error_code == code:
+        return TransitionResult(won=True, job=job, noop=True)
+    return TransitionResult(won=False, job=job)
+
+
+def job_cancel(*, job_id: UUID | str) -> TransitionResult:
+    """QUEUED|RUNNING → CANCELLED. A running handler learns it at its next heartbeat (409)."""
+    now = timezone.now()
+    won = _guarded_update(
+        job_id, (JobState.QUEUED, JobState.RUNNING), None,
+        state=JobState.CANCELLED, finished_at=now, heartbeat_at=None, updated_at=now,
+    )
+    job = _load(job_id)
+    if won:
+        _run_on_terminal(job)
+        return TransitionResult(won=True, job=job)
+    if job.state == JobState.CANCELLED:
+        return TransitionResult(won=True, job=job, noop=True)
+    return TransitionResult(won=False, job=job)
+
+
+def job_requeue(*, job_id: UUID | str, stale_before: datetime) -> TransitionResult:
+    """RUNNING → QUEUED when the heartbeat is older than `stale_before` and attempts remain."""
+    won = _guarded_update(
+        job_id, (JobState.RUNNING,), Q(heartbeat_at__lt=stale_before, attempts__lt=F("max_attempts")),
+        state=JobState.QUEUED, heartbeat_at=None, external_id="",
+    )
+    return TransitionResult(won=won, job=_load(job_id))
+
+
+def job_mark_dead(
+    *, job_id: UUID | str, code: str, message: str, stale_before: datetime | None = None
+) -> TransitionResult:
+    """QUEUED|RUNNING → DEAD; with `stale_before`, only a RUNNING job whose heartbeat stopped before it."""
+    now = timezone.now()
+    if stale_before is not None:
+        from_states, guard = (JobState.RUNNING,), Q(heartbeat_at__lt=stale_before)
+    else:
+        from_states, guard = (JobState.QUEUED, JobState.RUNNING), None
+    won = _guarded_update(
+        job_id, from_states, guard,
+        state=JobState.DEAD, error_code=code, error_message=message, finished_at=now, heartbeat_at=None,
+        updated_at=now,
+    )
+    job = _load(job_id)
+    if won:
+        _run_on_terminal(job)
+    return TransitionResult(won=won, job=job)
+
+
+def _dispatch_after_commit(job: Job) -> None:
+    transaction.on_commit(lambda: _dispatch_quietly(job))
+
+
+def raise_unless_won(outcome: TransitionResult) -> Job:
+    if not outcome.won:
+        raise JobStateConflictError(outcome.job.state)
+    return outcome.job
+
+
+# ---------------------------------------------------------------------------
+# Scanner
+# ---------------------------------------------------------------------------
+HEARTBEAT_TIMEOUT_CODE = "HEARTBEAT_TIMEOUT"
+HEARTBEAT_TIMEOUT_MESSAGE = "작업이 응답하지 않아 중단되었습니다."
+
+
+@dataclass
+class ScanReport:
+    actions: list[tuple[str, Job]] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for name, _ in self.actions if name == action)
+
+
+def job_scan_stuck(
+    *, kind: str | None = None, dry_run: bool = False, now: datetime | None = None,
+    dispatch_grace_seconds: int | None = None,
+) -> ScanReport:
+    """Requeue (and re-dispatch) or kill RUNNING jobs whose heartbeat stopped; re-dispatch undispatched QUEUED jobs.
+
+    Safe to run concurrently with workers and with itself: every change is a guarded transition.
+    Actions: "requeued", "requeued_dispatch_failed", "dead", "redispatched", "redispatch_failed"
+    (dry run: "would_requeue", "would_kill", "would_redispatch").
+    """
+    from apps.jobs.registry import all_specs
+
+    now = now or timezone.now()
+    grace = settings.JOBS_DISPATCH_GRACE_SECONDS if dispatch_grace_seconds is None else dispatch_grace_seconds
+    report = ScanReport()
+    specs = [spec for spec in all_specs() if kind is None or spec.kind == kind]
+    for spec in specs:
+        stale_before = now - timedelta(seconds=spec.heartbeat_timeout)
+        stuck = Job.objects.filter(kind=spec.kind, state=JobState.RUNNING, heartbeat_at__lt=stale_before)
+        for job in stuck.order_by("heartbeat_at"):
+            if job.attempts < job.max_attempts:
+                if dry_run:
+                    report.actions.append(("would_requeue", job))
+                    continue
+                outcome = job_requeue(job_id=job.id, stale_before=stale_before)
+                if outcome.won:
+                    try:
+                        job_dispatch(job=outcome.job)
+                        report.actions.append(("requeued", outcome.job))
+                    except JobDispatchError:
+                        report.actions.append(("requeued_dispatch_failed", outcome.job))
+            else:
+                if dry_run:
+                    report.actions.append(("would_kill", job))
+                    continue
+                outcome = job_mark_dead(job_id=job.id, code=HEARTBEAT_TIMEOUT_CODE,
+                                        message=HEARTBEAT_TIMEOUT_MESSAGE, stale_before=stale_before)
+                if outcome.won:
+                    report.actions.append(("dead", outcome.job))
+
+        undispatched = Job.objects.filter(
+            kind=spec.kind, state=JobState.QUEUED, external_id="", updated_at__lt=now - timedelta(seconds=grace)
+        )
+        for job in undispatched.order_by("created_at"):
+            if dry_run:
+                report.actions.append(("would_redispatch", job))
+                continue
+            try:
+                job_dispatch(job=job)
+                report.actions.append(("redispatched", job))
+            except JobDispatchError:
+                report.actions.append(("redispatch_failed", job))
+    return report

@@ -1,0 +1,76 @@
+"""Test-only job kinds and handlers: registered by the test conftest and by the test worker entrypoint."""
+
+import os
+import threading
+from pathlib import Path
+
+from apps.jobs.errors import JobFailure, JobInterrupted
+from apps.jobs.registry import JobKindSpec, register
+
+CALLS: list[tuple[str, str, int]] = []
+
+
+def echo(job, ctx):
+    CALLS.append(("echo", str(job.id), ctx.attempt))
+    ctx.progress(50, "절반")
+    return {"echo": job.payload}
+
+
+def fail_permanently(job, ctx):
+    CALLS.append(("fail", str(job.id), ctx.attempt))
+    raise JobFailure("BAD_INPUT", "입력이 올바르지 않습니다.")
+
+
+def fail_retryably(job, ctx):
+    CALLS.append(("retry", str(job.id), ctx.attempt))
+    raise JobFailure("PROVIDER_DOWN", f"외부 서비스 응답이 없습니다 ({ctx.attempt}회차).", retryable=True)
+
+
+def crash(job, ctx):
+    CALLS.append(("crash", str(job.id), ctx.attempt))
+    raise RuntimeError("boom")
+
+
+def return_list(job, ctx):
+    return ["not", "an", "object"]
+
+
+def block_until_released(job, ctx):
+    """Writes started-<attempt>, waits for the `release` file (or honours stop), then records one finish line."""
+    work = Path(job.payload["dir"])
+    (work / f"started-{ctx.attempt}").write_text(str(os.getpid()))
+    pause = threading.Event()
+    while not (work / "release").exists():
+        if job.payload.get("honour_stop") and ctx.stop_requested:
+            raise JobInterrupted()
+        pause.wait(0.05)
+    with open(work / "finished", "a") as out:
+        out.write(f"{ctx.attempt}\n")
+    return {"attempt": ctx.attempt}
+
+
+def on_terminal(job):
+    CALLS.append(("on_terminal", str(job.id), job.attempts))
+
+
+def _spec(kind, handler, **fields):
+    defaults = {"backend": "queue", "queue_setting": "SQS_QUEUE_EXCEL", "heartbeat_timeout": 60}
+    return JobKindSpec(kind=kind, handler=f"apps.jobs.tests.kinds.{handler}", **{**defaults, **fields})
+
+
+TEST_KINDS = [
+    _spec("test_echo", "echo", on_terminal="apps.jobs.tests.kinds.on_terminal"),
+    _spec("test_fail", "fail_permanently"),
+    _spec("test_retry", "fail_retryably", max_attempts=3),
+    _spec("test_crash", "crash", max_attempts=2),
+    _spec("test_dlq", "fail_retryably", max_attempts=10),
+    _spec("test_list", "return_list"),
+    _spec("test_block", "block_until_released", heartbeat_timeout=2),
+    _spec("test_batch", "echo", backend="batch", queue_setting=None),
+    _spec("test_ai", "echo", queue_setting="SQS_QUEUE_AI_LITE"),
+]
+
+
+def register_test_kinds() -> None:
+    for spec in TEST_KINDS:
+        register(spec)

@@ -1,0 +1,418 @@
+"""ARCHITECTURE §5: the worker runtime shared by every queue fleet (and, through execute_job, the Batch entrypoint).
+
+One loop: long-poll → parse the message (ids only) → skip a job already terminal → claim → run the handler in the
+main thread while a heartbeat thread refreshes the job and extends the message's visibility → report through the
+internal API → delete the message only after the outcome is recorded. Queues, client and clock are injected so the
+loop runs in-process in tests exactly as it runs in `manage.py run_worker <fleet>`.
+"""
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from apps.jobs.errors import JobFailure, JobInterrupted, UnknownJobKindError
+from apps.jobs.models import TERMINAL_STATES, Job, JobState
+from apps.jobs.registry import get_spec
+from apps.worker.client import InternalApiClient, InternalApiError, JobNotFound, JobStateConflict
+
+logger = logging.getLogger("apps.worker")
+
+# Fleet → the settings naming the queues it consumes, highest priority first.
+FLEETS: dict[str, tuple[str, ...]] = {
+    "excel": ("SQS_QUEUE_EXCEL",),
+    "messaging": ("SQS_QUEUE_MESSAGING",),
+    "ai": ("SQS_QUEUE_AI_PREMIUM", "SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"),
+}
+MESSAGE_KEYS = frozenset({"job_id", "kind", "tenant_id"})
+HANDLER_ERROR_CODE = "HANDLER_ERROR"
+HANDLER_ERROR_MESSAGE = "작업 처리 중 예기치 않은 오류가 발생했습니다."
+INVALID_RESULT_CODE = "INVALID_RESULT"
+INVALID_RESULT_MESSAGE = "작업 결과 형식이 올바르지 않습니다."
+WORKER_STOPPED_CODE = "WORKER_STOPPED"
+WORKER_STOPPED_MESSAGE = "작업자가 종료되어 작업을 다시 대기열에 넣었습니다."
+
+
+class MalformedMessage(ValueError):
+    pass
+
+
+def parse_message_body(body: object) -> tuple[UUID, str]:
+    """A job message carries ids only: {"job_id": uuid, "kind": str, "tenant_id": int}."""
+    if not isinstance(body, dict) or not set(body) <= MESSAGE_KEYS:
+        raise MalformedMessage("body must be an object with job_id, kind and tenant_id only")
+    job_id, kind = body.get("job_id"), body.get("kind")
+    if not isinstance(job_id, str) or not isinstance(kind, str) or not kind:
+        raise MalformedMessage("job_id and kind must be strings")
+    try:
+        return UUID(job_id), kind
+    except ValueError:
+        raise MalformedMessage("job_id is not a UUID")
+
+
+class JobContext:
+    """What a handler gets besides the job: progress reports, explicit heartbeats and the stop flag."""
+
+    def __init__(self, *, job: Job, client: InternalApiClient, attempt: int, stop_event: threading.Event,
+                 lost_event: threading.Event):
+        self.job = job
+        self.attempt = attempt
+        self._client = client
+        self._stop = stop_event
+        self._lost = lost_event
+
+    @property
+    def stop_requested(self) -> bool:
+        """True after SIGTERM, or once the job was cancelled or taken over: stop and raise JobInterrupted."""
+        return self._stop.is_set() or self._lost.is_set()
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def progress(self, percent: int, stage: str = "") -> None:
+        self._report(lambda: self._client.progress(self.job.id, percent=percent, stage=stage, attempt=self.attempt))
+
+    def heartbeat(self) -> None:
+        self._report(lambda: self._client.heartbeat(self.job.id, attempt=self.attempt))
+
+    def _report(self, call: Callable[[], dict]) -> None:
+        try:
+            call()
+        except JobStateConflict:
+            self._lost.set()
+        except InternalApiError:
+            logger.warning("job_report_failed", extra={"job_id": str(self.job.id), "kind": self.job.kind})
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What happened to one delivery of a job. `state` is the job's state as the API last reported it."""
+
+    outcome: str  # completed | failed | released | skipped | missing | unknown_kind | unreported
+    state: str
+    attempt: int = 0
+    # Seconds before the delivery is worth retrying, when another worker holds the job's lease.
+    retry_after: int | None = None
+
+
+def execute_job(
+    *,
+    job_id: UUID,
+    client: InternalApiClient,
+    stop_event: threading.Event,
+    extend_lease: Callable[[], None] | None = None,
+    final_delivery: bool = False,
+    heartbeat_interval: float | None = None,
+    lease_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    log_extra: dict | None = None,
+) -> Execution:
+    """Claim, run the kind's handler with a heartbeat thread, report the outcome. Never raises for job errors.
+
+    `final_delivery` says no redelivery will follow, so a retryable failure ends the job DEAD.
+    """
+    started = clock()
+    extra = {"job_id": str(job_id), **(log_extra or {})}
+    job = Job.objects.filter(id=job_id).first()
+    if job is None:
+        logger.warning("job_missing", extra=extra)
+        return Execution("missing", "")
+    extra.update(kind=job.kind, tenant_id=job.tenant_id)
+    if job.state in TERMINAL_STATES:
+        logger.info("job_skipped_terminal", extra={**extra, "state": job.state})
+        return Execution("skipped", job.state)
+    try:
+        spec = get_spec(job.kind)
+        handler = spec.load_handler()
+    except (UnknownJobKindError, ImportError):
+        logger.error("job_kind_unknown", extra=extra)
+        return Execution("unknown_kind", job.state)
+
+    try:
+        claimed = client.claim(job.id, worker_id=extra.get("worker_id", ""))
+    except JobStateConflict as conflict:
+        logger.info("job_claim_lost", extra={**extra, "state": conflict.state})
+        return Execution("skipped", conflict.state, retry_after=spec.heartbeat_timeout + 1)
+    except JobNotFound:
+        return Execution("missing", "")
+    except InternalApiError:
+        logger.error("job_claim_unreported", extra=extra)
+        return Execution("unreported", job.state)
+    attempt = claimed["attempts"]
+    extra["attempt"] = attempt
+    job.refresh_from_db()
+    logger.info("job_claimed", extra=extra)
+
+    lost_event = threading.Event()
+    ctx = JobContext(job=job, client=client, attempt=attempt, stop_event=stop_event, lost_event=lost_event)
+    lease = lease_seconds or spec.heartbeat_timeout
+    interval = heartbeat_interval or max(0.1, min(spec.heartbeat_timeout, lease) / 3)
+    heartbeat = _Heartbeat(ctx=ctx, interval=interval, extend_lease=extend_lease, log_extra=extra)
+    heartbeat.start()
+    try:
+        result = handler(job, ctx)
+        if isinstance(result, dict):
+            report = ("completed", lambda: client.complete(job.id, result=result, attempt=attempt))
+        else:
+            report = ("failed", lambda: client.fail(job.id, code=INVALID_RESULT_CODE, message=INVALID_RESULT_MESSAGE,
+                                                    attempt=attempt))
+    except JobInterrupted:
+        report = ("released", lambda: client.fail(job.id, code=WORKER_STOPPED_CODE, message=WORKER_STOPPED_MESSAGE,
+                                                  retryable=True, final=final_delivery, attempt=attempt))
+    except JobFailure as failure:
+        extra["error_code"] = failure.code
+
+        def report_failure(failure=failure):
+            return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
+                               final=final_delivery, attempt=attempt)
+
+        report = ("failed", report_failure)
+    except Exception:
+        logger.exception("job_handler_crashed", extra=extra)
+        extra["error_code"] = HANDLER_ERROR_CODE
+        report = ("failed", lambda: client.fail(job.id, code=HANDLER_ERROR_CODE, message=HANDLER_ERROR_MESSAGE,
+                                                retryable=True, final=final_delivery, attempt=attempt))
+    finally:
+        heartbeat.stop()
+
+    outcome, call = report
+    try:
+        state = call()["state"]
+    except JobStateConflict as conflict:
+        # Cancelled or taken over while running: the other outcome stands.
+        logger.info("job_report_conflict", extra={**extra, "state": conflict.state})
+        return Execution("skipped", conflict.state, attempt)
+    except InternalApiError:
+        logger.error("job_report_unreported", extra=extra)
+        return Execution("unreported", JobState.RUNNING, attempt)
+    logger.info(f"job_{outcome}", extra={**extra, "state": state, "duration_ms": round((clock() - started) * 1000)})
+    return Execution(outcome, state, attempt)
+
+
+class _Heartbeat:
+    """Refreshes the job's heartbeat and extends the lease (message visibility) every `interval` seconds."""
+
+    def __init__(self, *, ctx: JobContext, interval: float, extend_lease: Callable[[], None] | None,
+                 log_extra: dict):
+        self._ctx = ctx
+        self._interval = interval
+        self._extend_lease = extend_lease
+        self._log_extra = log_extra
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="job-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            while not self._done.wait(self._interval):
+                self._ctx.heartbeat()
+                if self._extend_lease is not None:
+                    try:
+                        self._extend_lease()
+                    except Exception:
+                        logger.warning("job_lease_extend_failed", extra=self._log_extra, exc_info=True)
+        finally:
+            # The table queue touches the database from this thread: give its connection back.
+            connection.close()
+
+
+class WorkerRuntime:
+    def __init__(
+        self,
+        *,
+        fleet: str,
+        queue_names: list[str],
+        queues,
+        client: InternalApiClient,
+        wait_seconds: int,
+        visibility_timeout: int,
+        max_receive_count: int,
+        retry_delay_seconds: int = 0,
+        idle_stop_threshold: int = 0,
+        heartbeat_interval: float | None = None,
+        worker_id: str = "",
+        on_idle_exit: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.fleet = fleet
+        self.queue_names = list(queue_names)
+        self.queues = queues
+        self.client = client
+        self.wait_seconds = wait_seconds
+        self.visibility_timeout = visibility_timeout
+        self.max_receive_count = max_receive_count
+        self.retry_delay_seconds = retry_delay_seconds
+        self.idle_stop_threshold = idle_stop_threshold
+        self.heartbeat_interval = heartbeat_interval
+        self.worker_id = worker_id
+        self.on_idle_exit = on_idle_exit
+        self.clock = clock
+        self.stop_event = threading.Event()
+
+    def request_stop(self, *_args) -> None:
+        self.stop_event.set()
+
+    def run(self, *, max_polls: int | None = None) -> int:
+        """Consume until SIGTERM/SIGINT, idle exit or `max_polls` polls; returns the process exit code."""
+        previous = self._install_signal_handlers()
+        logger.info("worker_started", extra={"fleet": self.fleet, "queues": self.queue_names,
+                                             "worker_id": self.worker_id})
+        empty_polls = polls = 0
+        try:
+            while not self.stop_event.is_set() and (max_polls is None or polls < max_polls):
+                polls += 1
+                if self.poll_once():
+                    empty_polls = 0
+                    continue
+                empty_polls += 1
+                if self.idle_stop_threshold and empty_polls >= self.idle_stop_threshold:
+                    logger.info("worker_idle_exit", extra={"fleet": self.fleet, "empty_polls": empty_polls})
+                    if self.on_idle_exit is not None:
+                        self.on_idle_exit()
+                    break
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            close_old_connections()
+        logger.info("worker_stopped", extra={"fleet": self.fleet, "worker_id": self.worker_id})
+        return 0
+
+    def poll_once(self) -> int:
+        """Receive from the queues in priority order (long-polling the last) and handle what came; returns count."""
+        for index, queue in enumerate(self.queue_names):
+            wait = self.wait_seconds if index == len(self.queue_names) - 1 else 0
+            try:
+                messages = self.queues.receive(queue, max_messages=1, wait_seconds=wait,
+                                               visibility_timeout=self.visibility_timeout)
+            except Exception:
+                logger.exception("queue_receive_failed", extra={"fleet": self.fleet, "queue": queue})
+                self.stop_event.wait(min(max(wait, 1), 5))
+                return 0
+            if messages:
+                for message in messages:
+                    if self.stop_event.is_set():
+                        self._release(queue, message)
+                    else:
+                        self.handle_message(queue, message)
+                return len(messages)
+        return 0
+
+    def handle_message(self, queue: str, message) -> Execution | None:
+        close_old_connections()
+        extra = {"fleet": self.fleet, "queue": queue, "message_id": message.message_id,
+                 "receive_count": message.receive_count, "worker_id": self.worker_id}
+        try:
+            job_id, kind = parse_message_body(message.body)
+        except MalformedMessage as exc:
+            logger.warning("message_rejected", extra={**extra, "reason": str(exc)})
+            self._delete(queue, message)
+            return None
+        final_delivery = message.receive_count >= self.max_receive_count
+
+        def extend_lease():
+            self.queues.change_visibility(queue, message.receipt, self.visibility_timeout)
+
+        execution = execute_job(
+            job_id=job_id, client=self.client, stop_event=self.stop_event, extend_lease=extend_lease,
+            final_delivery=final_delivery, heartbeat_interval=self.heartbeat_interval,
+            lease_seconds=self.visibility_timeout, clock=self.clock, log_extra={**extra, "kind": kind},
+        )
+        self._settle(queue, message, execution, final_delivery)
+        close_old_connections()
+        return execution
+
+    def _settle(self, queue: str, message, execution: Execution, final_delivery: bool) -> None:
+        """Delete the message once the job's outcome is recorded; otherwise leave it to come back."""
+        outcome, state = execution.outcome, execution.state
+        if outcome == "missing":
+            self._delete(queue, message)
+        elif state in TERMINAL_STATES:
+            if state == JobState.DEAD and final_delivery and outcome in ("failed", "released"):
+                # Retries ran out with the queue's receive count: the redrive policy moves it to the DLQ.
+                self._change_visibility(queue, message, 0)
+            else:
+                self._delete(queue, message)
+        elif state == JobState.QUEUED and outcome == "released":
+            self._change_visibility(queue, message, 0)
+        elif state == JobState.QUEUED and outcome == "failed":
+            self._change_visibility(queue, message, self.retry_delay_seconds)
+        elif outcome == "skipped" and execution.retry_after is not None:
+            # Another worker holds the lease: come back once it could have expired, to take over or clean up.
+            self._change_visibility(queue, message, min(execution.retry_after, 43200))
+        # unreported / unknown_kind: the visibility timeout brings the message back (and, in the end, to the DLQ).
+
+    def _release(self, queue: str, message) -> None:
+        self._change_visibility(queue, message, 0)
+        logger.info("message_released", extra={"fleet": self.fleet, "queue": queue, "message_id": message.message_id})
+
+    def _delete(self, queue: str, message) -> None:
+        try:
+            self.queues.delete(queue, message.receipt)
+        except Exception:
+            logger.exception("message_delete_failed", extra={"queue": queue, "message_id": message.message_id})
+
+    def _change_visibility(self, queue: str, message, seconds: int) -> None:
+        try:
+            self.queues.change_visibility(queue, message.receipt, seconds)
+        except Exception:
+            logger.exception("message_visibility_failed", extra={"queue": queue, "message_id": message.message_id})
+
+    def _install_signal_handlers(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, self.request_stop)
+        return previous
+
+
+def stop_instance_if_configured() -> None:
+    """After an idle exit: stop this EC2 instance when EC2_SELF_STOP is on (the port does the AWS call)."""
+    if not settings.EC2_SELF_STOP:
+        return
+    try:
+        from apps.integrations.ec2 import stop_current_instance
+    except ImportError:
+        logger.error("ec2_self_stop_unavailable")
+        return
+    try:
+        stop_current_instance()
+    except Exception:
+        logger.exception("ec2_self_stop_failed")
+
+
+def build_runtime(fleet: str, **overrides) -> WorkerRuntime:
+    if fleet not in FLEETS:
+        raise ValueError(f"unknown fleet {fleet!r}; expected one of {sorted(FLEETS)}")
+    from apps.integrations.queues import get_queues
+
+    options = {
+        "fleet": fleet,
+        "queue_names": [getattr(settings, name) for name in FLEETS[fleet]],
+        "queues": get_queues(),
+        "client": InternalApiClient(),
+        "wait_seconds": settings.SQS_WAIT_SECONDS,
+        "visibility_timeout": settings.SQS_VISIBILITY_TIMEOUT,
+        "max_receive_count": settings.SQS_MAX_RECEIVE_COUNT,
+        "retry_delay_seconds": settings.WORKER_RETRY_DELAY_SECONDS,
+        "idle_stop_threshold": settings.EC2_IDLE_STOP_THRESHOLD,
+        "worker_id": settings.WORKER_ID or f"{socket.gethostname()}-{os.getpid()}",
+        "on_idle_exit": stop_instance_if_configured,
+    }
+    options.update(overrides)
+    return WorkerRuntime(**options)
