@@ -231,6 +231,13 @@ class _Heartbeat:
             connection.close()
 
 
+def _release_stale_connections() -> None:
+    # A long-running worker must drop connections past CONN_MAX_AGE or broken; never inside a transaction
+    # (an in-process test runs the loop inside one, and closing would end it).
+    if not connection.in_atomic_block:
+        close_old_connections()
+
+
 class WorkerRuntime:
     def __init__(
         self,
@@ -288,7 +295,7 @@ class WorkerRuntime:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-            close_old_connections()
+            _release_stale_connections()
         logger.info("worker_stopped", extra={"fleet": self.fleet, "worker_id": self.worker_id})
         return 0
 
@@ -313,7 +320,7 @@ class WorkerRuntime:
         return 0
 
     def handle_message(self, queue: str, message) -> Execution | None:
-        close_old_connections()
+        _release_stale_connections()
         extra = {"fleet": self.fleet, "queue": queue, "message_id": message.message_id,
                  "receive_count": message.receive_count, "worker_id": self.worker_id}
         try:
@@ -333,7 +340,7 @@ class WorkerRuntime:
             lease_seconds=self.visibility_timeout, clock=self.clock, log_extra={**extra, "kind": kind},
         )
         self._settle(queue, message, execution, final_delivery)
-        close_old_connections()
+        _release_stale_connections()
         return execution
 
     def _settle(self, queue: str, message, execution: Execution, final_delivery: bool) -> None:

@@ -27,6 +27,7 @@ class FakeQueues:
         self.queues: dict[str, list[dict]] = {}
         self.send_error: Exception | None = None
         self.sent: list[tuple[str, dict]] = []
+        self.visibility_changes: list[tuple[str, int]] = []
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
@@ -68,6 +69,7 @@ class FakeQueues:
         self.queues[queue] = [m for m in self.queues.get(queue, []) if m["receipt"] != receipt]
 
     def change_visibility(self, queue, receipt, timeout_seconds) -> None:
+        self.visibility_changes.append((queue, timeout_seconds))
         for message in self.queues.get(queue, []):
             if message["receipt"] == receipt:
                 message["visible_at"] = self.now + timeout_seconds

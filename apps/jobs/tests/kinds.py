@@ -1,6 +1,7 @@
 """Test-only job kinds and handlers: registered by the test conftest and by the test worker entrypoint."""
 
 import os
+import signal
 import threading
 from pathlib import Path
 
@@ -49,6 +50,22 @@ def block_until_released(job, ctx):
     return {"attempt": ctx.attempt}
 
 
+def stop_own_process_then_finish(job, ctx):
+    """SIGTERM arrives while the handler works; it finishes anyway."""
+    os.kill(os.getpid(), signal.SIGTERM)
+    CALLS.append(("sigterm", str(job.id), ctx.attempt))
+    return {"finished": True, "stop_requested": ctx.stop_requested}
+
+
+def stop_own_process_then_release(job, ctx):
+    """SIGTERM arrives while the handler works; it honours ctx.stop_requested."""
+    os.kill(os.getpid(), signal.SIGTERM)
+    CALLS.append(("sigterm", str(job.id), ctx.attempt))
+    if ctx.stop_requested:
+        raise JobInterrupted()
+    return {"finished": True}
+
+
 def on_terminal(job):
     CALLS.append(("on_terminal", str(job.id), job.attempts))
 
@@ -68,6 +85,8 @@ TEST_KINDS = [
     _spec("test_block", "block_until_released", heartbeat_timeout=2),
     _spec("test_batch", "echo", backend="batch", queue_setting=None),
     _spec("test_ai", "echo", queue_setting="SQS_QUEUE_AI_LITE"),
+    _spec("test_sigterm_finish", "stop_own_process_then_finish"),
+    _spec("test_sigterm_release", "stop_own_process_then_release"),
 ]
 
 

@@ -1,0 +1,303 @@
+import signal
+import threading
+import uuid
+
+import pytest
+
+from apps.jobs import services
+from apps.jobs.models import Job, JobState
+from apps.worker.runtime import MalformedMessage, WorkerRuntime, parse_message_body
+
+
+@pytest.fixture
+def queue_name(settings):
+    return settings.SQS_QUEUE_EXCEL
+
+
+@pytest.fixture
+def make_runtime(fake_queues, in_process_client, queue_name):
+    def make(**overrides) -> WorkerRuntime:
+        options = {
+            "fleet": "excel", "queue_names": [queue_name], "queues": fake_queues, "client": in_process_client,
+            "wait_seconds": 0, "visibility_timeout": 30, "max_receive_count": fake_queues.max_receive_count,
+            "retry_delay_seconds": 0, "heartbeat_interval": 3600,
+        }
+        return WorkerRuntime(**{**options, **overrides})
+
+    return make
+
+
+@pytest.fixture
+def submit(make_job):
+    def submit(kind: str = "test_echo", **fields) -> Job:
+        job = make_job(kind=kind, **fields)
+        services.job_dispatch(job=job)
+        return job
+
+    return submit
+
+
+def test_a_job_is_claimed_run_completed_and_its_message_deleted(make_runtime, submit, fake_queues, queue_name,
+                                                                test_kinds):
+    job = submit(payload={"rows": 3})
+
+    exit_code = make_runtime().run(max_polls=1)
+
+    assert exit_code == 0
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert job.result == {"echo": {"rows": 3}}
+    assert job.attempts == 1
+    assert fake_queues.depth(queue_name) == 0
+    assert [call[0] for call in test_kinds] == ["echo"]
+
+
+def test_duplicate_delivery_of_a_finished_job_does_not_run_the_handler_again(make_runtime, submit, fake_queues,
+                                                                             queue_name, test_kinds):
+    job = submit()
+    runtime = make_runtime()
+    runtime.run(max_polls=1)
+    fake_queues.send(queue_name, {"job_id": str(job.id), "kind": "test_echo", "tenant_id": job.tenant_id})
+
+    runtime.run(max_polls=1)
+
+    assert [call[0] for call in test_kinds] == ["echo"]
+    assert fake_queues.depth(queue_name) == 0
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.DONE, 1)
+
+
+@pytest.mark.parametrize("body", [
+    "not json at all",
+    ["job_id"],
+    {},
+    {"job_id": "not-a-uuid", "kind": "test_echo"},
+    {"job_id": 42, "kind": "test_echo"},
+    {"job_id": str(uuid.UUID(int=1)), "kind": ""},
+    {"job_id": str(uuid.UUID(int=1)), "kind": "test_echo", "payload": {"whole": "object"}},
+])
+def test_malformed_messages_are_logged_and_deleted_without_crashing(make_runtime, fake_queues, queue_name, body,
+                                                                    test_kinds):
+    fake_queues.put_raw(queue_name, body)
+
+    assert make_runtime().run(max_polls=1) == 0
+
+    assert fake_queues.depth(queue_name) == 0
+    assert test_kinds == []
+
+
+def test_parse_message_body_returns_the_ids():
+    job_id = uuid.uuid4()
+
+    assert parse_message_body({"job_id": str(job_id), "kind": "k", "tenant_id": 1}) == (job_id, "k")
+    with pytest.raises(MalformedMessage):
+        parse_message_body({"job_id": str(job_id)})
+
+
+def test_message_for_a_job_that_does_not_exist_is_deleted(make_runtime, fake_queues, queue_name, db):
+    fake_queues.send(queue_name, {"job_id": str(uuid.uuid4()), "kind": "test_echo", "tenant_id": 1})
+
+    make_runtime().run(max_polls=1)
+
+    assert fake_queues.depth(queue_name) == 0
+
+
+def test_message_of_a_cancelled_job_is_deleted_without_running(make_runtime, submit, fake_queues, queue_name,
+                                                               test_kinds):
+    job = submit()
+    services.job_cancel(job_id=job.id)
+
+    make_runtime().run(max_polls=1)
+
+    assert test_kinds == []
+    assert fake_queues.depth(queue_name) == 0
+    assert Job.objects.get(id=job.id).state == JobState.CANCELLED
+
+
+def test_permanent_failure_ends_failed_and_deletes_the_message(make_runtime, submit, fake_queues, queue_name):
+    job = submit(kind="test_fail")
+
+    make_runtime().run(max_polls=1)
+
+    job.refresh_from_db()
+    assert (job.state, job.error_code, job.error_message) == (JobState.FAILED, "BAD_INPUT", "입력이 올바르지 않습니다.")
+    assert fake_queues.depth(queue_name) == 0
+
+
+def test_retryable_failure_is_redelivered_until_max_attempts_then_dead(make_runtime, submit, fake_queues, queue_name,
+                                                                       test_kinds):
+    job = submit(kind="test_retry", max_attempts=3)
+    runtime = make_runtime()
+
+    runtime.run(max_polls=1)
+    after_first = Job.objects.get(id=job.id)
+    runtime.run(max_polls=2)
+
+    assert (after_first.state, after_first.attempts, after_first.error_code) == (JobState.QUEUED, 1, "PROVIDER_DOWN")
+    job.refresh_from_db()
+    assert job.state == JobState.DEAD
+    assert job.attempts == 3
+    assert job.error_message == "외부 서비스 응답이 없습니다 (3회차)."
+    assert [call[2] for call in test_kinds] == [1, 2, 3]
+    assert fake_queues.depth(queue_name) == 0
+    assert fake_queues.depth(f"{queue_name}-dlq") == 0
+
+
+def test_retry_waits_the_configured_delay(make_runtime, submit, fake_queues, queue_name, test_kinds):
+    submit(kind="test_retry")
+    runtime = make_runtime(retry_delay_seconds=10)
+
+    runtime.run(max_polls=2)
+    fake_queues.advance(10)
+    runtime.run(max_polls=1)
+
+    assert [call[2] for call in test_kinds] == [1, 2]
+
+
+def test_crashing_handler_fails_retryably_with_handler_error(make_runtime, submit, fake_queues, queue_name):
+    job = submit(kind="test_crash", max_attempts=2)
+
+    make_runtime().run(max_polls=2)
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.error_code) == (JobState.DEAD, 2, "HANDLER_ERROR")
+    assert job.error_message == "작업 처리 중 예기치 않은 오류가 발생했습니다."
+
+
+def test_result_that_is_not_an_object_fails_the_job(make_runtime, submit):
+    job = submit(kind="test_list")
+
+    make_runtime().run(max_polls=1)
+
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (JobState.FAILED, "INVALID_RESULT")
+
+
+def test_message_that_always_fails_ends_in_the_dlq_and_its_job_dead_with_the_last_error(
+    make_runtime, submit, fake_queues, queue_name, test_kinds
+):
+    fake_queues.max_receive_count = 3
+    job = submit(kind="test_dlq", max_attempts=10)
+    runtime = make_runtime(max_receive_count=3)
+
+    runtime.run(max_polls=4)
+
+    job.refresh_from_db()
+    assert job.state == JobState.DEAD
+    assert job.attempts == 3
+    assert (job.error_code, job.error_message) == ("PROVIDER_DOWN", "외부 서비스 응답이 없습니다 (3회차).")
+    assert len(test_kinds) == 3
+    assert fake_queues.depth(queue_name) == 0
+    assert fake_queues.depth(f"{queue_name}-dlq") == 1
+    assert fake_queues.queues[f"{queue_name}-dlq"][0]["body"]["job_id"] == str(job.id)
+
+
+def test_job_running_elsewhere_is_left_for_after_its_lease(make_runtime, submit, fake_queues, queue_name, test_kinds):
+    job = submit()
+    services.job_claim(job_id=job.id)
+
+    make_runtime().run(max_polls=1)
+
+    assert test_kinds == []
+    assert fake_queues.depth(queue_name) == 1
+    assert fake_queues.queues[queue_name][0]["visible_at"] == 61  # heartbeat limit 60 s + 1
+    assert Job.objects.get(id=job.id).attempts == 1
+
+
+def test_idle_polls_in_a_row_exit_and_call_the_idle_hook(make_runtime, db):
+    idle_exits = []
+    runtime = make_runtime(idle_stop_threshold=3, on_idle_exit=lambda: idle_exits.append(True))
+
+    assert runtime.run() == 0
+
+    assert idle_exits == [True]
+
+
+def test_ai_fleet_takes_from_its_queues_in_priority_order(make_runtime, submit, fake_queues, settings):
+    job = submit(kind="test_ai")
+    runtime = make_runtime(fleet="ai", queue_names=[settings.SQS_QUEUE_AI_PREMIUM, settings.SQS_QUEUE_AI_BASIC,
+                                                    settings.SQS_QUEUE_AI_LITE])
+
+    runtime.run(max_polls=1)
+
+    assert Job.objects.get(id=job.id).state == JobState.DONE
+
+
+def test_sigterm_during_a_job_finishes_it_then_exits_0(make_runtime, submit, fake_queues, queue_name, test_kinds):
+    job = submit(kind="test_sigterm_finish")
+    previous = signal.getsignal(signal.SIGTERM)
+    submit()  # a second message that must not be taken after SIGTERM
+
+    exit_code = make_runtime().run()
+
+    assert exit_code == 0
+    job.refresh_from_db()
+    assert job.state == JobState.DONE
+    assert job.result == {"finished": True, "stop_requested": True}
+    assert fake_queues.depth(queue_name) == 1
+    assert [call[0] for call in test_kinds] == ["sigterm"]
+    assert signal.getsignal(signal.SIGTERM) == previous
+
+
+def test_sigterm_honoured_by_the_handler_releases_the_job_for_redelivery(make_runtime, submit, fake_queues,
+                                                                         queue_name):
+    job = submit(kind="test_sigterm_release")
+
+    exit_code = make_runtime().run()
+
+    assert exit_code == 0
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (JobState.QUEUED, "WORKER_STOPPED")
+    assert fake_queues.depth(queue_name) == 1
+    assert fake_queues.queues[queue_name][0]["visible_at"] == fake_queues.now
+
+
+def test_stop_requested_while_receiving_releases_the_message(make_runtime, submit, fake_queues, queue_name,
+                                                            test_kinds):
+    job = submit()
+    runtime = make_runtime()
+    receive = fake_queues.receive
+
+    def receive_then_stop(*args, **kwargs):
+        messages = receive(*args, **kwargs)
+        runtime.request_stop()
+        return messages
+
+    fake_queues.receive = receive_then_stop
+
+    assert runtime.run() == 0
+
+    assert test_kinds == []
+    assert Job.objects.get(id=job.id).state == JobState.QUEUED
+    assert fake_queues.queues[queue_name][0]["visible_at"] == fake_queues.now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime, submit, fake_queues, queue_name,
+                                                                   tmp_path):
+    job = submit(kind="test_block", payload={"dir": str(tmp_path)})
+    runtime = make_runtime(heartbeat_interval=0.05)
+    worker = threading.Thread(target=runtime.run, kwargs={"max_polls": 1})
+    worker.start()
+    try:
+        _wait_until(lambda: (tmp_path / "started-1").exists())
+        first_heartbeat = Job.objects.get(id=job.id).heartbeat_at
+        _wait_until(lambda: len(fake_queues.visibility_changes) >= 2
+                    and Job.objects.get(id=job.id).heartbeat_at > first_heartbeat)
+    finally:
+        (tmp_path / "release").touch()
+        worker.join()
+
+    assert all(change == (queue_name, 30) for change in fake_queues.visibility_changes)
+    assert Job.objects.get(id=job.id).state == JobState.DONE
+    assert fake_queues.depth(queue_name) == 0
+
+
+def _wait_until(condition, timeout: float = 10.0) -> None:
+    """Waits for a condition (not for a duration): fails the test if it never holds."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        done.wait(0.02)
+    raise AssertionError("condition never held")
