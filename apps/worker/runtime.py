@@ -273,6 +273,10 @@ class WorkerRuntime:
 
     def request_stop(self, *_args) -> None:
         self.stop_event.set()
+        # The table queue can cut its long poll short; SQS returns within SQS_WAIT_SECONDS anyway.
+        interrupt = getattr(self.queues, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
 
     def run(self, *, max_polls: int | None = None) -> int:
         """Consume until SIGTERM/SIGINT, idle exit or `max_polls` polls; returns the process exit code."""

@@ -1,0 +1,166 @@
+"""The worker runtime as it runs in production: real table queue, real HTTP to the API, real processes and signals."""
+
+import signal
+
+import pytest
+
+from apps.integrations.queues import get_queues, reset_queues_for_tests
+from apps.jobs import services
+from apps.jobs.models import Job, JobState
+from apps.worker.client import InternalApiClient
+from apps.worker.runtime import WorkerRuntime
+from apps.worker.tests.support import start_worker, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def table_queue(settings):
+    settings.QUEUE_BACKEND = "table"
+    reset_queues_for_tests()
+    yield get_queues()
+    reset_queues_for_tests()
+
+
+@pytest.fixture
+def workers(live_server, tmp_path):
+    started = []
+
+    def start(name: str, fleet: str = "excel", **env):
+        process = start_worker(fleet, api_url=live_server.url, log_dir=tmp_path, name=name, **env)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+
+def _job_state(job):
+    return Job.objects.get(id=job.id).state
+
+
+def _exit_code(process, timeout: float = 30) -> int:
+    return process.wait(timeout=timeout)
+
+
+def test_worker_process_runs_a_submitted_job_and_exits_0_on_sigterm(workers, tenant, table_queue, settings,
+                                                                    tmp_path):
+    (tmp_path / "release").touch()
+    job = services.job_submit(tenant=tenant, kind="test_block", payload={"dir": str(tmp_path)})
+    worker = workers("w1")
+
+    wait_until(lambda: _job_state(job) == JobState.DONE)
+    wait_until(lambda: table_queue.depth(settings.SQS_QUEUE_EXCEL) == 0)
+    worker.send_signal(signal.SIGTERM)
+
+    assert _exit_code(worker) == 0
+    job.refresh_from_db()
+    assert (job.result, job.attempts, job.progress) == ({"attempt": 1}, 1, 100)
+
+
+def test_duplicate_delivery_of_a_finished_job_does_not_run_the_handler_again(workers, tenant, table_queue, settings,
+                                                                             tmp_path):
+    (tmp_path / "release").touch()
+    job = services.job_submit(tenant=tenant, kind="test_block", payload={"dir": str(tmp_path)})
+    worker = workers("w1")
+    wait_until(lambda: _job_state(job) == JobState.DONE)
+
+    table_queue.send(settings.SQS_QUEUE_EXCEL, {"job_id": str(job.id), "kind": "test_block",
+                                                "tenant_id": tenant.id})
+    wait_until(lambda: table_queue.depth(settings.SQS_QUEUE_EXCEL) == 0)
+    worker.send_signal(signal.SIGTERM)
+
+    assert _exit_code(worker) == 0
+    assert sorted(path.name for path in tmp_path.glob("started-*")) == ["started-1"]
+    assert (tmp_path / "finished").read_text() == "1\n"
+
+
+def test_worker_killed_mid_job_message_comes_back_and_the_job_ends_exactly_once(workers, tenant, table_queue,
+                                                                                settings, tmp_path):
+    job = services.job_submit(tenant=tenant, kind="test_block", payload={"dir": str(tmp_path)})
+    first = workers("w1")
+    wait_until(lambda: (tmp_path / "started-1").exists())
+
+    first.send_signal(signal.SIGKILL)
+    assert _exit_code(first) == -signal.SIGKILL
+    assert _job_state(job) == JobState.RUNNING
+    (tmp_path / "release").touch()
+    second = workers("w2")
+    wait_until(lambda: _job_state(job) == JobState.DONE)
+    wait_until(lambda: table_queue.depth(settings.SQS_QUEUE_EXCEL) == 0)
+    second.send_signal(signal.SIGTERM)
+
+    assert _exit_code(second) == 0
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.result) == (JobState.DONE, 2, {"attempt": 2})
+    assert (tmp_path / "finished").read_text() == "2\n"
+    assert table_queue.depth(f"{settings.SQS_QUEUE_EXCEL}-dlq") == 0
+
+
+def test_sigterm_with_a_handler_that_honours_stop_releases_the_job_and_nothing_is_lost(workers, tenant,
+                                                                                       table_queue, settings,
+                                                                                       tmp_path):
+    job = services.job_submit(tenant=tenant, kind="test_block", payload={"dir": str(tmp_path), "honour_stop": True})
+    first = workers("w1")
+    wait_until(lambda: (tmp_path / "started-1").exists())
+
+    first.send_signal(signal.SIGTERM)
+
+    assert _exit_code(first) == 0
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (JobState.QUEUED, "WORKER_STOPPED")
+    assert table_queue.depth(settings.SQS_QUEUE_EXCEL) == 1
+    assert not (tmp_path / "finished").exists()
+
+    (tmp_path / "release").touch()
+    second = workers("w2")
+    wait_until(lambda: _job_state(job) == JobState.DONE)
+    second.send_signal(signal.SIGTERM)
+    assert _exit_code(second) == 0
+    assert Job.objects.get(id=job.id).attempts == 2
+    assert (tmp_path / "finished").read_text() == "2\n"
+
+
+def test_sigterm_with_a_handler_that_keeps_working_finishes_the_job_then_exits_0(workers, tenant, table_queue,
+                                                                                 settings, tmp_path):
+    job = services.job_submit(tenant=tenant, kind="test_block", payload={"dir": str(tmp_path)})
+    worker = workers("w1")
+    wait_until(lambda: (tmp_path / "started-1").exists())
+
+    worker.send_signal(signal.SIGTERM)
+    (tmp_path / "release").touch()
+
+    assert _exit_code(worker) == 0
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.DONE, 1)
+    assert table_queue.depth(settings.SQS_QUEUE_EXCEL) == 0
+
+
+def test_idle_worker_exits_0_after_the_threshold_of_empty_polls(workers, db):
+    worker = workers("idle", EC2_IDLE_STOP_THRESHOLD="2")
+
+    assert _exit_code(worker) == 0
+
+
+def test_message_that_always_fails_ends_in_the_dlq_with_its_job_dead(live_server, tenant, table_queue, settings):
+    settings.SQS_MAX_RECEIVE_COUNT = 3
+    queue = settings.SQS_QUEUE_EXCEL
+    job = services.job_submit(tenant=tenant, kind="test_dlq", payload={})
+    runtime = WorkerRuntime(
+        fleet="excel", queue_names=[queue], queues=table_queue,
+        client=InternalApiClient(live_server.url, settings.INTERNAL_WORKER_TOKEN, retries=0),
+        wait_seconds=0, visibility_timeout=30, max_receive_count=3, retry_delay_seconds=0,
+    )
+
+    runtime.run(max_polls=4)
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.DEAD, 3)
+    assert (job.error_code, job.error_message) == ("PROVIDER_DOWN", "외부 서비스 응답이 없습니다 (3회차).")
+    assert table_queue.depth(queue) == 0
+    assert table_queue.depth(f"{queue}-dlq") == 1
+    [dead_letter] = table_queue.receive(f"{queue}-dlq", wait_seconds=0)
+    assert dead_letter.body == {"job_id": str(job.id), "kind": "test_dlq", "tenant_id": tenant.id}
