@@ -3,8 +3,10 @@ import uuid
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.core.models import Role
+from apps.core.models import Role, Tenant, User
 from apps.jobs.models import Job, JobState
 
 
@@ -49,15 +51,79 @@ def test_status_of_a_failed_job_carries_the_error(admin_client, make_job):
     assert body == _expected_body(job)
 
 
-def test_status_poll_is_one_sql_query(admin_client, make_job, django_assert_num_queries):
-    # force_authenticate hands the view a user whose tenant is already loaded, so what is left is the job itself.
-    # With a JWT the authentication adds its own user lookup on top (documented in docs/jobs.md).
+def _jwt_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def test_status_poll_with_a_jwt_is_one_sql_query_including_authentication(admin_user, make_job,
+                                                                          django_assert_num_queries):
+    job = make_job(state=JobState.RUNNING, progress=30)
+    client = _jwt_client(admin_user)
+
+    with django_assert_num_queries(1):
+        response = client.get(f"/api/v1/jobs/{job.id}/")
+
+    assert response.status_code == 200
+    assert response.json() == _expected_body(job)
+
+
+def test_status_poll_of_a_forced_user_is_one_sql_query(admin_client, make_job, django_assert_num_queries):
+    # force_authenticate hands the view a user whose tenant is already loaded: what is left is the job itself.
     job = make_job(state=JobState.RUNNING)
 
     with django_assert_num_queries(1):
         response = admin_client.get(f"/api/v1/jobs/{job.id}/")
 
     assert response.status_code == 200
+
+
+def test_status_with_a_jwt_for_another_tenants_job_is_404(admin_user, make_job, other_tenant):
+    foreign = make_job(tenant=other_tenant)
+
+    response = _jwt_client(admin_user).get(f"/api/v1/jobs/{foreign.id}/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "JOB_NOT_FOUND"
+
+
+def test_status_with_a_jwt_of_a_student_is_403(make_user, tenant, make_job):
+    job = make_job()
+
+    response = _jwt_client(make_user(tenant, Role.STUDENT)).get(f"/api/v1/jobs/{job.id}/")
+
+    assert response.status_code == 403
+
+
+def test_status_with_a_jwt_of_a_deactivated_user_is_401(admin_user, make_job):
+    job = make_job()
+    client = _jwt_client(admin_user)
+    User.objects.filter(id=admin_user.id).update(is_active=False)
+
+    response = client.get(f"/api/v1/jobs/{job.id}/")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_status_with_a_jwt_when_the_tenant_is_deactivated_is_403(admin_user, tenant, make_job):
+    job = make_job()
+    client = _jwt_client(admin_user)
+    Tenant.objects.filter(id=tenant.id).update(is_active=False)
+
+    response = client.get(f"/api/v1/jobs/{job.id}/")
+
+    assert response.status_code == 403
+
+
+def test_status_with_a_bad_jwt_is_401(make_job):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer not.a.token")
+
+    response = client.get(f"/api/v1/jobs/{make_job().id}/")
+
+    assert response.status_code == 401
 
 
 def test_status_of_another_tenants_job_is_404(admin_client, make_job, other_tenant):
@@ -83,7 +149,7 @@ def test_students_and_parents_cannot_read_jobs(client_for, make_user, tenant, ma
 
 
 def test_anonymous_is_refused(client, make_job):
-    assert client.get(f"/api/v1/jobs/{make_job().id}/").status_code in (401, 403)
+    assert client.get(f"/api/v1/jobs/{make_job().id}/").status_code == 401
 
 
 def test_finished_job_is_cacheable_with_etag_and_answers_304(admin_client, make_job):

@@ -155,7 +155,10 @@ def test_message_that_always_fails_ends_in_the_dlq_with_its_job_dead(live_server
         wait_seconds=0, visibility_timeout=30, max_receive_count=3, retry_delay_seconds=0,
     )
 
-    runtime.run(max_polls=4)
+    try:
+        runtime.run(max_polls=4)
+    finally:
+        runtime.client.session.close()  # the live server holds a database connection per open keep-alive socket
 
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.DEAD, 3)

@@ -1,0 +1,154 @@
+#!/usr/bin/env python
+"""Benchmark of the job status poll: GET /api/v1/jobs/<id>/ with a real JWT, against a bare Django JSON view.
+
+Starts gunicorn (2 workers) on loopback against a Postgres bench database, sends a fixed number of requests to each
+URL from a small pool of keep-alive clients, and prints requests/s, p50, p99 and the ratio. Targets: the status poll
+at >= 0.5 of the bare view and >= 1,000 requests/s.
+
+    .venv/bin/python scripts/bench/job_status.py [--requests 3000] [--clients 8] [--port 8765]
+"""
+
+import argparse
+import http.client
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = "scripts.bench.bench_settings"
+
+
+def prepare(db_name: str) -> tuple[str, str]:
+    """Creates and migrates the bench database, then a tenant, an admin and a running job; returns (job id, JWT)."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ["DB_NAME"] = db_name
+    sys.path.insert(0, str(REPO_ROOT))
+    import psycopg2
+
+    admin = psycopg2.connect(host=os.environ.get("DB_HOST", "127.0.0.1"), user=os.environ.get("DB_USER", "postgres"),
+                             password=os.environ.get("DB_PASSWORD", ""), dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db_name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{db_name}"')
+    admin.close()
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.core.models import Role, Tenant, User
+    from apps.jobs.models import Job, JobState
+
+    call_command("migrate", verbosity=0)
+    tenant, _ = Tenant.objects.get_or_create(code="bench", defaults={"name": "벤치 학원"})
+    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"tenant": tenant, "role": Role.ADMIN})
+    job = Job.objects.create(tenant=tenant, kind="bench", state=JobState.RUNNING, attempts=1, progress=40,
+                             stage="등록 중", started_at=timezone.now(), heartbeat_at=timezone.now())
+    return str(job.id), str(AccessToken.for_user(user))
+
+
+def start_gunicorn(port: int, db_name: str, worker_class: str) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DB_NAME": db_name}
+    command = [str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "apps.api.config.wsgi:application", "--workers", "2",
+               "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+               "--chdir", str(REPO_ROOT)]
+    if worker_class == "gthread":
+        command += ["--threads", "4", "--keep-alive", "5"]
+    process = subprocess.Popen(command, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/bench/bare/")
+            if connection.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def hammer(port: int, path: str, headers: dict, total: int, clients: int) -> tuple[float, list[float]]:
+    """Sends `total` GETs from `clients` connections (kept alive when the server allows); returns (s, ms list)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per_client = [total // clients + (1 if i < total % clients else 0) for i in range(clients)]
+    start_gate = threading.Barrier(clients + 1)
+
+    def client(count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = []
+        start_gate.wait()
+        for _ in range(count):
+            began = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise SystemExit(f"{path} answered {response.status}")
+            if response.will_close:
+                connection.close()
+            mine.append((time.perf_counter() - began) * 1000)
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(count,)) for count in per_client]
+    for thread in threads:
+        thread.start()
+    start_gate.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began, latencies
+
+
+def summarise(name: str, elapsed: float, latencies: list[float]) -> float:
+    latencies.sort()
+    rate = len(latencies) / elapsed
+    p50 = statistics.median(latencies)
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"{name:<12} {len(latencies):>6} req  {rate:>8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--db-name", default=os.environ.get("BENCH_DB_NAME", "academy_bench"))
+    args = parser.parse_args()
+
+    job_id, token = prepare(args.db_name)
+    server = start_gunicorn(args.port, args.db_name, args.worker_class)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        status_path = f"/api/v1/jobs/{job_id}/"
+        for path, headers in ((status_path, auth), ("/bench/bare/", {})):
+            hammer(args.port, path, headers, min(300, args.requests), args.clients)  # warm-up: connections, caches
+        print(f"gunicorn: 2 {args.worker_class} workers; {args.requests} requests from {args.clients} clients")
+        bare_rate = summarise("bare view", *hammer(args.port, "/bench/bare/", {}, args.requests, args.clients))
+        status_rate = summarise("job status", *hammer(args.port, status_path, auth, args.requests, args.clients))
+        ratio = status_rate / bare_rate
+        verdict = "OK" if ratio >= 0.5 and status_rate >= 1000 else "BELOW TARGET"
+        print(f"ratio {ratio:.2f} of the bare view (target >= 0.50), {status_rate:.0f} req/s (target >= 1000): "
+              f"{verdict}")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
