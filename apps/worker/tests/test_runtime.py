@@ -3,6 +3,7 @@ import threading
 import uuid
 
 import pytest
+from django.db import connection
 
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
@@ -277,7 +278,14 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
                                                                    tmp_path):
     job = submit(kind="test_block", payload={"dir": str(tmp_path)})
     runtime = make_runtime(heartbeat_interval=0.05)
-    worker = threading.Thread(target=runtime.run, kwargs={"max_polls": 1})
+
+    def run_once():
+        try:
+            runtime.run(max_polls=1)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run_once)
     worker.start()
     try:
         _wait_until(lambda: (tmp_path / "started-1").exists())
