@@ -1,15 +1,21 @@
 """The worker runtime as it runs in production: real table queue, real HTTP to the API, real processes and signals."""
 
+import json
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
+from django.core.management import call_command
+from django.db import connection
 
 from apps.integrations.queues import get_queues, reset_queues_for_tests
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
 from apps.worker.client import InternalApiClient
 from apps.worker.runtime import WorkerRuntime
-from apps.worker.tests.support import start_worker, wait_until
+from apps.worker.tests.support import REPO_ROOT, start_worker, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -167,3 +173,32 @@ def test_message_that_always_fails_ends_in_the_dlq_with_its_job_dead(live_server
     assert table_queue.depth(f"{queue}-dlq") == 1
     [dead_letter] = table_queue.receive(f"{queue}-dlq", wait_seconds=0)
     assert dead_letter.body == {"job_id": str(job.id), "kind": "test_dlq", "tenant_id": tenant.id}
+
+
+def test_fleet_entrypoint_starts_with_the_worker_settings_and_exits_0_when_idle(live_server, db, tmp_path):
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "",
+        "SECRET_KEY": "k" * 40,
+        "INTERNAL_WORKER_TOKEN": "entrypoint-token",
+        "DB_HOST": "127.0.0.1",
+        "DB_NAME": connection.settings_dict["NAME"],
+        "ALLOWED_HOSTS": "localhost",
+        "API_BASE_URL": live_server.url,
+        "SQS_WAIT_SECONDS": "0",
+        "EC2_IDLE_STOP_THRESHOLD": "2",
+    }
+    environment.pop("DJANGO_SETTINGS_MODULE")
+
+    finished = subprocess.run([sys.executable, "-m", "apps.worker.excel"], cwd=REPO_ROOT, env=environment,
+                              capture_output=True, timeout=60, check=False)
+
+    assert finished.returncode == 0, finished.stderr.decode()
+    events = [json.loads(line)["event"] for line in finished.stderr.decode().splitlines() if line.startswith("{")]
+    assert events == ["worker_started", "worker_idle_exit", "worker_stopped"]
+
+
+def test_run_worker_command_polls_and_returns(settings, db):
+    settings.SQS_WAIT_SECONDS = 0
+
+    call_command("run_worker", "excel", "--max-polls", "1")

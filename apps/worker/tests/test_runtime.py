@@ -1,5 +1,7 @@
 import signal
+import sys
 import threading
+import types
 import uuid
 
 import pytest
@@ -7,7 +9,13 @@ from django.db import connection
 
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
-from apps.worker.runtime import MalformedMessage, WorkerRuntime, parse_message_body
+from apps.worker.runtime import (
+    MalformedMessage,
+    WorkerRuntime,
+    build_runtime,
+    parse_message_body,
+    stop_instance_if_configured,
+)
 
 
 @pytest.fixture
@@ -309,3 +317,30 @@ def _wait_until(condition, timeout: float = 10.0) -> None:
             return
         done.wait(0.02)
     raise AssertionError("condition never held")
+
+
+def test_idle_exit_stops_the_instance_when_self_stop_is_on(monkeypatch, settings):
+    stopped = []
+    monkeypatch.setitem(sys.modules, "apps.integrations.ec2",
+                        types.SimpleNamespace(stop_current_instance=lambda: stopped.append(True)))
+    settings.EC2_SELF_STOP = True
+
+    stop_instance_if_configured()
+
+    assert stopped == [True]
+
+
+def test_idle_exit_leaves_the_instance_alone_when_self_stop_is_off(monkeypatch, settings):
+    stopped = []
+    monkeypatch.setitem(sys.modules, "apps.integrations.ec2",
+                        types.SimpleNamespace(stop_current_instance=lambda: stopped.append(True)))
+    settings.EC2_SELF_STOP = False
+
+    stop_instance_if_configured()
+
+    assert stopped == []
+
+
+def test_unknown_fleet_is_refused():
+    with pytest.raises(ValueError, match="unknown fleet"):
+        build_runtime("video")
