@@ -109,11 +109,11 @@ class JobListApi(JobScopedMixin, ListAPIView):
     permission_classes = [IsTenantStaff]
     filter_backends = []
 
-    def get_queryset(self):
+    def get_tenant_queryset(self, tenant):
         filters = JobListFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.job_list(
-            tenant=self.tenant, kind=filters.validated_data.get("kind"), state=filters.validated_data.get("status")
+            tenant=tenant, kind=filters.validated_data.get("kind"), state=filters.validated_data.get("status")
         )
 
     def list(self, request, *args, **kwargs):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.core.models import Tenant
 from apps.jobs.errors import JobDispatchError, JobNotFoundError, JobStateConflictError, UnknownJobKindError
 from apps.jobs.models import Job, JobBackend, JobState
-from apps.jobs.registry import JobKindSpec, get_spec
+from apps.jobs.registry import JobKindSpec, all_specs, get_spec
 
 logger = logging.getLogger(__name__)
 
@@ -344,8 +344,6 @@ def job_scan_stuck(
     Actions: "requeued", "requeued_dispatch_failed", "dead", "redispatched", "redispatch_failed"
     (dry run: "would_requeue", "would_kill", "would_redispatch").
     """
-    from apps.jobs.registry import all_specs
-
     now = now or timezone.now()
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS if dispatch_grace_seconds is None else dispatch_grace_seconds
     report = ScanReport()

@@ -1,5 +1,6 @@
 """The worker runtime as it runs in production: real table queue, real HTTP to the API, real processes and signals."""
 
+import io
 import json
 import os
 import signal
@@ -10,8 +11,9 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from apps.integrations.queues import get_queues, reset_queues_for_tests
+from apps.integrations.queues import QueueError, get_queues, reset_queues_for_tests
 from apps.jobs import services
+from apps.jobs.errors import JobDispatchError
 from apps.jobs.models import Job, JobState
 from apps.worker.client import InternalApiClient
 from apps.worker.runtime import WorkerRuntime
@@ -202,3 +204,26 @@ def test_run_worker_command_polls_and_returns(settings, db):
     settings.SQS_WAIT_SECONDS = 0
 
     call_command("run_worker", "excel", "--max-polls", "1")
+
+
+def test_queue_down_at_submit_leaves_the_job_queued_and_the_scanner_sends_it_later(tenant, table_queue, settings,
+                                                                                  monkeypatch):
+    settings.JOBS_DISPATCH_GRACE_SECONDS = 0
+    queue = settings.SQS_QUEUE_EXCEL
+
+    def refuse(*args, **kwargs):
+        raise QueueError("table queue unreachable")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(table_queue, "send", refuse)
+        with pytest.raises(JobDispatchError):
+            services.job_submit(tenant=tenant, kind="test_echo", payload={})
+    job = Job.objects.get()
+    assert (job.state, job.external_id, table_queue.depth(queue)) == (JobState.QUEUED, "", 0)
+
+    call_command("scan_stuck_jobs", stdout=io.StringIO())
+
+    job.refresh_from_db()
+    [message] = table_queue.receive(queue, wait_seconds=0)
+    assert message.message_id == job.external_id
+    assert message.body == {"job_id": str(job.id), "kind": "test_echo", "tenant_id": tenant.id}
