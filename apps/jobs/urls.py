@@ -4,11 +4,11 @@ from apps.jobs import apis
 
 urlpatterns = [
     path("jobs/", apis.JobListApi.as_view(), name="job-list"),
-    path("jobs/<uuid:job_id>/", apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<uuid:job_id>/", apis.job_status, name="job-detail"),
     path("jobs/<uuid:job_id>/cancel/", apis.JobCancelApi.as_view(), name="job-cancel"),
     path("jobs/<uuid:job_id>/events/", apis.JobEventsApi.as_view(), name="job-events"),
     # The front end already polls this historical path for Excel imports; same body as job-detail.
-    path("enrollments/excel_job_status/<uuid:job_id>/", apis.JobDetailApi.as_view(), name="excel-job-status"),
+    path("enrollments/excel_job_status/<uuid:job_id>/", apis.job_status, name="excel-job-status"),
     path("internal/jobs/<uuid:job_id>/claim/", apis.InternalJobClaimApi.as_view(), name="internal-job-claim"),
     path("internal/jobs/<uuid:job_id>/heartbeat/", apis.InternalJobHeartbeatApi.as_view(),
          name="internal-job-heartbeat"),

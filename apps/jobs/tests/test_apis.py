@@ -79,6 +79,35 @@ def test_status_poll_of_a_forced_user_is_one_sql_query(admin_client, make_job, d
     assert response.status_code == 200
 
 
+def test_jwt_fast_path_and_session_path_answer_the_same(admin_user, admin_client, make_job):
+    running = make_job(state=JobState.RUNNING, progress=30, stage="등록 중")
+    done = make_job(state=JobState.DONE, result={"created": 2}, finished_at=timezone.now())
+    client = _jwt_client(admin_user)
+
+    for job in (running, done):
+        fast = client.get(f"/api/v1/jobs/{job.id}/")
+        usual = admin_client.get(f"/api/v1/jobs/{job.id}/")
+        assert fast.status_code == usual.status_code == 200
+        assert fast.json() == usual.json() == _expected_body(job)
+        assert fast["Content-Type"] == "application/json"
+        for header in ("Cache-Control", "ETag"):
+            assert fast.get(header) == usual.get(header)
+        assert "Authorization" in fast["Vary"]
+
+
+def test_finished_job_with_a_jwt_answers_304_to_its_etag(admin_user, make_job):
+    job = make_job(state=JobState.DONE, result={"created": 2}, finished_at=timezone.now())
+    client = _jwt_client(admin_user)
+
+    first = client.get(f"/api/v1/enrollments/excel_job_status/{job.id}/")
+    again = client.get(f"/api/v1/enrollments/excel_job_status/{job.id}/", HTTP_IF_NONE_MATCH=first["ETag"])
+
+    assert first.status_code == 200
+    assert first["Cache-Control"] == "private, max-age=3600"
+    assert again.status_code == 304
+    assert again.content == b""
+
+
 def test_status_with_a_jwt_for_another_tenants_job_is_404(admin_user, make_job, other_tenant):
     foreign = make_job(tenant=other_tenant)
 
@@ -115,6 +144,15 @@ def test_status_with_a_jwt_when_the_tenant_is_deactivated_is_403(admin_user, ten
     response = client.get(f"/api/v1/jobs/{job.id}/")
 
     assert response.status_code == 403
+
+
+def test_status_path_refuses_writes(admin_user, make_job):
+    job = make_job()
+
+    response = _jwt_client(admin_user).post(f"/api/v1/jobs/{job.id}/")
+
+    assert response.status_code == 405
+    assert Job.objects.get(id=job.id).state == JobState.QUEUED
 
 
 def test_status_with_a_bad_jwt_is_401(make_job):
