@@ -8,6 +8,8 @@ import time
 from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
@@ -90,6 +92,7 @@ class JobDetailApi(JobScopedMixin, APIView):
     authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
     permission_classes = [StaffOrVerifiedToken]
 
+    @extend_schema(responses={200: JobOutputSerializer, 304: OpenApiResponse(description="ETag 일치 (완료된 작업)")})
     def get(self, request, job_id):
         if isinstance(request.user, TokenUser):
             job = selectors.job_get_for_staff(user_id=request.user.id, job_id=job_id)
@@ -151,6 +154,11 @@ class JobListApi(JobScopedMixin, ListAPIView):
 
     permission_classes = [IsTenantStaff]
     filter_backends = []
+    serializer_class = JobOutputSerializer
+
+    @extend_schema(parameters=[JobListFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_tenant_queryset(self, tenant):
         filters = JobListFilterSerializer(data=self.request.query_params)
@@ -169,6 +177,7 @@ class JobCancelApi(JobScopedMixin, APIView):
 
     permission_classes = [IsTenantAdmin]
 
+    @extend_schema(request=None, responses=JobOutputSerializer)
     def post(self, request, job_id):
         job = self.get_job(job_id)
         job = services.raise_unless_won(services.job_cancel(job_id=job.id))
@@ -193,6 +202,7 @@ class JobEventsApi(JobScopedMixin, APIView):
     permission_classes = [IsTenantStaff]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
+    @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
     def get(self, request, job_id):
         job = self.get_job(job_id)
         response = StreamingHttpResponse(self._events(job), content_type="text/event-stream")
@@ -243,6 +253,7 @@ class InternalJobApi(APIView):
         raise NotImplementedError
 
 
+@extend_schema(request=ClaimInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobClaimApi(InternalJobApi):
     input_serializer = ClaimInputSerializer
 
@@ -250,11 +261,13 @@ class InternalJobClaimApi(InternalJobApi):
         return services.job_claim(job_id=job_id)
 
 
+@extend_schema(request=AttemptInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobHeartbeatApi(InternalJobApi):
     def transition(self, job_id, data):
         return services.job_heartbeat(job_id=job_id, attempt=data.get("attempt"))
 
 
+@extend_schema(request=ProgressInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobProgressApi(InternalJobApi):
     input_serializer = ProgressInputSerializer
 
@@ -264,6 +277,7 @@ class InternalJobProgressApi(InternalJobApi):
         )
 
 
+@extend_schema(request=CompleteInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobCompleteApi(InternalJobApi):
     input_serializer = CompleteInputSerializer
 
@@ -271,6 +285,7 @@ class InternalJobCompleteApi(InternalJobApi):
         return services.job_complete(job_id=job_id, result=data["result"], attempt=data.get("attempt"))
 
 
+@extend_schema(request=FailInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobFailApi(InternalJobApi):
     input_serializer = FailInputSerializer
 

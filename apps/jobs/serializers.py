@@ -11,8 +11,30 @@ ERROR_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 MAX_RESULT_BYTES = 256 * 1024
 
 
+class JobErrorOutputSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
 class JobOutputSerializer(serializers.Serializer):
-    """id, kind, status, progress, stage, result, error {code, message} | null, attempts, timestamps."""
+    """id, kind, status, progress, stage, result, error {code, message} | null, attempts, timestamps.
+
+    The fields document the body (OpenAPI); to_representation builds it.
+    """
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobState.choices)
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+    stage = serializers.CharField()
+    result = serializers.JSONField(allow_null=True)
+    error = JobErrorOutputSerializer(allow_null=True)
+    attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
 
     def to_representation(self, job: Job) -> dict:
         # Hand-written: this body is polled every second by every admin, and field-by-field serialisation of a
@@ -86,6 +108,14 @@ class FailInputSerializer(AttemptInputSerializer):
 
 class InternalJobOutputSerializer(serializers.Serializer):
     """What a worker needs after a transition: enough to run and report, without another query."""
+
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    tenant_id = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=JobState.choices)
+    attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    payload = serializers.JSONField()
 
     def to_representation(self, job: Job) -> dict:
         return {

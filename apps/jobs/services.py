@@ -265,7 +265,7 @@ def job_fail(
 
 
 def job_cancel(*, job_id: UUID | str) -> TransitionResult:
-    """QUEUED|RUNNING → CANCELLED. A running handler learns it at its next heartbeat (409)."""
+    """QUEUED|RUNNING → CANCELLED. A queue worker learns it at its next heartbeat (409); a Batch job is terminated."""
     now = timezone.now()
     won = _guarded_update(
         job_id, (JobState.QUEUED, JobState.RUNNING), None,
@@ -273,6 +273,8 @@ def job_cancel(*, job_id: UUID | str) -> TransitionResult:
     )
     job = _load(job_id)
     if won:
+        if job.backend == JobBackend.BATCH and job.external_id:
+            transaction.on_commit(lambda: _terminate_quietly(job))
         _run_on_terminal(job)
         return TransitionResult(won=True, job=job)
     if job.state == JobState.CANCELLED:
@@ -307,6 +309,14 @@ def job_mark_dead(
     if won:
         _run_on_terminal(job)
     return TransitionResult(won=won, job=job)
+
+
+def _terminate_quietly(job: Job) -> None:
+    try:
+        _get_batch().terminate(job.external_id, reason="작업이 취소되었습니다.")
+    except Exception:
+        # The container still finds the job CANCELLED at its next report and stops there.
+        logger.exception("job_terminate_failed", extra={"job_id": str(job.id), "kind": job.kind})
 
 
 def _dispatch_after_commit(job: Job) -> None:

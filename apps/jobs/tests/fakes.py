@@ -81,6 +81,7 @@ class FakeQueues:
 class FakeBatch:
     def __init__(self):
         self.submitted: list[dict] = []
+        self.terminated: list[tuple[str, str]] = []
         self.submit_error: Exception | None = None
 
     def submit(self, *, job_name: str, job_id: str) -> str:
@@ -88,3 +89,6 @@ class FakeBatch:
             raise self.submit_error
         self.submitted.append({"job_name": job_name, "job_id": job_id})
         return f"batch-{len(self.submitted)}"
+
+    def terminate(self, external_id: str, *, reason: str) -> None:
+        self.terminated.append((external_id, reason))

@@ -311,6 +311,25 @@ def test_cancel_from_active_states(make_job, state):
     assert outcome.job.finished_at is not None
 
 
+def test_cancelling_a_batch_job_terminates_it_after_commit(make_job, fake_batch, django_capture_on_commit_callbacks):
+    job = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-7")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_cancel(job_id=job.id)
+        assert fake_batch.terminated == []
+
+    assert fake_batch.terminated == [("batch-7", "작업이 취소되었습니다.")]
+
+
+def test_cancelling_a_queue_job_terminates_nothing(make_job, fake_batch, django_capture_on_commit_callbacks):
+    job = make_job(state=JobState.RUNNING, backend=JobBackend.QUEUE, external_id="m-1")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_cancel(job_id=job.id)
+
+    assert fake_batch.terminated == []
+
+
 def test_requeue_only_when_heartbeat_is_stale(make_job):
     now = timezone.now()
     fresh = make_job(state=JobState.RUNNING, heartbeat_at=now)
