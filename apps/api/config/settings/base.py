@@ -153,6 +153,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "학원 운영 SaaS 백엔드 API",
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status" field with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",
+        "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
+    },
 }
 
 # ---------------------------------------------------------------------------
