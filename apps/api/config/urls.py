@@ -19,3 +19,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "apps.core.error_views.not_found"
+handler500 = "apps.core.error_views.server_error"
