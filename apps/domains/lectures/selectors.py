@@ -14,6 +14,8 @@ def lecture_list(*, tenant: Tenant) -> QuerySet[Lecture]:
             session_count=Count("sessions", distinct=True),
             active_enrollment_count=Count("enrollments", filter=Q(enrollments__status="ACTIVE"), distinct=True),
         )
+        # Meta.ordering is dropped from aggregate queries; pagination needs a stable order.
+        .order_by("id")
     )
 
 
