@@ -32,3 +32,11 @@ def test_student_list_documents_filters_and_pagination(schema):
 
 def test_swagger_ui_is_served(client, db):
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_schema_generates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+    assert "/api/v1/students/" in (tmp_path / "schema.yml").read_text()

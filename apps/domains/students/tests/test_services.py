@@ -176,3 +176,38 @@ def test_hard_delete_removes_dependents_and_student_login_only(tenant, make_stud
     assert User.objects.filter(id=staff.id).exists()
     assert Enrollment.objects.count() == 0
     assert Attendance.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_creates_of_the_same_student_leave_exactly_one(make_tenant):
+    # Given two requests that both pass the pre-check before either commits
+    import threading
+
+    from django.db import connection
+
+    tenant = make_tenant("race")
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def passes_precheck(**kwargs):
+        barrier.wait(timeout=10)
+        return False
+
+    def create():
+        try:
+            student_create(tenant=tenant, name="김철수", parent_phone="01012345678")
+            outcomes.append("created")
+        except StudentDuplicateError:
+            outcomes.append("duplicate")
+        finally:
+            connection.close()
+
+    with mock.patch.object(services, "student_live_twin_exists", side_effect=passes_precheck):
+        threads = [threading.Thread(target=create) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert sorted(outcomes) == ["created", "duplicate"]
+    assert Student.objects.filter(tenant=tenant).count() == 1
