@@ -41,7 +41,7 @@ def enrollment_create(*, tenant: Tenant, lecture_id: int, student_id: int,
         with transaction.atomic():
             enrollment.save()
     except IntegrityError as exc:
-        if "uniq_enrollment" in str(exc):
+        if "uniq_enrollment" in str(exc) or Enrollment.objects.filter(lecture=lecture, student=student).exists():
             raise EnrollmentExistsError(details={"lecture_id": lecture_id, "student_id": student_id}) from exc
         raise
     return enrollment

@@ -69,7 +69,8 @@ def _save_session(session: Session) -> None:
         with transaction.atomic():
             session.save()
     except IntegrityError as exc:
-        if "uniq_session_order" in str(exc):
+        taken = Session.objects.filter(lecture_id=session.lecture_id, order=session.order).exclude(id=session.id)
+        if "uniq_session_order" in str(exc) or taken.exists():
             raise SessionOrderTakenError(details={"order": session.order}) from exc
         raise
 

@@ -67,7 +67,10 @@ def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateEr
         with transaction.atomic():
             student.save()
     except IntegrityError as exc:
-        if LIVE_UNIQUE_CONSTRAINT in str(exc):
+        # Postgres names the constraint; SQLite (dev) names only columns, so look for the twin too.
+        if LIVE_UNIQUE_CONSTRAINT in str(exc) or student_live_twin_exists(
+            tenant_id=student.tenant_id, name=student.name, parent_phone=student.parent_phone, exclude_id=student.id
+        ):
             raise error() from exc
         raise
 
