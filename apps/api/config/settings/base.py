@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.domains.students",
     "apps.domains.lectures",
     "apps.domains.enrollment",
+    "apps.integrations",
 ]
 
 MIDDLEWARE = [
