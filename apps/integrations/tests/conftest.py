@@ -96,3 +96,29 @@ def storage_backend(request):
     if request.param == "local":
         return request.getfixturevalue("local_storage"), DjangoHttp()
     return request.getfixturevalue("r2_storage"), RequestsHttp()
+
+
+MAX_RECEIVES_IN_TESTS = 3
+
+
+@pytest.fixture
+def table_queues(db, settings):
+    from apps.integrations.queues import TableQueue
+
+    settings.SQS_MAX_RECEIVE_COUNT = MAX_RECEIVES_IN_TESTS
+    return TableQueue(poll_interval=0.05)
+
+
+@pytest.fixture
+def sqs_queues(aws, settings):
+    from apps.integrations.queues import SqsQueues, sqs_ensure_queues
+
+    settings.SQS_MAX_RECEIVE_COUNT = MAX_RECEIVES_IN_TESTS
+    sqs_ensure_queues(AWS_REGION)
+    return SqsQueues()
+
+
+@pytest.fixture(params=["table", "sqs"])
+def queues(request):
+    """Each queue adapter in turn: the contract suite runs once per adapter."""
+    return request.getfixturevalue(f"{request.param}_queues")
