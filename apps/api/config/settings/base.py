@@ -193,6 +193,13 @@ BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
 BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
 
 # ---------------------------------------------------------------------------
+# Ports: local batch runner (BATCH_BACKEND=local)
+# ---------------------------------------------------------------------------
+# Comma-separated argv the job id is appended to; empty = "<this python> -m apps.worker.video.batch_main".
+BATCH_LOCAL_COMMAND = env.list("BATCH_LOCAL_COMMAND", default=[])
+BATCH_LOCAL_LOG_DIR = env.path("BATCH_LOCAL_LOG_DIR", default=str(BASE_DIR / "var" / "batch-logs"))
+
+# ---------------------------------------------------------------------------
 # Workers
 # ---------------------------------------------------------------------------
 WORKER_ID = env("WORKER_ID", default="")
