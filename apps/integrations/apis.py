@@ -32,8 +32,9 @@ def _local_storage() -> LocalStorage:
 def _verify(request, *, bucket: str, key: str):
     storage = _local_storage()
     try:
-        return storage, storage.verify(request.query_params.get("sig", ""), method=request.method, bucket=bucket,
-                                       key=key)
+        # HEAD is answered by the GET view, so a GET signature covers it (as on S3).
+        method = "GET" if request.method == "HEAD" else request.method
+        return storage, storage.verify(request.query_params.get("sig", ""), method=method, bucket=bucket, key=key)
     except SignatureExpired:
         raise ForbiddenError("SIGNATURE_EXPIRED", "주소의 유효 시간이 지났습니다. 새 주소를 받아 주세요.")
     except SignatureInvalid:

@@ -126,3 +126,26 @@ def test_urls_are_absolute_on_api_base_url(local_storage, settings):
     url = local_storage.presign_get("storage", "a b/c.png")
 
     assert url.startswith("http://testserver/api/v1/storage/local/o/storage/a%20b/c.png?sig=")
+
+
+def test_head_is_covered_by_a_get_signature(local_storage, client):
+    local_storage.put("excel", "t1/h.xlsx", b"12345", content_type="text/plain")
+
+    response = client.head(relative(local_storage.presign_get("excel", "t1/h.xlsx")))
+
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == "5"
+    assert response.headers["Content-Type"] == "text/plain"
+
+
+def test_views_answer_404_when_storage_is_not_local(local_storage, client, settings):
+    url = relative(local_storage.presign_get("excel", "t1/a.xlsx"))
+    settings.STORAGE_BACKEND = "r2"
+    from apps.integrations.storage import reset_storage_for_tests
+
+    reset_storage_for_tests()
+
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "LOCAL_STORAGE_DISABLED"

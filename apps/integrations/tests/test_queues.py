@@ -1,5 +1,6 @@
 """Queue contract (ARCHITECTURE §3): TableQueue on real Postgres and SqsQueues on moto pass the same suite."""
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -240,10 +241,12 @@ def test_two_consumers_racing_on_postgres_each_get_distinct_messages(settings):
 
     def consume(name: str) -> None:
         queue = TableQueue(poll_interval=0.01)
+        pause = threading.Event()
         try:
             start.wait(timeout=10)
             while batch := queue.receive(Q, max_messages=3, wait_seconds=0):
                 got[name].extend(m.message_id for m in batch)
+                pause.wait(0.002)  # the work a real consumer does between receives
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -307,3 +310,80 @@ class TestSqsSpecific:
             sqs_queues.send(Q, {"k": 1})
 
         assert calls == [Q]
+
+
+def test_get_queues_follows_settings_and_is_cached(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from apps.integrations.queues import get_queues, reset_queues_for_tests
+
+    try:
+        settings.QUEUE_BACKEND = "table"
+        reset_queues_for_tests()
+        assert isinstance(get_queues(), TableQueue)
+        assert get_queues() is get_queues()
+        settings.QUEUE_BACKEND = "sqs"
+        reset_queues_for_tests()
+        assert isinstance(get_queues(), SqsQueues)
+        settings.QUEUE_BACKEND = "redis"
+        reset_queues_for_tests()
+        with pytest.raises(ImproperlyConfigured):
+            get_queues()
+    finally:
+        reset_queues_for_tests()
+
+
+SQLITE_SEED = """
+import django
+django.setup()
+from apps.integrations.queues import TableQueue
+TableQueue().send_batch("race", [{"i": i} for i in range(200)])
+"""
+
+SQLITE_CONSUMER = """
+import os, sys, threading
+import django
+django.setup()
+from pathlib import Path
+from apps.integrations.queues import TableQueue
+print("ready", flush=True)
+go = Path(sys.argv[1])
+pause = threading.Event()
+while not go.exists():
+    pause.wait(0.01)
+queue = TableQueue(poll_interval=0.01)
+ids = []
+while batch := queue.receive("race", max_messages=1, wait_seconds=0):
+    ids.extend(m.message_id for m in batch)
+    pause.wait(0.002)  # the work a real consumer does between receives, outside the transaction
+print(",".join(ids), flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_two_consumer_processes_racing_on_sqlite_each_get_distinct_messages(tmp_path, settings):
+    # Given a migrated SQLite file (the embedded `make run` database) holding 200 messages
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.dev", "DB_HOST": "", "REDIS_URL": "",
+           "SQLITE_PATH": str(tmp_path / "queue.sqlite3"), "LOG_LEVEL": "WARNING"}
+    run = {"cwd": settings.BASE_DIR, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    migrate = subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], **run, check=False)
+    assert migrate.returncode == 0, migrate.stderr
+    seed = subprocess.run([sys.executable, "-c", SQLITE_SEED], **run, check=False)
+    assert seed.returncode == 0, seed.stderr
+
+    # When two consumer processes start draining at the same moment
+    go = tmp_path / "go"
+    consumers = [subprocess.Popen([sys.executable, "-c", SQLITE_CONSUMER, str(go)], cwd=settings.BASE_DIR, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    assert [c.stdout.readline().strip() for c in consumers] == ["ready", "ready"]
+    go.touch()
+    outputs = [c.communicate(timeout=120) for c in consumers]
+
+    # Then each of the 200 messages was delivered to exactly one of them
+    assert [c.returncode for c in consumers] == [0, 0], [err for _, err in outputs]
+    taken = [[i for i in out.strip().split(",") if i] for out, _ in outputs]
+    assert len(taken[0]) + len(taken[1]) == 200
+    assert sorted(map(int, taken[0] + taken[1])) == list(range(1, 201))

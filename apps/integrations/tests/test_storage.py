@@ -226,3 +226,26 @@ class TestR2DeletePrefixBatches:
         assert deleted == 1001
         assert calls == [1000, 1]
         assert list(r2_storage.list_prefix("video", "seg/")) == []
+
+
+class TestGetStorage:
+    def test_follows_settings_and_is_cached(self, settings, tmp_path):
+        from django.core.exceptions import ImproperlyConfigured
+
+        from apps.integrations.storage import LocalStorage, R2Storage, get_storage, reset_storage_for_tests
+
+        settings.LOCAL_STORAGE_DIR = tmp_path
+        try:
+            settings.STORAGE_BACKEND = "local"
+            reset_storage_for_tests()
+            assert isinstance(get_storage(), LocalStorage)
+            assert get_storage() is get_storage()
+            settings.STORAGE_BACKEND = "r2"
+            reset_storage_for_tests()
+            assert isinstance(get_storage(), R2Storage)
+            settings.STORAGE_BACKEND = "s3"
+            reset_storage_for_tests()
+            with pytest.raises(ImproperlyConfigured):
+                get_storage()
+        finally:
+            reset_storage_for_tests()
