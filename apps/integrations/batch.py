@@ -157,6 +157,8 @@ class LocalBatch(Batch):
         except OSError as exc:
             raise BatchError(f"local batch could not start {self.command()!r}: {exc}") from exc
         with self._runs_lock:
+            for run in self._runs.values():
+                run.process.poll()  # reaps finished children so a long-lived API leaves no zombies
             self._runs[process.pid] = _LocalRun(process=process, log_path=log_path)
         return f"{LOCAL_PREFIX}{process.pid}"
 

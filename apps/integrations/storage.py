@@ -203,11 +203,14 @@ class LocalStorage(Storage):
         return path
 
     # writes ------------------------------------------------------------
-    def _write_stream(self, target: Path, chunks: Iterator[bytes]) -> tuple[int, str]:
-        """Streams chunks into target atomically; returns (size, md5 hex)."""
+    def _write_stream(self, target: Path, chunks: Iterator[bytes], *, tmp_dir: Path | None = None) -> tuple[int, str]:
+        """Streams chunks into target atomically; returns (size, md5 hex).
+
+        The temporary file must sit on the target's filesystem for the rename to be atomic (and possible).
+        """
         digest = hashlib.md5(usedforsecurity=False)
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp_dir(), prefix="put-")
+        fd, tmp_name = tempfile.mkstemp(dir=tmp_dir or self._tmp_dir(), prefix=".put-")
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -280,7 +283,9 @@ class LocalStorage(Storage):
         with handle:
             target = Path(path)
             try:
-                size, _ = self._write_stream(target, iter(lambda: handle.read(_CHUNK), b""))
+                # The destination is the caller's (often /tmp, another filesystem): stage the copy beside it.
+                target.parent.mkdir(parents=True, exist_ok=True)
+                size, _ = self._write_stream(target, iter(lambda: handle.read(_CHUNK), b""), tmp_dir=target.parent)
             except OSError as exc:
                 raise StorageError(f"local read failed for {bucket}/{key}: {exc}") from exc
         return size
@@ -538,7 +543,6 @@ class R2Storage(Storage):
 
     def delete_prefix(self, bucket, prefix) -> int:
         deleted = 0
-        batch: list[str] = []
         # Keys are collected first: deleting while paginating would shift the listing under the paginator.
         keys = [item["Key"] for contents in self._pages(bucket, prefix) for item in contents]
         for start in range(0, len(keys), S3_DELETE_BATCH):

@@ -249,3 +249,13 @@ class TestGetStorage:
                 get_storage()
         finally:
             reset_storage_for_tests()
+
+
+def test_local_get_to_file_leaves_no_temporary_files(local_storage, tmp_path):
+    local_storage.put("excel", "a.xlsx", b"data")
+    out_dir = tmp_path / "elsewhere"
+
+    local_storage.get_to_file("excel", "a.xlsx", out_dir / "a.xlsx")
+
+    assert [p.name for p in out_dir.iterdir()] == ["a.xlsx"]
+    assert list((local_storage.root / ".tmp").iterdir()) == []
