@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.domains.students",
     "apps.domains.lectures",
     "apps.domains.enrollment",
+    "apps.integrations",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,13 @@ SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
 BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
 BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
 BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
+
+# ---------------------------------------------------------------------------
+# Ports: local batch runner (BATCH_BACKEND=local)
+# ---------------------------------------------------------------------------
+# Comma-separated argv the job id is appended to; empty = "<this python> -m apps.worker.video.batch_main".
+BATCH_LOCAL_COMMAND = env.list("BATCH_LOCAL_COMMAND", default=[])
+BATCH_LOCAL_LOG_DIR = env.path("BATCH_LOCAL_LOG_DIR", default=str(BASE_DIR / "var" / "batch-logs"))
 
 # ---------------------------------------------------------------------------
 # Workers
