@@ -5,6 +5,7 @@ session, exactly like R2 presigned URLs.
 """
 
 from django.http import FileResponse
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -51,6 +52,8 @@ class _Empty:
         return b""
 
 
+# Presigned-URL targets of the embedded storage, not part of the public API contract.
+@extend_schema(exclude=True)
 class LocalObjectApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -81,6 +84,7 @@ class LocalObjectApi(APIView):
         return response
 
 
+@extend_schema(exclude=True)
 class LocalPartApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
