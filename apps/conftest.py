@@ -80,3 +80,35 @@ def make_lecture(db):
         return Lecture.objects.create(tenant=tenant, title=title, **fields)
 
     return make
+
+
+@pytest.fixture
+def make_session(db):
+    from apps.domains.lectures.models import Session
+
+    def make(lecture, order: int | None = None, **fields) -> Session:
+        order = order or (lecture.sessions.count() + 1)
+        return Session.objects.create(tenant_id=lecture.tenant_id, lecture=lecture, order=order, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_enrollment(db):
+    from apps.domains.enrollment.models import Enrollment
+
+    def make(lecture, student, **fields) -> Enrollment:
+        return Enrollment.objects.create(tenant_id=lecture.tenant_id, lecture=lecture, student=student, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_attendance(db):
+    from apps.domains.enrollment.models import Attendance
+
+    def make(session, enrollment, status: str = "PRESENT", **fields) -> Attendance:
+        return Attendance.objects.create(tenant_id=session.tenant_id, session=session, enrollment=enrollment,
+                                         status=status, **fields)
+
+    return make

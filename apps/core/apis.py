@@ -4,6 +4,8 @@ import logging
 
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -37,10 +39,19 @@ def _redis_status() -> str:
         return "disconnected"
 
 
+HealthOutputSerializer = inline_serializer("HealthOutput", {
+    "status": serializers.ChoiceField(choices=["healthy", "unhealthy"]),
+    "database": serializers.ChoiceField(choices=["connected", "disconnected"]),
+    "redis": serializers.ChoiceField(choices=["connected", "disconnected", "disabled"]),
+    "version": serializers.CharField(),
+})
+
+
 class HealthApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
+    @extend_schema(responses={200: HealthOutputSerializer, 503: HealthOutputSerializer}, auth=[])
     def get(self, request):
         database_ok = _database_ok()
         body = {
@@ -52,6 +63,12 @@ class HealthApi(APIView):
         return Response(body, status=200 if database_ok else 503)
 
 
+@extend_schema(exclude=True)
+class HealthAliasApi(HealthApi):
+    """/health/ for load balancers that add a slash; documented once, as /health."""
+
+
 class MeApi(APIView):
+    @extend_schema(responses=MeOutputSerializer)
     def get(self, request):
         return Response(MeOutputSerializer(request.user).data)

@@ -35,6 +35,15 @@ class StaffReadAdminWrite(IsTenantMember):
         return request.user.is_tenant_admin
 
 
+class StaffWriteAdminDelete(IsTenantStaff):
+    """Staff read and write; only owners and admins delete (deletes are the destructive, admin-only step)."""
+
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        return request.method != "DELETE" or request.user.is_tenant_admin
+
+
 def secret_matches(presented: str | None, expected: str) -> bool:
     """Constant-time comparison that fails closed when the server has no secret configured."""
     if not expected or not presented:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.core.apis import HealthApi
+from apps.core.apis import HealthAliasApi, HealthApi
 
 api_v1 = [
     path("", include("apps.core.urls")),
@@ -10,13 +10,17 @@ api_v1 = [
     path("", include("apps.domains.lectures.urls")),
     path("", include("apps.domains.enrollment.urls")),
     path("", include("apps.jobs.urls")),
+    path("", include("apps.integrations.urls")),
 ]
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
-    path("health/", HealthApi.as_view()),
+    path("health/", HealthAliasApi.as_view()),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "apps.core.error_views.not_found"
+handler500 = "apps.core.error_views.server_error"

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.domains.lectures",
     "apps.domains.enrollment",
     "apps.jobs",
+    "apps.integrations",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "학원 운영 SaaS 백엔드 API",
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status" field with different choices: name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",
+        "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -191,6 +197,13 @@ SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
 BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
 BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
 BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
+
+# ---------------------------------------------------------------------------
+# Ports: local batch runner (BATCH_BACKEND=local)
+# ---------------------------------------------------------------------------
+# Comma-separated argv the job id is appended to; empty = "<this python> -m apps.worker.video.batch_main".
+BATCH_LOCAL_COMMAND = env.list("BATCH_LOCAL_COMMAND", default=[])
+BATCH_LOCAL_LOG_DIR = env.path("BATCH_LOCAL_LOG_DIR", default=str(BASE_DIR / "var" / "batch-logs"))
 
 # ---------------------------------------------------------------------------
 # Workers

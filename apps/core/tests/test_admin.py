@@ -1,0 +1,40 @@
+import pytest
+from django.contrib import admin
+
+from apps.core.models import Role
+
+
+@pytest.fixture
+def operator(client, make_user):
+    user = make_user(None, Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client
+
+
+def tenant_owned_models():
+    return [m for m in admin.site._registry if any(f.name == "tenant" for f in m._meta.get_fields())]
+
+
+def test_every_tenant_owned_model_has_admin_with_tenant_filter_and_search():
+    models = tenant_owned_models()
+
+    assert {m._meta.label for m in models} >= {"students.Student", "lectures.Lecture", "lectures.Session",
+                                               "enrollment.Enrollment", "enrollment.SessionEnrollment",
+                                               "enrollment.Attendance", "core.User"}
+    for model in models:
+        model_admin = admin.site._registry[model]
+        assert "tenant" in model_admin.list_filter, model
+        assert model_admin.search_fields, model
+
+
+@pytest.mark.parametrize("label", ["students.student", "lectures.lecture", "lectures.session",
+                                   "enrollment.enrollment", "enrollment.sessionenrollment", "enrollment.attendance"])
+def test_changelists_render_filtered_by_tenant_and_searched(operator, tenant, make_student, make_lecture,
+                                                            make_session, make_enrollment, make_attendance, label):
+    lecture = make_lecture(tenant)
+    make_attendance(make_session(lecture), make_enrollment(lecture, make_student(tenant)))
+    app, model = label.split(".")
+
+    response = operator.get(f"/admin/{app}/{model}/?tenant__id__exact={tenant.id}&q=수학")
+
+    assert response.status_code == 200

@@ -1,0 +1,172 @@
+"""Student HTTP API (ARCHITECTURE §6 domains/students): thin views over the student services and selectors."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+
+from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
+from apps.core.tenancy import TenantScopedMixin
+from apps.domains.students import selectors, services
+from apps.domains.students.filters import StudentFilter
+from apps.domains.students.models import Gender, SchoolType, Student
+
+
+class StudentOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Student
+        fields = ["id", "name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo",
+                  "user_id", "deleted_at", "created_at", "updated_at"]
+
+
+class StudentInputSerializer(serializers.Serializer):
+    # Phones arrive in any human format; the service normalises them and answers INVALID_PHONE.
+    name = serializers.CharField(max_length=50)
+    parent_phone = serializers.CharField(max_length=30)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    school = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    school_type = serializers.ChoiceField(choices=SchoolType.choices, required=False, allow_blank=True)
+    grade = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
+    gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
+    memo = serializers.CharField(required=False, allow_blank=True)
+
+
+class _StudentListBase(TenantScopedMixin, GenericAPIView):
+    filterset_class = StudentFilter
+    search_fields = ["name", "phone", "parent_phone"]
+    ordering_fields = ["id", "name", "grade", "school", "created_at", "deleted_at"]
+    serializer_class = StudentOutputSerializer
+
+    def list_response(self):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(StudentOutputSerializer(page, many=True).data)
+
+
+class StudentListCreateApi(_StudentListBase):
+    permission_classes = [StaffWriteAdminDelete]
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_list(tenant=tenant)
+
+    @extend_schema(responses=StudentOutputSerializer(many=True))
+    def get(self, request):
+        return self.list_response()
+
+    @extend_schema(request=StudentInputSerializer, responses={201: StudentOutputSerializer})
+    def post(self, request):
+        serializer = StudentInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        student = services.student_create(tenant=self.tenant, **serializer.validated_data)
+        return Response(StudentOutputSerializer(student).data, status=status.HTTP_201_CREATED)
+
+
+class StudentDetailApi(TenantScopedMixin, GenericAPIView):
+    permission_classes = [StaffWriteAdminDelete]
+    serializer_class = StudentOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_list(tenant=tenant)
+
+    @extend_schema(responses=StudentOutputSerializer)
+    def get(self, request, pk):
+        return Response(StudentOutputSerializer(self.get_object()).data)
+
+    def _update(self, request, partial: bool):
+        student = self.get_object()
+        serializer = StudentInputSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        student = services.student_update(student=student, data=serializer.validated_data)
+        return Response(StudentOutputSerializer(student).data)
+
+    @extend_schema(request=StudentInputSerializer, responses=StudentOutputSerializer)
+    def put(self, request, pk):
+        return self._update(request, partial=False)
+
+    @extend_schema(request=StudentInputSerializer(partial=True), responses=StudentOutputSerializer)
+    def patch(self, request, pk):
+        return self._update(request, partial=True)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        services.student_soft_delete(student=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StudentDeletedListApi(_StudentListBase):
+    permission_classes = [StaffWriteAdminDelete]
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_deleted_list(tenant=tenant)
+
+    @extend_schema(responses=StudentOutputSerializer(many=True))
+    def get(self, request):
+        return self.list_response()
+
+
+class StudentRestoreApi(TenantScopedMixin, GenericAPIView):
+    permission_classes = [IsTenantAdmin]
+    serializer_class = StudentOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_deleted_list(tenant=tenant)
+
+    @extend_schema(request=None, responses=StudentOutputSerializer)
+    def post(self, request, pk):
+        student = services.student_restore(student=self.get_object())
+        return Response(StudentOutputSerializer(student).data)
+
+
+class DuplicateGroupOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    parent_phone = serializers.CharField()
+    keep_id = serializers.IntegerField(source="keep.id")
+    remove_ids = serializers.SerializerMethodField()
+    students = StudentOutputSerializer(many=True)
+
+    def get_remove_ids(self, group) -> list[int]:
+        return [s.id for s in group.remove]
+
+
+class StudentDeletedDuplicatesApi(TenantScopedMixin, GenericAPIView):
+    """"중복 검사": groups of the caller's tenant's deleted students sharing name and parent phone."""
+
+    permission_classes = [IsTenantAdmin]
+    serializer_class = DuplicateGroupOutputSerializer
+    pagination_class = None
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_deleted_list(tenant=tenant)
+
+    @extend_schema(responses=inline_serializer("DeletedDuplicatesOutput", {
+        "groups": DuplicateGroupOutputSerializer(many=True),
+        "remove_count": serializers.IntegerField(),
+    }))
+    def get(self, request):
+        groups = selectors.student_deleted_duplicates(tenant=self.tenant)
+        return Response({
+            "groups": DuplicateGroupOutputSerializer(groups, many=True).data,
+            "remove_count": sum(len(g.remove) for g in groups),
+        })
+
+
+class StudentDeletedDuplicatesFixApi(TenantScopedMixin, GenericAPIView):
+    """"중복 정리": the same service as `manage.py check_deleted_student_duplicates --fix`, for one tenant."""
+
+    permission_classes = [IsTenantAdmin]
+    serializer_class = DuplicateGroupOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.student_deleted_list(tenant=tenant)
+
+    @extend_schema(request=None, responses=inline_serializer("DeletedDuplicatesFixOutput", {
+        "groups": serializers.IntegerField(),
+        "deleted_ids": serializers.ListField(child=serializers.IntegerField()),
+        "kept_ids": serializers.ListField(child=serializers.IntegerField()),
+    }))
+    def post(self, request):
+        result = services.student_deleted_duplicates_fix(tenant=self.tenant)
+        return Response({
+            "groups": len(result.groups),
+            "deleted_ids": result.deleted_ids,
+            "kept_ids": [g.keep.id for g in result.groups],
+        })

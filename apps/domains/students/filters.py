@@ -1,0 +1,16 @@
+import django_filters
+
+from apps.domains.students.models import SchoolType, Student
+
+
+class StudentFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    school = django_filters.CharFilter(lookup_expr="icontains")
+    grade = django_filters.NumberFilter()
+    school_type = django_filters.ChoiceFilter(choices=SchoolType.choices)
+    lecture = django_filters.NumberFilter(field_name="enrollments__lecture_id", distinct=True,
+                                          label="수강 중인 강의 id")
+
+    class Meta:
+        model = Student
+        fields = ["name", "school", "grade", "school_type", "lecture"]

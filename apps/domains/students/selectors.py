@@ -1,0 +1,72 @@
+"""Student reads (ARCHITECTURE §6 domains/students): live and deleted lists, duplicate groups, purge candidates."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Count, QuerySet
+
+from apps.core.models import Tenant
+from apps.domains.students.models import Student
+
+
+def student_list(*, tenant: Tenant) -> QuerySet[Student]:
+    return Student.objects.for_tenant(tenant).alive()
+
+
+def student_deleted_list(*, tenant: Tenant) -> QuerySet[Student]:
+    return Student.objects.for_tenant(tenant).deleted()
+
+
+@dataclass
+class DeletedDuplicateGroup:
+    """Deleted students sharing (tenant, name, parent_phone); `students` is ordered oldest deletion first."""
+
+    tenant_id: int
+    name: str
+    parent_phone: str
+    students: list[Student] = field(default_factory=list)
+
+    @property
+    def keep(self) -> Student:
+        return self.students[0]
+
+    @property
+    def remove(self) -> list[Student]:
+        return self.students[1:]
+
+
+def student_deleted_duplicates(*, tenant: Tenant | None = None, lock: bool = False) -> list[DeletedDuplicateGroup]:
+    """Groups of soft-deleted students that share tenant, name and parent phone ("중복 검사").
+
+    With `lock`, the member rows are locked (SELECT ... FOR UPDATE) so a concurrent fix or restore waits.
+    """
+    deleted = Student.objects.deleted()
+    if tenant is not None:
+        deleted = deleted.filter(tenant=tenant)
+    keys = (
+        deleted.values("tenant_id", "name", "parent_phone")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("tenant_id", "name", "parent_phone")
+    )
+    groups = []
+    for key in keys:
+        members = deleted.filter(tenant_id=key["tenant_id"], name=key["name"], parent_phone=key["parent_phone"])
+        if lock:
+            members = members.select_for_update()
+        students = list(members.order_by("deleted_at", "id"))
+        if len(students) > 1:
+            groups.append(DeletedDuplicateGroup(key["tenant_id"], key["name"], key["parent_phone"], students))
+    return groups
+
+
+def student_purge_candidates(*, cutoff: datetime) -> QuerySet[Student]:
+    """Students soft-deleted strictly before `cutoff`, every tenant."""
+    return Student.objects.filter(deleted_at__lt=cutoff).order_by("deleted_at", "id")
+
+
+def student_live_twin_exists(*, tenant_id: int, name: str, parent_phone: str, exclude_id: int | None = None) -> bool:
+    twins = Student.objects.alive().filter(tenant_id=tenant_id, name=name, parent_phone=parent_phone)
+    if exclude_id is not None:
+        twins = twins.exclude(id=exclude_id)
+    return twins.exists()

@@ -1,0 +1,175 @@
+"""Student writes (ARCHITECTURE §6 domains/students): create, update, soft delete, restore and the repair services.
+
+The partial unique constraint on live (tenant, name, parent_phone) is the truth; the checks before a save
+only give the common case a clear message, and the IntegrityError path covers the race.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.exceptions import ConflictError
+from apps.core.models import Role, Tenant
+from apps.core.phone import InvalidPhoneError, normalize_optional_phone, normalize_phone
+from apps.domains.students.models import Student
+from apps.domains.students.selectors import (
+    DeletedDuplicateGroup,
+    student_deleted_duplicates,
+    student_live_twin_exists,
+    student_purge_candidates,
+)
+
+logger = logging.getLogger(__name__)
+
+LIVE_UNIQUE_CONSTRAINT = "uniq_live_student_per_tenant"
+EDITABLE_FIELDS = ("name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo")
+
+
+class StudentDuplicateError(ConflictError):
+    default_code = "STUDENT_DUPLICATE"
+    default_message = "같은 이름과 학부모 전화번호로 등록된 학생이 이미 있습니다."
+
+
+class StudentRestoreConflictError(ConflictError):
+    default_code = "STUDENT_RESTORE_CONFLICT"
+    default_message = "같은 이름과 학부모 전화번호의 재원 학생이 있어 복원할 수 없습니다."
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    cleaned = dict(data)
+    if "name" in cleaned:
+        cleaned["name"] = cleaned["name"].strip()
+    try:
+        if "parent_phone" in cleaned:
+            cleaned["parent_phone"] = normalize_phone(cleaned["parent_phone"])
+    except InvalidPhoneError as exc:
+        raise InvalidPhoneError(details={"field": "parent_phone"}) from exc
+    try:
+        if "phone" in cleaned:
+            cleaned["phone"] = normalize_optional_phone(cleaned["phone"])
+    except InvalidPhoneError as exc:
+        raise InvalidPhoneError(details={"field": "phone"}) from exc
+    return cleaned
+
+
+def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateError) -> None:
+    """Save in a savepoint; a live twin committed by a concurrent request surfaces as the domain conflict."""
+    try:
+        with transaction.atomic():
+            student.save()
+    except IntegrityError as exc:
+        # Postgres names the constraint; SQLite (dev) names only columns, so look for the twin too.
+        if LIVE_UNIQUE_CONSTRAINT in str(exc) or student_live_twin_exists(
+            tenant_id=student.tenant_id, name=student.name, parent_phone=student.parent_phone, exclude_id=student.id
+        ):
+            raise error() from exc
+        raise
+
+
+@transaction.atomic
+def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str = "", school: str = "",
+                   school_type: str = "", grade: int | None = None, gender: str = "", memo: str = "") -> Student:
+    fields = _clean({"name": name, "parent_phone": parent_phone, "phone": phone, "school": school,
+                     "school_type": school_type, "grade": grade, "gender": gender, "memo": memo})
+    if student_live_twin_exists(tenant_id=tenant.id, name=fields["name"], parent_phone=fields["parent_phone"]):
+        raise StudentDuplicateError()
+    student = Student(tenant=tenant, **fields)
+    _save_live(student)
+    return student
+
+
+@transaction.atomic
+def student_update(*, student: Student, data: dict[str, Any]) -> Student:
+    fields = _clean(data)
+    for name, value in fields.items():
+        setattr(student, name, value)
+    if student.deleted_at is None and student_live_twin_exists(
+        tenant_id=student.tenant_id, name=student.name, parent_phone=student.parent_phone, exclude_id=student.id
+    ):
+        raise StudentDuplicateError()
+    _save_live(student)
+    return student
+
+
+@transaction.atomic
+def student_soft_delete(*, student: Student) -> Student:
+    """Mark the student deleted; deleting an already deleted student keeps its first deletion time."""
+    now = timezone.now()
+    Student.objects.filter(id=student.id, deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
+    student.refresh_from_db(fields=["deleted_at", "updated_at"])
+    return student
+
+
+@transaction.atomic
+def student_restore(*, student: Student) -> Student:
+    locked = Student.objects.select_for_update().get(id=student.id)
+    if locked.deleted_at is None:
+        return locked
+    if student_live_twin_exists(tenant_id=locked.tenant_id, name=locked.name, parent_phone=locked.parent_phone):
+        raise StudentRestoreConflictError()
+    locked.deleted_at = None
+    _save_live(locked, StudentRestoreConflictError)
+    return locked
+
+
+def student_hard_delete(*, student_ids: Iterable[int]) -> dict[str, int]:
+    """Delete students for good with their dependent rows and their own login account.
+
+    Enrollments, session enrollments and attendance go by the database cascade; a linked account is
+    removed only when it is a student account, so a staff member linked by mistake keeps their login.
+    Call inside a transaction. Returns deleted row counts per model label.
+    """
+    ids = list(student_ids)
+    user_ids = list(Student.objects.filter(id__in=ids, user__role=Role.STUDENT).values_list("user_id", flat=True))
+    _, counts = Student.objects.filter(id__in=ids).delete()
+    if user_ids:
+        _, user_counts = get_user_model().objects.filter(id__in=user_ids).delete()
+        for label, n in user_counts.items():
+            counts[label] = counts.get(label, 0) + n
+    return {label: n for label, n in counts.items() if n}
+
+
+@dataclass
+class DuplicateFixResult:
+    groups: list[DeletedDuplicateGroup]
+    deleted_ids: list[int]
+    counts: dict[str, int]
+
+
+@transaction.atomic
+def student_deleted_duplicates_fix(*, tenant: Tenant | None = None) -> DuplicateFixResult:
+    """"중복 정리": in each group of deleted twins keep the oldest deletion, delete the rest for good."""
+    groups = student_deleted_duplicates(tenant=tenant, lock=True)
+    deleted_ids = [s.id for group in groups for s in group.remove]
+    counts = student_hard_delete(student_ids=deleted_ids) if deleted_ids else {}
+    if deleted_ids:
+        logger.info("deleted student duplicates fixed",
+                    extra={"tenant_id": tenant.id if tenant else None, "groups": len(groups),
+                           "deleted_ids": deleted_ids})
+    return DuplicateFixResult(groups=groups, deleted_ids=deleted_ids, counts=counts)
+
+
+@dataclass
+class PurgeResult:
+    students: list[Student]
+    counts: dict[str, int]
+
+
+@transaction.atomic
+def student_purge_deleted(*, cutoff: datetime, dry_run: bool = False) -> PurgeResult:
+    """Delete for good the students soft-deleted before `cutoff` (every tenant)."""
+    students = list(student_purge_candidates(cutoff=cutoff).select_for_update())
+    if dry_run or not students:
+        return PurgeResult(students=students, counts={})
+    counts = student_hard_delete(student_ids=[s.id for s in students])
+    logger.info("deleted students purged", extra={"cutoff": cutoff.isoformat(), "count": len(students)})
+    return PurgeResult(students=students, counts=counts)

@@ -1,0 +1,179 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.core.models import Role
+from apps.domains.students.models import Student
+
+URL = "/api/v1/students/"
+
+
+def test_list_is_paginated_and_hides_deleted(admin_client, tenant, make_student):
+    alive = make_student(tenant, name="김철수")
+    make_student(tenant, name="삭제됨", deleted_at=timezone.now())
+
+    response = admin_client.get(URL)
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert [row["id"] for row in response.json()["results"]] == [alive.id]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("name=철수", ["김철수"]),
+    ("school=한빛", ["김철수"]),
+    ("grade=2", ["이영희"]),
+    ("school_type=HIGH", ["이영희"]),
+    ("search=01099998888", ["이영희"]),
+    ("search=영희", ["이영희"]),
+    ("ordering=-name", ["이영희", "김철수"]),
+])
+def test_list_filters_search_and_ordering(admin_client, tenant, make_student, query, expected):
+    make_student(tenant, name="김철수", school="한빛중", school_type="MIDDLE", grade=1)
+    make_student(tenant, name="이영희", school="서울고", school_type="HIGH", grade=2, phone="01099998888")
+
+    response = admin_client.get(f"{URL}?{query}")
+
+    assert [row["name"] for row in response.json()["results"]] == expected
+
+
+def test_list_filters_by_lecture(admin_client, tenant, make_student, make_lecture, make_enrollment):
+    lecture = make_lecture(tenant)
+    enrolled = make_student(tenant, name="김철수")
+    make_student(tenant, name="이영희")
+    make_enrollment(lecture, enrolled)
+
+    response = admin_client.get(f"{URL}?lecture={lecture.id}")
+
+    assert [row["id"] for row in response.json()["results"]] == [enrolled.id]
+
+
+def test_create_normalises_phone(admin_client, tenant):
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "010-1234-5678", "grade": 3}, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["parent_phone"] == "01012345678"
+    assert Student.objects.get(id=response.json()["id"]).tenant_id == tenant.id
+
+
+def test_create_invalid_phone_is_400(admin_client):
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "02-123-4567"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_PHONE"
+    assert response.json()["details"] == {"field": "parent_phone"}
+    assert Student.objects.count() == 0
+
+
+def test_create_live_twin_is_409_in_korean(admin_client, tenant, make_student):
+    make_student(tenant, name="김철수", parent_phone="01012345678")
+
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "01012345678"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json() == {"code": "STUDENT_DUPLICATE",
+                               "message": "같은 이름과 학부모 전화번호로 등록된 학생이 이미 있습니다.", "details": {}}
+    assert Student.objects.count() == 1
+
+
+def test_create_missing_name_is_validation_error(admin_client):
+    response = admin_client.post(URL, {"parent_phone": "01012345678"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert "name" in response.json()["details"]
+
+
+def test_retrieve_update_and_partial_update(admin_client, tenant, make_student):
+    student = make_student(tenant, name="김철수", parent_phone="01012345678")
+
+    assert admin_client.get(f"{URL}{student.id}/").json()["name"] == "김철수"
+    put = admin_client.put(f"{URL}{student.id}/", {"name": "김철수", "parent_phone": "01022223333"}, format="json")
+    patch = admin_client.patch(f"{URL}{student.id}/", {"memo": "수학 보충"}, format="json")
+
+    assert put.status_code == 200 and patch.status_code == 200
+    student.refresh_from_db()
+    assert (student.parent_phone, student.memo) == ("01022223333", "수학 보충")
+
+
+def test_delete_is_a_soft_delete(admin_client, tenant, make_student):
+    student = make_student(tenant)
+
+    response = admin_client.delete(f"{URL}{student.id}/")
+
+    assert response.status_code == 204
+    student.refresh_from_db()
+    assert student.deleted_at is not None
+    assert admin_client.get(f"{URL}{student.id}/").status_code == 404
+    assert [row["id"] for row in admin_client.get(f"{URL}deleted/").json()["results"]] == [student.id]
+
+
+def test_restore(admin_client, tenant, make_student):
+    student = make_student(tenant, deleted_at=timezone.now())
+
+    response = admin_client.post(f"{URL}{student.id}/restore/")
+
+    assert response.status_code == 200
+    assert response.json()["deleted_at"] is None
+    student.refresh_from_db()
+    assert student.deleted_at is None
+
+
+def test_restore_of_a_live_student_is_404(admin_client, tenant, make_student):
+    student = make_student(tenant)
+
+    assert admin_client.post(f"{URL}{student.id}/restore/").status_code == 404
+
+
+def test_restore_with_live_twin_is_409(admin_client, tenant, make_student):
+    deleted_at = timezone.now()
+    student = make_student(tenant, name="김철수", parent_phone="01012345678", deleted_at=deleted_at)
+    make_student(tenant, name="김철수", parent_phone="01012345678")
+
+    response = admin_client.post(f"{URL}{student.id}/restore/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "STUDENT_RESTORE_CONFLICT"
+    assert response.json()["message"] == "같은 이름과 학부모 전화번호의 재원 학생이 있어 복원할 수 없습니다."
+    student.refresh_from_db()
+    assert student.deleted_at == deleted_at
+
+
+def test_duplicate_check_then_fix(admin_client, tenant, make_student):
+    now = timezone.now()
+    newer = make_student(tenant, name="김철수", parent_phone="01012345678", deleted_at=now)
+    oldest = make_student(tenant, name="김철수", parent_phone="01012345678", deleted_at=now - timedelta(days=2))
+
+    check = admin_client.get(f"{URL}deleted_duplicates/")
+    fix = admin_client.post(f"{URL}deleted_duplicates/fix/")
+    again = admin_client.get(f"{URL}deleted_duplicates/")
+
+    assert check.status_code == 200
+    assert check.json()["remove_count"] == 1
+    assert check.json()["groups"][0]["keep_id"] == oldest.id
+    assert check.json()["groups"][0]["remove_ids"] == [newer.id]
+    assert fix.json() == {"groups": 1, "deleted_ids": [newer.id], "kept_ids": [oldest.id]}
+    assert list(Student.objects.values_list("id", flat=True)) == [oldest.id]
+    assert again.json() == {"groups": [], "remove_count": 0}
+
+
+def test_teacher_reads_and_writes_but_cannot_delete(client_for, make_user, tenant, make_student):
+    teacher = client_for(make_user(tenant, Role.TEACHER))
+    student = make_student(tenant)
+
+    assert teacher.get(URL).status_code == 200
+    assert teacher.patch(f"{URL}{student.id}/", {"memo": "메모"}, format="json").status_code == 200
+    response = teacher.delete(f"{URL}{student.id}/")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "PERMISSION_DENIED"
+    student.refresh_from_db()
+    assert student.deleted_at is None
+
+
+def test_unauthenticated_is_401(client, db):
+    response = client.get(URL)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_REQUIRED"

@@ -1,0 +1,429 @@
+"""ARCHITECTURE §3 queue port: SQS in production, a table in the same database for dev and `make run`.
+
+Both adapters share SQS semantics: at-least-once delivery, a visibility timeout after each receive, a new receipt
+per receive, and a move to "<queue>-dlq" once a message would be received more than SQS_MAX_RECEIVE_COUNT times.
+
+Stale receipts: after a message's visibility lapsed and it was received again, the earlier receipt is stale.
+`delete` and `change_visibility` with a stale receipt raise nothing; on the table queue they change nothing, on SQS
+AWS may still act on them. A consumer must therefore never rely on a stale receipt either way: the job row, not
+the message, decides whether work already happened.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+DLQ_SUFFIX = "-dlq"
+SQS_BATCH_SIZE = 10
+SQS_MAX_WAIT_SECONDS = 20
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+QUEUE_NAME_SETTINGS = (
+    "SQS_QUEUE_EXCEL",
+    "SQS_QUEUE_MESSAGING",
+    "SQS_QUEUE_AI_LITE",
+    "SQS_QUEUE_AI_BASIC",
+    "SQS_QUEUE_AI_PREMIUM",
+)
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    message_id: str
+    receipt: str
+    body: dict
+    receive_count: int
+
+
+class QueueError(Exception):
+    """The queue is unreachable or refused the request."""
+
+
+def dlq_name(queue: str) -> str:
+    return queue + DLQ_SUFFIX
+
+
+def configured_queue_names() -> list[str]:
+    """Every work queue named in settings (their DLQs are derived with dlq_name)."""
+    return [getattr(settings, name) for name in QUEUE_NAME_SETTINGS]
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class Queues:
+    """The interface every adapter implements (CONTRACTS A)."""
+
+    def send(self, queue: str, body: dict, *, delay_seconds: int = 0) -> str:
+        raise NotImplementedError
+
+    def send_batch(self, queue: str, bodies: list[dict]) -> list[str]:
+        raise NotImplementedError
+
+    def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: int | None = None,
+                visibility_timeout: int | None = None) -> list[QueueMessage]:
+        raise NotImplementedError
+
+    def delete(self, queue: str, receipt: str) -> None:
+        raise NotImplementedError
+
+    def change_visibility(self, queue: str, receipt: str, timeout_seconds: int) -> None:
+        raise NotImplementedError
+
+    def depth(self, queue: str) -> int:
+        raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------
+# Table queue
+# ---------------------------------------------------------------------------
+class TableQueue(Queues):
+    """Messages as rows of QueueMessageRow; safe with concurrent consumers.
+
+    On Postgres a receive locks the rows it takes with SELECT ... FOR UPDATE SKIP LOCKED, so two consumers never
+    take the same row. On SQLite the IMMEDIATE transaction mode (settings) makes every write transaction exclusive,
+    which serialises receives without row locks.
+    """
+
+    def __init__(self, *, clock: Callable[[], datetime] = timezone.now, poll_interval: float = 0.5):
+        self._clock = clock
+        self._poll_interval = poll_interval
+        # Waited on between polls; set by `interrupt()` so a stopping worker need not sit out a long poll.
+        self._wakeup = threading.Event()
+
+    def interrupt(self) -> None:
+        self._wakeup.set()
+
+    def _insert(self, queue: str, bodies: list[dict], delay_seconds: int) -> list[str]:
+        from apps.integrations.models import QueueMessageRow
+
+        for body in bodies:
+            json.dumps(body)  # refuse what SQS would refuse: a body that is not JSON
+        visible_at = self._clock() + timedelta(seconds=delay_seconds)
+        try:
+            rows = QueueMessageRow.objects.bulk_create(
+                [QueueMessageRow(queue=queue, body=body, visible_at=visible_at) for body in bodies]
+            )
+        except DatabaseError as exc:
+            raise QueueError(f"table queue send to {queue}: {exc}") from exc
+        return [str(row.pk) for row in rows]
+
+    def send(self, queue, body, *, delay_seconds=0) -> str:
+        return self._insert(queue, [body], delay_seconds)[0]
+
+    def send_batch(self, queue, bodies) -> list[str]:
+        ids: list[str] = []
+        for chunk in _chunks(list(bodies), SQS_BATCH_SIZE):
+            ids.extend(self._insert(queue, chunk, 0))
+        return ids
+
+    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
+        if not 1 <= max_messages <= SQS_BATCH_SIZE:
+            raise ValueError("max_messages must be between 1 and 10")
+        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        visibility = settings.SQS_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
+        deadline = time.monotonic() + wait
+        while True:
+            messages = self._receive_once(queue, max_messages, visibility)
+            remaining = deadline - time.monotonic()
+            if messages or remaining <= 0:
+                return messages
+            if self._wakeup.wait(min(self._poll_interval, remaining)):
+                self._wakeup.clear()
+                return []
+
+    def _receive_once(self, queue: str, max_messages: int, visibility: int) -> list[QueueMessage]:
+        try:
+            with transaction.atomic():
+                return self._take(queue, max_messages, visibility)
+        except DatabaseError as exc:
+            raise QueueError(f"table queue receive from {queue}: {exc}") from exc
+
+    def _take(self, queue: str, max_messages: int, visibility: int) -> list[QueueMessage]:
+        from apps.integrations.models import QueueMessageRow
+
+        now = self._clock()
+        max_receives = settings.SQS_MAX_RECEIVE_COUNT
+        redrive = not queue.endswith(DLQ_SUFFIX)
+        taken: list[QueueMessageRow] = []
+        while len(taken) < max_messages:
+            candidates = QueueMessageRow.objects.filter(queue=queue, visible_at__lte=now).order_by("id")
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            rows = list(candidates[: max_messages - len(taken)])
+            if not rows:
+                break
+            for row in rows:
+                if redrive and row.receive_count + 1 > max_receives:
+                    # Same rule as an SQS redrive policy: the row leaves for the DLQ instead of being delivered.
+                    row.queue = dlq_name(queue)
+                    row.visible_at = now
+                    row.save(update_fields=["queue", "visible_at"])
+                    logger.warning("queue message moved to DLQ",
+                                   extra={"queue": queue, "message_id": row.pk, "receive_count": row.receive_count})
+                    continue
+                row.receive_count += 1
+                row.visible_at = now + timedelta(seconds=visibility)
+                row.receipt = uuid.uuid4()
+                row.save(update_fields=["receive_count", "visible_at", "receipt"])
+                taken.append(row)
+        return [
+            QueueMessage(message_id=str(row.pk), receipt=str(row.receipt), body=row.body,
+                         receive_count=row.receive_count)
+            for row in taken
+        ]
+
+    @staticmethod
+    def _receipt(receipt: str) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(receipt))
+        except ValueError:
+            return None
+
+    def delete(self, queue, receipt) -> None:
+        from apps.integrations.models import QueueMessageRow
+
+        parsed = self._receipt(receipt)
+        if parsed is None:
+            return
+        try:
+            QueueMessageRow.objects.filter(queue=queue, receipt=parsed).delete()
+        except DatabaseError as exc:
+            raise QueueError(f"table queue delete on {queue}: {exc}") from exc
+
+    def change_visibility(self, queue, receipt, timeout_seconds) -> None:
+        from apps.integrations.models import QueueMessageRow
+
+        parsed = self._receipt(receipt)
+        if parsed is None:
+            return
+        visible_at = self._clock() + timedelta(seconds=timeout_seconds)
+        try:
+            QueueMessageRow.objects.filter(queue=queue, receipt=parsed).update(visible_at=visible_at)
+        except DatabaseError as exc:
+            raise QueueError(f"table queue change_visibility on {queue}: {exc}") from exc
+
+    def depth(self, queue) -> int:
+        from apps.integrations.models import QueueMessageRow
+
+        try:
+            return QueueMessageRow.objects.filter(queue=queue).count()
+        except DatabaseError as exc:
+            raise QueueError(f"table queue depth of {queue}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------
+# SQS
+# ---------------------------------------------------------------------------
+_STALE_RECEIPT_CODES = {
+    "ReceiptHandleIsInvalid",
+    "InvalidParameterValue",
+    "AWS.SimpleQueueService.MessageNotInflight",
+    "MessageNotInflight",
+}
+_MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+
+
+def _error_code(exc) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _make_sqs_client(region: str | None = None):
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=5,
+        # Longer than the longest long poll, so a 20 s receive is never cut short by the client.
+        read_timeout=SQS_MAX_WAIT_SECONDS + 10,
+        retries={"max_attempts": 5, "mode": "standard"},
+    )
+    return boto3.session.Session().client("sqs", region_name=region or settings.AWS_REGION, config=config)
+
+
+class SqsQueues(Queues):
+    def __init__(self, client=None):
+        self._client = client
+        self._urls: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = _make_sqs_client()
+        return self._client
+
+    def _call(self, what: str, fn, /, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except ClientError as exc:
+            raise QueueError(f"sqs {what}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise QueueError(f"sqs {what}: {exc}") from exc
+
+    def url(self, queue: str) -> str:
+        cached = self._urls.get(queue)
+        if cached is None:
+            cached = self._call("get_queue_url", self.client.get_queue_url, QueueName=queue)["QueueUrl"]
+            self._urls[queue] = cached
+        return cached
+
+    def send(self, queue, body, *, delay_seconds=0) -> str:
+        kwargs = {"QueueUrl": self.url(queue), "MessageBody": json.dumps(body)}
+        if delay_seconds:
+            kwargs["DelaySeconds"] = int(delay_seconds)
+        return self._call("send_message", self.client.send_message, **kwargs)["MessageId"]
+
+    def send_batch(self, queue, bodies) -> list[str]:
+        ids: list[str] = []
+        for chunk in _chunks(list(bodies), SQS_BATCH_SIZE):
+            entries = [{"Id": str(i), "MessageBody": json.dumps(body)} for i, body in enumerate(chunk)]
+            answer = self._call("send_message_batch", self.client.send_message_batch, QueueUrl=self.url(queue),
+                                Entries=entries)
+            failed = answer.get("Failed") or []
+            if failed:
+                # Entries of earlier chunks were sent: the caller sees how many in the message.
+                raise QueueError(f"sqs send_message_batch to {queue}: {len(failed)} entries refused after "
+                                 f"{len(ids)} sent, first: {failed[0]}")
+            by_id = {entry["Id"]: entry["MessageId"] for entry in answer.get("Successful", [])}
+            ids.extend(by_id[entry["Id"]] for entry in entries)
+        return ids
+
+    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
+        if not 1 <= max_messages <= SQS_BATCH_SIZE:
+            raise ValueError("max_messages must be between 1 and 10")
+        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        kwargs = {
+            "QueueUrl": self.url(queue),
+            "MaxNumberOfMessages": max_messages,
+            "WaitTimeSeconds": min(int(wait), SQS_MAX_WAIT_SECONDS),
+            "AttributeNames": ["ApproximateReceiveCount"],
+        }
+        if visibility_timeout is not None:
+            kwargs["VisibilityTimeout"] = int(visibility_timeout)
+        answer = self._call("receive_message", self.client.receive_message, **kwargs)
+        return [
+            QueueMessage(
+                message_id=message["MessageId"],
+                receipt=message["ReceiptHandle"],
+                body=json.loads(message["Body"]),
+                receive_count=int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1")),
+            )
+            for message in answer.get("Messages", [])
+        ]
+
+    def _receipt_call(self, what: str, fn, **kwargs) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            fn(**kwargs)
+        except ClientError as exc:
+            if _error_code(exc) in _STALE_RECEIPT_CODES:
+                logger.warning("sqs %s ignored a stale receipt", what, extra={"error_code": _error_code(exc)})
+                return
+            raise QueueError(f"sqs {what}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise QueueError(f"sqs {what}: {exc}") from exc
+
+    def delete(self, queue, receipt) -> None:
+        self._receipt_call("delete_message", self.client.delete_message, QueueUrl=self.url(queue),
+                           ReceiptHandle=receipt)
+
+    def change_visibility(self, queue, receipt, timeout_seconds) -> None:
+        self._receipt_call("change_message_visibility", self.client.change_message_visibility,
+                           QueueUrl=self.url(queue), ReceiptHandle=receipt, VisibilityTimeout=int(timeout_seconds))
+
+    def depth(self, queue) -> int:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        answer = self._call("get_queue_attributes", self.client.get_queue_attributes, QueueUrl=self.url(queue),
+                            AttributeNames=names)
+        return sum(int(answer["Attributes"].get(name, 0)) for name in names)
+
+
+def sqs_ensure_queues(region: str | None = None, *, client=None) -> list[tuple[str, str]]:
+    """Creates or updates every configured queue and its DLQ; safe to run again. Returns [(name, url)].
+
+    Each queue gets long polling, the visibility timeout from settings and a redrive policy to "<name>-dlq";
+    each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
+    """
+    client = client or _make_sqs_client(region)
+    sqs = SqsQueues(client=client)
+    created: list[tuple[str, str]] = []
+    for name in configured_queue_names():
+        dlq_url = _ensure_queue(sqs, dlq_name(name), {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
+        dlq_arn = sqs._call("get_queue_attributes", client.get_queue_attributes, QueueUrl=dlq_url,
+                            AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = _ensure_queue(sqs, name, {
+            "ReceiveMessageWaitTimeSeconds": str(SQS_MAX_WAIT_SECONDS),
+            "VisibilityTimeout": str(settings.SQS_VISIBILITY_TIMEOUT),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)}
+            ),
+        })
+        created += [(dlq_name(name), dlq_url), (name, url)]
+    return created
+
+
+def _ensure_queue(sqs: SqsQueues, name: str, attributes: dict[str, str]) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        url = sqs.client.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as exc:
+        if _error_code(exc) not in _MISSING_QUEUE_CODES:
+            raise QueueError(f"sqs get_queue_url {name}: {exc}") from exc
+        return sqs._call("create_queue", sqs.client.create_queue, QueueName=name, Attributes=attributes)["QueueUrl"]
+    sqs._call("set_queue_attributes", sqs.client.set_queue_attributes, QueueUrl=url, Attributes=attributes)
+    return url
+
+
+# ---------------------------------------------------------------------------
+# Selection
+# ---------------------------------------------------------------------------
+_queues: Queues | None = None
+_queues_lock = threading.Lock()
+
+
+def get_queues() -> Queues:
+    """The adapter chosen by settings.QUEUE_BACKEND, built once per process."""
+    global _queues
+    if _queues is None:
+        with _queues_lock:
+            if _queues is None:
+                _queues = _build_queues()
+    return _queues
+
+
+def _build_queues() -> Queues:
+    backend = settings.QUEUE_BACKEND
+    if backend == "table":
+        return TableQueue()
+    if backend == "sqs":
+        return SqsQueues()
+    raise ImproperlyConfigured(f"QUEUE_BACKEND must be 'table' or 'sqs', not {backend!r}")
+
+
+def reset_queues_for_tests() -> None:
+    global _queues
+    with _queues_lock:
+        _queues = None
