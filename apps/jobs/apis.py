@@ -11,17 +11,13 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
-from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import BasePermission
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
-from rest_framework_simplejwt.models import TokenUser
+from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from apps.core.models import User
 from apps.core.permissions import HasInternalWorkerToken, IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.jobs import selectors, services
@@ -57,13 +53,6 @@ def _etag(job: Job) -> str:
     return f'"{digest}"'
 
 
-class StaffOrVerifiedToken(BasePermission):
-    """A verified JWT passes here because the status query itself checks membership; other users must be staff."""
-
-    def has_permission(self, request, view):
-        return isinstance(request.user, TokenUser) or IsTenantStaff().has_permission(request, view)
-
-
 def _status_response(request, job: Job, response_class):
     """The status body with its cache headers: a finished job is cacheable by the browser (ETag), a running one not."""
     if not job.is_terminal:
@@ -82,38 +71,20 @@ def _status_response(request, job: Job, response_class):
 
 
 class JobDetailApi(JobScopedMixin, APIView):
-    """GET /api/v1/jobs/<id>/ (and the historical /enrollments/excel_job_status/<id>/).
+    """GET /api/v1/jobs/<id>/ (and the historical /enrollments/excel_job_status/<id>/), the usual DRF way.
 
-    The whole poll is one SQL query: the JWT is verified without loading the user, and the job query joins the
-    user to check they are active staff of the job's tenant. Only a miss pays for a second query, to answer 401,
-    403 or 404 like every other view. Session users take the usual tenant-scoped path.
+    The URL is served by `job_status`, which answers the common case itself and hands everything else here.
     """
 
-    authentication_classes = [JWTStatelessUserAuthentication, SessionAuthentication]
-    permission_classes = [StaffOrVerifiedToken]
+    permission_classes = [IsTenantStaff]
 
     @extend_schema(responses={200: JobOutputSerializer, 304: OpenApiResponse(description="ETag 일치 (완료된 작업)")})
     def get(self, request, job_id):
-        if isinstance(request.user, TokenUser):
-            job = selectors.job_get_for_staff(user_id=request.user.id, job_id=job_id)
-            if job is None:
-                self._refuse(request.user.id)
-        else:
-            job = self.get_job(job_id)
-        return _status_response(request, job, Response)
-
-    @staticmethod
-    def _refuse(user_id) -> None:
-        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True).first()
-        if user is None:
-            raise exceptions.AuthenticationFailed()
-        if not (user.tenant_id and user.tenant.is_active and user.is_tenant_staff):
-            raise exceptions.PermissionDenied()
-        raise JobNotFoundError()
+        return _status_response(request, self.get_job(job_id), Response)
 
 
 _job_detail_api = JobDetailApi.as_view()
-_jwt = JWTStatelessUserAuthentication()
+_jwt = JWTAuthentication()  # used only to read and verify the token, never to load the user
 
 
 class _JsonResponse(JsonResponse):
@@ -124,11 +95,13 @@ class _JsonResponse(JsonResponse):
 
 
 def job_status(request, job_id):
-    """The status poll's fast path: a plain Django view for the one common case, a verified JWT of a user allowed
-    to see the job, answered from a single query. Everything else (no or bad token, session users, refusals,
-    other methods) is handed to JobDetailApi, so every answer but the fast 200/304 is DRF's own.
+    """The status poll, polled every second by every admin: one SQL query, authentication included.
 
-    It exists because DRF's request/response machinery costs more than the query (scripts/bench/job_status.py).
+    The common case, a valid JWT of a user allowed to see the job, is answered here: the token is verified without
+    loading the user, and the job query joins the user to check they are active staff of the job's active tenant.
+    Everything else (no or bad token, session users, refusals, other methods) is handed to JobDetailApi, so every
+    answer but the fast 200/304 is DRF's own. Plain Django because DRF's request/response machinery costs more than
+    the query (scripts/bench/job_status.py).
     """
     if request.method == "GET":
         try:

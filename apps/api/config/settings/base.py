@@ -159,6 +159,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",
         "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
+        "JobStatusEnum": "apps.jobs.models.JobState",
     },
 }
 
