@@ -333,3 +333,13 @@ def test_events_of_another_tenants_job_is_404(admin_client, make_job, other_tena
     response = admin_client.get(f"/api/v1/jobs/{make_job(tenant=other_tenant).id}/events/")
 
     assert response.status_code == 404
+
+
+def test_admin_changelist_renders_jobs_filtered_by_tenant(client, make_user, make_job, tenant):
+    operator = make_user(None, Role.ADMIN, is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    make_job(kind="test_echo")
+
+    response = client.get(f"/admin/jobs/job/?tenant__id__exact={tenant.id}&q=x")
+
+    assert response.status_code == 200

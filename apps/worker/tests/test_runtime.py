@@ -24,7 +24,7 @@ def queue_name(settings):
 
 
 @pytest.fixture
-def make_runtime(fake_queues, in_process_client, queue_name):
+def make_runtime(db, fake_queues, in_process_client, queue_name):
     def make(**overrides) -> WorkerRuntime:
         options = {
             "fleet": "excel", "queue_names": [queue_name], "queues": fake_queues, "client": in_process_client,
