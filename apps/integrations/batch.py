@@ -105,11 +105,9 @@ class AwsBatch(Batch):
 
 
 def _make_batch_client():
-    import boto3
-    from botocore.config import Config
+    from apps.integrations.aws import aws_client
 
-    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 5, "mode": "standard"})
-    return boto3.session.Session().client("batch", region_name=settings.AWS_REGION, config=config)
+    return aws_client("batch")
 
 
 # ---------------------------------------------------------------------------

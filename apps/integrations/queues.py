@@ -25,6 +25,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from apps.integrations.aws import aws_error_code
+
 logger = logging.getLogger(__name__)
 
 DLQ_SUFFIX = "-dlq"
@@ -239,21 +241,13 @@ _STALE_RECEIPT_CODES = {
 _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
-def _error_code(exc) -> str:
-    return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def _make_sqs_client(region: str | None = None):
-    import boto3
-    from botocore.config import Config
+    from apps.integrations.aws import aws_client
 
-    config = Config(
-        connect_timeout=5,
-        # Longer than the longest long poll, so a 20 s receive is never cut short by the client.
-        read_timeout=SQS_MAX_WAIT_SECONDS + 10,
-        retries={"max_attempts": 5, "mode": "standard"},
-    )
-    return boto3.session.Session().client("sqs", region_name=region or settings.AWS_REGION, config=config)
+    # Longer than the longest long poll, so a 20 s receive is never cut short by the client.
+    return aws_client("sqs", region=region, read_timeout=SQS_MAX_WAIT_SECONDS + 10)
 
 
 class SqsQueues(Queues):
@@ -337,8 +331,8 @@ class SqsQueues(Queues):
         try:
             fn(**kwargs)
         except ClientError as exc:
-            if _error_code(exc) in _STALE_RECEIPT_CODES:
-                logger.warning("sqs %s ignored a stale receipt", what, extra={"error_code": _error_code(exc)})
+            if aws_error_code(exc) in _STALE_RECEIPT_CODES:
+                logger.warning("sqs %s ignored a stale receipt", what, extra={"error_code": aws_error_code(exc)})
                 return
             raise QueueError(f"sqs {what}: {exc}") from exc
         except BotoCoreError as exc:
@@ -390,7 +384,7 @@ def _ensure_queue(sqs: SqsQueues, name: str, attributes: dict[str, str]) -> str:
     try:
         url = sqs.client.get_queue_url(QueueName=name)["QueueUrl"]
     except ClientError as exc:
-        if _error_code(exc) not in _MISSING_QUEUE_CODES:
+        if aws_error_code(exc) not in _MISSING_QUEUE_CODES:
             raise QueueError(f"sqs get_queue_url {name}: {exc}") from exc
         return sqs._call("create_queue", sqs.client.create_queue, QueueName=name, Attributes=attributes)["QueueUrl"]
     sqs._call("set_queue_attributes", sqs.client.set_queue_attributes, QueueUrl=url, Attributes=attributes)

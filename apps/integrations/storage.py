@@ -25,6 +25,8 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.integrations.aws import aws_error_code
+
 LOGICAL_BUCKETS = {
     "ai": "R2_BUCKET_AI",
     "video": "R2_BUCKET_VIDEO",
@@ -466,7 +468,7 @@ class R2Storage(Storage):
         try:
             return fn(**kwargs)
         except ClientError as exc:
-            if _client_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
+            if aws_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
                 raise ObjectNotFound(f"{what}: {exc}") from exc
             raise StorageError(f"{what}: {exc}") from exc
         except BotoCoreError as exc:
@@ -596,32 +598,17 @@ class R2Storage(Storage):
             return
 
 
-def _client_error_code(exc) -> str:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return str(error.get("Code", ""))
 
 
 def _make_s3_client():
-    import boto3
-    from botocore.config import Config
+    from apps.integrations.aws import aws_client
 
     credentials = {}
     if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
         credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
                        "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
-    config = Config(
-        signature_version="s3v4",
-        connect_timeout=5,
-        read_timeout=60,
-        retries={"max_attempts": 5, "mode": "standard"},
-    )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=settings.R2_ENDPOINT_URL or None,
-        region_name=settings.AWS_REGION,
-        config=config,
-        **credentials,
-    )
+    return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
+                      config_kwargs={"signature_version": "s3v4"}, **credentials)
 
 
 # ---------------------------------------------------------------------------
