@@ -229,6 +229,17 @@ WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 DELETED_STUDENT_RETENTION_DAYS = env.int("DELETED_STUDENT_RETENTION_DAYS", default=30)
 
 # ---------------------------------------------------------------------------
+# Excel import and export (ARCHITECTURE §4 Excel enrollment)
+# ---------------------------------------------------------------------------
+EXCEL_MAX_UPLOAD_BYTES = env.int("EXCEL_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+# Zip-bomb guards: total inflated size of every part, and the inflate ratio of any part of 1 MB or more.
+EXCEL_MAX_UNCOMPRESSED_BYTES = env.int("EXCEL_MAX_UNCOMPRESSED_BYTES", default=200 * 1024 * 1024)
+EXCEL_MAX_COMPRESSION_RATIO = env.int("EXCEL_MAX_COMPRESSION_RATIO", default=200)
+# Rows x columns a reader may allocate for one sheet (last row holding a value x widest column).
+EXCEL_MAX_SHEET_CELLS = env.int("EXCEL_MAX_SHEET_CELLS", default=5_000_000)
+EXCEL_IMPORT_BATCH_SIZE = env.int("EXCEL_IMPORT_BATCH_SIZE", default=1000)
+
+# ---------------------------------------------------------------------------
 # Logging: one JSON object per line
 # ---------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
