@@ -21,6 +21,7 @@ from apps.core.phone import InvalidPhoneError, normalize_phone
 from apps.domains.students.models import Gender, SchoolType
 
 from .errors import ExcelFileError, ExcelHeaderError, ExcelNoRowsError
+from .template import TEMPLATE_EXAMPLE_KEY
 from .validation import MSG_CORRUPT
 
 HEADER_SEARCH_ROWS = 20
@@ -112,6 +113,7 @@ MSG_INVALID_STUDENT_PHONE = "학생 전화번호가 올바르지 않습니다. 0
 MSG_INVALID_GRADE = "학년을 알 수 없습니다. '중2', '고1', '초6', '2학년'처럼 입력해 주세요."
 MSG_INVALID_SCHOOL_TYPE = "학교급을 알 수 없습니다. '초', '중', '고' 중 하나로 입력해 주세요."
 MSG_INVALID_GENDER = "성별을 알 수 없습니다. '남' 또는 '여'로 입력해 주세요."
+MSG_EXAMPLE_ROW = "양식의 예시 행이라 건너뛰었습니다."
 
 _BLANK_PHONES = frozenset({"-", "--", "없음", "x", "X", "null", "NULL", "none", "None", "n/a", "N/A"})
 _ELEMENTARY, _MIDDLE, _HIGH = SchoolType.ELEMENTARY.value, SchoolType.MIDDLE.value, SchoolType.HIGH.value
@@ -311,6 +313,7 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
     skipped: list[SkippedRow] = []
     first_row_of: dict[tuple[str, str], int] = {}
     append = parsed.append
+    example_name, example_phone = TEMPLATE_EXAMPLE_KEY
     nfkc = unicodedata.normalize
 
     data_rows = chain(enumerate(head[header_index + 1:], start=header_index + 2), enumerate(rest, start=len(head) + 1))
@@ -385,6 +388,9 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
                 memo = memo.strip() if type(memo) is str and memo.isascii() else cell_text(memo)
         except _RowError as exc:
             skipped.append(SkippedRow(excel_row, exc.code, exc.message))
+            continue
+        if name == example_name and parent_phone == example_phone:
+            skipped.append(SkippedRow(excel_row, "EXAMPLE_ROW", MSG_EXAMPLE_ROW))
             continue
         first = first_row_of.setdefault((name, parent_phone), excel_row)
         if first != excel_row:

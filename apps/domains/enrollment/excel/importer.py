@@ -1,0 +1,252 @@
+"""Set-based roster enrollment (ARCHITECTURE §4 Excel enrollment): one transaction, a constant number of queries
+per batch of rows, no duplicate row however often it runs.
+
+Per batch (settings.EXCEL_IMPORT_BATCH_SIZE rows) at most 12 queries run: read the students matching the batch's
+(name, parent_phone) pairs, restore the soft-deleted ones, insert the missing ones and read their ids back, create
+their user accounts, then enrollments, session enrollments and attendance rows, each inserted with ON CONFLICT DO
+NOTHING so a second run adds nothing.
+
+Counts describe what this run changed, measured against the rows present when it started. A redelivered job
+therefore finds everything done and would report zeros; to report the same numbers twice, the job handler passes
+`record_result`, which is called inside the import transaction, so the stored result commits together with the
+rows it describes (or not at all), and a redelivery returns that stored result instead of importing again.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core.exceptions import DomainError, NotFoundError
+from apps.core.models import Role, Tenant, User
+from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
+from apps.domains.lectures.models import Lecture, Session
+from apps.domains.students.models import Student
+
+from .errors import ExcelNoRowsError
+from .parser import ParsedStudentRow, SkippedRow
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_LIST_LIMIT = 200
+FIRST_SESSION_TITLE = "1차시"
+
+
+@dataclass
+class ImportResult:
+    session_id: int | None
+    dry_run: bool
+    enrolled_count: int = 0
+    already_enrolled_count: int = 0
+    created_students_count: int = 0
+    restored_students_count: int = 0
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        ordered = sorted(self.skipped, key=lambda item: item.row)
+        shown = ordered[:SKIPPED_LIST_LIMIT]
+        return {
+            "enrolled_count": self.enrolled_count,
+            "already_enrolled_count": self.already_enrolled_count,
+            "created_students_count": self.created_students_count,
+            "restored_students_count": self.restored_students_count,
+            "skipped_count": len(ordered),
+            "skipped": [item.as_dict() for item in shown],
+            "skipped_truncated": len(ordered) - len(shown),
+            "session_id": self.session_id,
+            "dry_run": self.dry_run,
+        }
+
+
+def student_username(*, tenant: Tenant, student_id: int) -> str:
+    """Unique and deterministic per tenant and student: re-running an import can never mint a second account."""
+    return f"{tenant.code}-{student_id}"
+
+
+def enrollment_import_rows(
+    *,
+    tenant: Tenant,
+    lecture: Lecture | None,
+    session: Session | None,
+    rows: Sequence[ParsedStudentRow],
+    initial_password: str | None,
+    dry_run: bool,
+    skipped: Iterable[SkippedRow] = (),
+    record_result: Callable[[dict], None] | None = None,
+) -> ImportResult:
+    """Create, restore and enroll the students of `rows`; students only when both lecture and session are None.
+
+    Raises ExcelNoRowsError when no row is usable, NotFoundError for another tenant's lecture or session.
+    With dry_run=True everything runs and is rolled back, so the counts say exactly what would happen.
+    """
+    skipped = list(skipped)
+    unique_rows = _unique_rows(rows, skipped)
+    if not unique_rows:
+        preview = ImportResult(session_id=None, dry_run=dry_run, skipped=skipped).to_dict()
+        raise ExcelNoRowsError(details={key: preview[key] for key in ("skipped_count", "skipped",
+                                                                        "skipped_truncated")})
+    lecture, session = _check_scope(tenant=tenant, lecture=lecture, session=session)
+    # One hash for every account of the import: hashing is deliberately slow (hundreds of ms per call).
+    password_hash = make_password(initial_password) if initial_password else None
+    batch_size = settings.EXCEL_IMPORT_BATCH_SIZE
+
+    with transaction.atomic():
+        session_created = False
+        if lecture is not None and session is None:
+            session, session_created = Session.objects.get_or_create(
+                tenant=tenant, lecture=lecture, order=1, defaults={"title": FIRST_SESSION_TITLE}
+            )
+        result = ImportResult(
+            session_id=None if session is None or (dry_run and session_created) else session.id,
+            dry_run=dry_run,
+            skipped=skipped,
+        )
+        now = timezone.now()
+        for start in range(0, len(unique_rows), batch_size):
+            _import_batch(
+                tenant=tenant, lecture=lecture, session=session, rows=unique_rows[start:start + batch_size],
+                password_hash=password_hash, now=now, result=result,
+            )
+        body = result.to_dict()
+        if dry_run:
+            transaction.set_rollback(True)
+        elif record_result is not None:
+            record_result(body)
+    logger.info(
+        "excel import finished",
+        extra={"tenant_id": tenant.id, "lecture_id": getattr(lecture, "id", None), "rows": len(unique_rows),
+               **{key: value for key, value in body.items() if key.endswith("_count") or key == "dry_run"}},
+    )
+    return result
+
+
+def _unique_rows(rows: Sequence[ParsedStudentRow], skipped: list[SkippedRow]) -> list[ParsedStudentRow]:
+    first_row_of: dict[tuple[str, str], int] = {}
+    unique = []
+    for row in rows:
+        first = first_row_of.setdefault(row.key, row.row)
+        if first != row.row:
+            skipped.append(SkippedRow(row.row, "DUPLICATE_IN_FILE", f"{first}행과 중복됩니다."))
+            continue
+        unique.append(row)
+    return unique
+
+
+def _check_scope(*, tenant: Tenant, lecture: Lecture | None, session: Session | None):
+    if lecture is not None and lecture.tenant_id != tenant.id:
+        raise NotFoundError("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다.")
+    if session is not None:
+        if session.tenant_id != tenant.id:
+            raise NotFoundError("SESSION_NOT_FOUND", "차시를 찾을 수 없습니다.")
+        if lecture is None:
+            lecture = session.lecture
+        elif session.lecture_id != lecture.id:
+            raise DomainError("SESSION_NOT_IN_LECTURE", "선택한 차시가 이 강의에 속하지 않습니다.")
+    return lecture, session
+
+
+def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result: ImportResult) -> None:
+    by_key = {row.key: row for row in rows}
+    student_id_of = _match_students(tenant=tenant, keys=by_key, now=now, result=result)
+
+    new_rows = [row for key, row in by_key.items() if key not in student_id_of]
+    if new_rows:
+        created = _create_students(tenant=tenant, rows=new_rows)
+        result.created_students_count += len(created)
+        student_id_of.update(created)
+        if password_hash:
+            _create_accounts(tenant=tenant, students=created, names={key: by_key[key].name for key in created},
+                             password_hash=password_hash)
+
+    if lecture is None:
+        return
+    student_ids = list(student_id_of.values())
+    enrollment_of = dict(
+        Enrollment.objects.filter(lecture=lecture, student_id__in=student_ids).values_list("student_id", "id")
+    )
+    result.already_enrolled_count += len(enrollment_of)
+    to_enroll = [student_id for student_id in student_ids if student_id not in enrollment_of]
+    if to_enroll:
+        Enrollment.objects.bulk_create(
+            [Enrollment(tenant=tenant, lecture=lecture, student_id=student_id) for student_id in to_enroll],
+            ignore_conflicts=True,
+        )
+        enrolled = dict(
+            Enrollment.objects.filter(lecture=lecture, student_id__in=to_enroll).values_list("student_id", "id")
+        )
+        result.enrolled_count += len(enrolled)
+        enrollment_of.update(enrolled)
+    enrollment_ids = list(enrollment_of.values())
+    SessionEnrollment.objects.bulk_create(
+        [SessionEnrollment(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
+        ignore_conflicts=True,
+    )
+    Attendance.objects.bulk_create(
+        [Attendance(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
+        ignore_conflicts=True,
+    )
+
+
+def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tuple[str, str], int]:
+    """Existing students of the batch by (name, parent_phone): live ones reused, deleted ones restored."""
+    names = {name for name, _ in keys}
+    phones = {phone for _, phone in keys}
+    live: dict[tuple[str, str], int] = {}
+    deleted: dict[tuple[str, str], tuple] = {}
+    candidates = Student.objects.filter(tenant=tenant, name__in=names, parent_phone__in=phones).values_list(
+        "id", "name", "parent_phone", "deleted_at"
+    )
+    for student_id, name, phone, deleted_at in candidates:
+        key = (name, phone)
+        if key not in keys:
+            continue
+        if deleted_at is None:
+            live[key] = student_id
+        elif key not in deleted or (deleted_at, student_id) > deleted[key]:
+            # Several deleted twins: bring back the one deleted last.
+            deleted[key] = (deleted_at, student_id)
+    to_restore = {key: pair[1] for key, pair in deleted.items() if key not in live}
+    if to_restore:
+        Student.objects.filter(id__in=to_restore.values()).update(deleted_at=None, updated_at=now)
+        result.restored_students_count += len(to_restore)
+    return {**live, **to_restore}
+
+
+def _create_students(*, tenant, rows: list[ParsedStudentRow]) -> dict[tuple[str, str], int]:
+    # ON CONFLICT DO NOTHING honours the partial unique index of live students; Postgres returns no ids for
+    # such an insert, so they are read back.
+    Student.objects.bulk_create(
+        [
+            Student(
+                tenant=tenant, name=row.name, parent_phone=row.parent_phone, phone=row.phone, school=row.school,
+                school_type=row.school_type, grade=row.grade, gender=row.gender, memo=row.memo, extra=row.extra,
+            )
+            for row in rows
+        ],
+        ignore_conflicts=True,
+    )
+    wanted = {row.key for row in rows}
+    found = Student.objects.alive().filter(
+        tenant=tenant, name__in={row.name for row in rows}, parent_phone__in={row.parent_phone for row in rows}
+    ).values_list("name", "parent_phone", "id")
+    return {(name, phone): student_id for name, phone, student_id in found if (name, phone) in wanted}
+
+
+def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str) -> None:
+    username_of = {student_username(tenant=tenant, student_id=sid): (key, sid) for key, sid in students.items()}
+    User.objects.bulk_create(
+        [
+            User(username=username, password=password_hash, tenant=tenant, role=Role.STUDENT,
+                 first_name=names[key][:150])
+            for username, (key, _) in username_of.items()
+        ],
+        ignore_conflicts=True,
+    )
+    accounts = User.objects.filter(tenant=tenant, username__in=username_of).values_list("username", "id")
+    links = [Student(id=username_of[username][1], user_id=user_id) for username, user_id in accounts]
+    if links:
+        Student.objects.bulk_update(links, ["user"])
