@@ -387,6 +387,9 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
                 memo = values[c_memo]
                 memo = memo.strip() if type(memo) is str and memo.isascii() else cell_text(memo)
         except _RowError as exc:
+            # A row of blanks only is an empty row, not a mistake to report.
+            if exc.code == "MISSING_NAME" and not any(str(value).strip() for value in values):
+                continue
             skipped.append(SkippedRow(excel_row, exc.code, exc.message))
             continue
         if name == example_name and parent_phone == example_phone:

@@ -1,0 +1,294 @@
+"""Set-based enrollment: created, restored, already enrolled; idempotent; dry run; constant queries per batch."""
+
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apps.core.exceptions import DomainError, NotFoundError
+from apps.core.models import Role, User
+from apps.domains.enrollment.excel import importer
+from apps.domains.enrollment.excel.errors import ExcelNoRowsError
+from apps.domains.enrollment.excel.importer import enrollment_import_rows, student_username
+from apps.domains.enrollment.excel.parser import ParsedStudentRow, SkippedRow, parse_roster
+from apps.domains.enrollment.excel.validation import excel_validate_upload
+from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
+from apps.domains.lectures.models import Session
+from apps.domains.students.models import Student
+
+
+def make_rows(count: int, start: int = 0) -> list[ParsedStudentRow]:
+    return [ParsedStudentRow(row=i + 2, name=f"학생{i}", parent_phone=f"010{i:08d}") for i in range(start, count)]
+
+
+def run(tenant, lecture, rows, *, session=None, initial_password=None, dry_run=False, **kwargs) -> dict:
+    return enrollment_import_rows(tenant=tenant, lecture=lecture, session=session, rows=rows,
+                                  initial_password=initial_password, dry_run=dry_run, **kwargs).to_dict()
+
+
+def db_state(tenant) -> tuple[int, int, int, int, int]:
+    return (Student.objects.filter(tenant=tenant).count(), Enrollment.objects.count(), Session.objects.count(),
+            SessionEnrollment.objects.count(), Attendance.objects.count())
+
+
+@pytest.mark.django_db
+def test_a_new_roster_creates_students_enrollments_the_first_session_and_attendance(tenant, lecture):
+    rows = [ParsedStudentRow(row=4, name="김철수", parent_phone="01011112222", phone="01055556666", school="대치중",
+                             school_type="MIDDLE", grade=2, gender="M", memo="메모", extra={"반": "A"}),
+            ParsedStudentRow(row=5, name="이영희", parent_phone="01033334444")]
+    skipped = [SkippedRow(6, "MISSING_NAME", "이름이 비어 있습니다.")]
+
+    result = run(tenant, lecture, rows, skipped=skipped)
+
+    session = Session.objects.get(lecture=lecture)
+    assert (session.order, session.title, session.tenant_id) == (1, "1차시", tenant.id)
+    assert result == {
+        "enrolled_count": 2, "already_enrolled_count": 0, "created_students_count": 2,
+        "restored_students_count": 0, "skipped_count": 1,
+        "skipped": [{"row": 6, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}],
+        "skipped_truncated": 0, "session_id": session.id, "dry_run": False,
+    }
+    kim = Student.objects.get(name="김철수")
+    assert (kim.parent_phone, kim.phone, kim.school, kim.school_type, kim.grade, kim.gender, kim.memo, kim.extra) == (
+        "01011112222", "01055556666", "대치중", "MIDDLE", 2, "M", "메모", {"반": "A"})
+    enrolled = Enrollment.objects.filter(lecture=lecture).values_list("student__name", flat=True)
+    assert set(enrolled) == {"김철수", "이영희"}
+    assert SessionEnrollment.objects.filter(session=session).count() == 2
+    assert list(Attendance.objects.filter(session=session).values_list("status", flat=True)) == ["ABSENT", "ABSENT"]
+    assert kim.user_id is None
+
+
+@pytest.mark.django_db
+def test_a_soft_deleted_student_is_restored_not_duplicated(tenant, lecture, make_student):
+    gone = make_student(tenant, "박민수", "01099998888", deleted_at=timezone.now())
+
+    result = run(tenant, lecture, [ParsedStudentRow(row=2, name="박민수", parent_phone="01099998888")])
+
+    gone.refresh_from_db()
+    assert gone.deleted_at is None
+    assert Student.objects.filter(tenant=tenant).count() == 1
+    assert (result["restored_students_count"], result["created_students_count"], result["enrolled_count"]) == (1, 0, 1)
+    assert Enrollment.objects.get(lecture=lecture).student_id == gone.id
+
+
+@pytest.mark.django_db
+def test_a_live_twin_wins_over_a_deleted_one(tenant, lecture, make_student):
+    deleted = make_student(tenant, "박민수", "01099998888", deleted_at=timezone.now())
+    live = make_student(tenant, "박민수", "01099998888")
+
+    result = run(tenant, lecture, [ParsedStudentRow(row=2, name="박민수", parent_phone="01099998888")])
+
+    assert (result["restored_students_count"], result["created_students_count"]) == (0, 0)
+    assert Enrollment.objects.get(lecture=lecture).student_id == live.id
+    deleted.refresh_from_db()
+    assert deleted.deleted_at is not None
+
+
+@pytest.mark.django_db
+def test_an_already_enrolled_student_is_counted_and_not_enrolled_twice(tenant, lecture, make_student):
+    student = make_student(tenant, "최유진", "01077776666")
+    Enrollment.objects.create(tenant=tenant, lecture=lecture, student=student)
+
+    result = run(tenant, lecture, [ParsedStudentRow(row=2, name="최유진", parent_phone="01077776666"),
+                                   ParsedStudentRow(row=3, name="신규", parent_phone="01077776667")])
+
+    assert (result["already_enrolled_count"], result["enrolled_count"], result["created_students_count"]) == (1, 1, 1)
+    assert Enrollment.objects.filter(lecture=lecture, student=student).count() == 1
+    # The already enrolled student still joins the session with an attendance row.
+    assert Attendance.objects.filter(enrollment__student=student).count() == 1
+
+
+@pytest.mark.django_db
+def test_importing_the_same_rows_twice_duplicates_nothing(tenant, lecture):
+    rows = make_rows(30)
+    first = run(tenant, lecture, rows)
+    state = db_state(tenant)
+
+    second = run(tenant, lecture, rows)
+
+    assert db_state(tenant) == state == (30, 30, 1, 30, 30)
+    assert (first["created_students_count"], first["enrolled_count"]) == (30, 30)
+    assert (second["created_students_count"], second["enrolled_count"], second["already_enrolled_count"]) == (0, 0, 30)
+    assert second["session_id"] == first["session_id"]
+
+
+@pytest.mark.django_db
+def test_record_result_is_called_inside_the_transaction_with_the_result(tenant, lecture):
+    seen = []
+
+    def record(body):
+        # Inside the import transaction: the rows it describes are visible and not yet committed.
+        seen.append((body, connection.in_atomic_block, Student.objects.filter(tenant=tenant).count()))
+
+    result = run(tenant, lecture, make_rows(3), record_result=record)
+    assert seen == [(result, True, 3)]
+
+
+@pytest.mark.django_db
+def test_a_failing_record_result_rolls_the_whole_import_back(tenant, lecture):
+    def record(body):
+        raise RuntimeError("storage of the result failed")
+
+    with pytest.raises(RuntimeError):
+        run(tenant, lecture, make_rows(3), record_result=record)
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_dry_run_reports_what_would_happen_and_writes_nothing(tenant, lecture, make_student):
+    make_student(tenant, "학생0", "01000000000", deleted_at=timezone.now())
+    recorded = []
+
+    result = run(tenant, lecture, make_rows(5), dry_run=True, initial_password="pw-start-1234",
+                 record_result=recorded.append)
+
+    assert result == {
+        "enrolled_count": 5, "already_enrolled_count": 0, "created_students_count": 4,
+        "restored_students_count": 1, "skipped_count": 0, "skipped": [], "skipped_truncated": 0,
+        "session_id": None, "dry_run": True,
+    }
+    assert db_state(tenant) == (1, 0, 0, 0, 0)
+    assert Student.objects.get(tenant=tenant).deleted_at is not None
+    assert User.objects.filter(role=Role.STUDENT).count() == 0
+    assert recorded == []
+
+
+@pytest.mark.django_db
+def test_a_students_only_import_enrolls_nobody(tenant):
+    result = run(tenant, None, make_rows(4))
+    assert (result["created_students_count"], result["enrolled_count"], result["session_id"]) == (4, 0, None)
+    assert db_state(tenant) == (4, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_an_initial_password_gives_new_students_accounts_hashed_once(tenant, lecture, make_student):
+    existing = make_student(tenant, "학생0", "01000000000")
+    with mock.patch.object(importer, "make_password", wraps=importer.make_password) as hasher:
+        run(tenant, lecture, make_rows(3), initial_password="start-1234")
+    assert hasher.call_count == 1
+    created = Student.objects.filter(tenant=tenant).exclude(id=existing.id).select_related("user")
+    assert sorted(s.user.username for s in created) == sorted(
+        student_username(tenant=tenant, student_id=s.id) for s in created)
+    assert all(s.user.check_password("start-1234") and s.user.role == Role.STUDENT and s.user.tenant_id == tenant.id
+               and s.user.first_name == s.name for s in created)
+    existing.refresh_from_db()
+    assert existing.user_id is None
+
+
+@pytest.mark.django_db
+def test_a_given_session_is_used(tenant, lecture):
+    session = Session.objects.create(tenant=tenant, lecture=lecture, order=3, title="3차시")
+    result = run(tenant, lecture, make_rows(2), session=session)
+    assert result["session_id"] == session.id
+    assert Session.objects.count() == 1
+    assert Attendance.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db
+def test_a_session_of_another_lecture_is_refused_and_nothing_is_written(tenant, lecture, make_lecture):
+    other = Session.objects.create(tenant=tenant, lecture=make_lecture(tenant, "영어"), order=1)
+    with pytest.raises(DomainError) as caught:
+        run(tenant, lecture, make_rows(2), session=other)
+    assert caught.value.code == "SESSION_NOT_IN_LECTURE"
+    assert db_state(tenant) == (0, 0, 1, 0, 0)
+
+
+@pytest.mark.django_db
+def test_another_tenants_lecture_is_not_found(tenant, other_tenant, make_lecture):
+    foreign = make_lecture(other_tenant, "남의 강의")
+    with pytest.raises(NotFoundError):
+        run(tenant, foreign, make_rows(2))
+    assert Student.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_students_of_another_tenant_are_never_matched(tenant, other_tenant, lecture, make_student):
+    theirs = make_student(other_tenant, "학생0", "01000000000")
+    result = run(tenant, lecture, make_rows(1))
+    assert result["created_students_count"] == 1
+    assert Enrollment.objects.get().student.tenant_id == tenant.id != theirs.tenant_id
+
+
+@pytest.mark.django_db
+def test_no_usable_rows_fail_with_the_message_the_front_end_matches(tenant, lecture):
+    skipped = [SkippedRow(2, "MISSING_NAME", "이름이 비어 있습니다.")]
+    with pytest.raises(ExcelNoRowsError) as caught:
+        run(tenant, lecture, [], skipped=skipped)
+    assert (caught.value.code, caught.value.message) == ("EXCEL_NO_ROWS", "등록할 학생 데이터가 없습니다.")
+    assert caught.value.details == {"skipped_count": 1, "skipped_truncated": 0,
+                                    "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_duplicate_rows_given_to_the_importer_are_skipped(tenant, lecture):
+    rows = [ParsedStudentRow(row=2, name="가", parent_phone="01000000001"),
+            ParsedStudentRow(row=7, name="가", parent_phone="01000000001")]
+    result = run(tenant, lecture, rows)
+    assert result["skipped"] == [{"row": 7, "code": "DUPLICATE_IN_FILE", "message": "2행과 중복됩니다."}]
+    assert Student.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_skipped_list_is_capped_and_says_how_many_were_left_out(tenant, lecture):
+    skipped = [SkippedRow(row, "MISSING_NAME", "이름이 비어 있습니다.") for row in range(300, 50, -1)]
+    result = run(tenant, lecture, make_rows(1), skipped=skipped)
+    assert (result["skipped_count"], len(result["skipped"]), result["skipped_truncated"]) == (250, 200, 50)
+    assert [item["row"] for item in result["skipped"]][:3] == [51, 52, 53]
+
+
+def count_queries(callable_) -> int:
+    with CaptureQueriesContext(connection) as context:
+        callable_()
+    return len(context.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_query_count_is_constant_per_batch_of_a_thousand_rows(tenant, lecture, settings,
+                                                                  django_assert_max_num_queries):
+    settings.EXCEL_IMPORT_BATCH_SIZE = 1000
+    Session.objects.create(tenant=tenant, lecture=lecture, order=1)
+    # Per batch: read students, insert, read ids back, read enrollments, insert, read ids back,
+    # session enrollments, attendance = 8; the import adds its savepoint and session lookup.
+    with django_assert_max_num_queries(8 + 3):
+        run(tenant, lecture, make_rows(1000))
+    one_batch = count_queries(lambda: run(tenant, lecture, make_rows(2000, start=1000)))
+    three_batches = count_queries(lambda: run(tenant, lecture, make_rows(6000, start=3000)))
+    # Two more batches, eight more queries each: nothing grows with the rows inside a batch.
+    assert three_batches - one_batch == 2 * 8
+    assert Student.objects.filter(tenant=tenant).count() == 5000
+
+
+@pytest.mark.django_db
+def test_restores_and_accounts_keep_the_per_batch_count_bounded(tenant, lecture, settings, make_student):
+    settings.EXCEL_IMPORT_BATCH_SIZE = 1000
+    now = timezone.now()
+    Student.objects.bulk_create([Student(tenant=tenant, name=f"학생{i}", parent_phone=f"010{i:08d}", deleted_at=now)
+                                 for i in range(0, 3000, 2)])
+    queries = count_queries(lambda: run(tenant, lecture, make_rows(3000), initial_password="pw-start-1234"))
+    # 3 batches x (8 + restore + 3 for accounts) + the import's savepoint pair and the first session's
+    # get_or_create (select, savepoint, insert, release).
+    assert queries == 3 * 12 + 2 + 4
+    assert Student.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 3000
+    assert User.objects.filter(tenant=tenant, role=Role.STUDENT).count() == 1500
+
+
+@pytest.mark.django_db
+def test_a_roster_file_goes_through_validation_parsing_and_import(tenant, lecture, roster, make_student):
+    make_student(tenant, "이영희", "01033334444", deleted_at=timezone.now())
+    path = roster([["김철수", 1011112222, "", "대치중학교", "중2", "남", ""],
+                   ["이영희", "010-3333-4444", "", "", "", "", ""],
+                   ["", "01055556666", "", "", "", "", ""],
+                   ["김철수", "010.1111.2222", "", "", "", "", ""]], title="겨울 특강")
+    excel_validate_upload(path)
+    parsed = parse_roster(path)
+
+    result = run(tenant, lecture, parsed.rows, skipped=parsed.skipped)
+
+    assert {key: result[key] for key in ("enrolled_count", "created_students_count", "restored_students_count",
+                                         "skipped_count")} == {"enrolled_count": 2, "created_students_count": 1,
+                                                               "restored_students_count": 1, "skipped_count": 2}
+    assert result["skipped"] == [{"row": 6, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."},
+                                 {"row": 7, "code": "DUPLICATE_IN_FILE", "message": "4행과 중복됩니다."}]
