@@ -1,10 +1,11 @@
 """Set-based roster enrollment (ARCHITECTURE §4 Excel enrollment): one transaction, a constant number of queries
 per batch of rows, no duplicate row however often it runs.
 
-Per batch (settings.EXCEL_IMPORT_BATCH_SIZE rows) at most 12 queries run: read the students matching the batch's
-(name, parent_phone) pairs, restore the soft-deleted ones, insert the missing ones and read their ids back, create
-their user accounts, then enrollments, session enrollments and attendance rows, each inserted with ON CONFLICT DO
-NOTHING so a second run adds nothing.
+Per batch (settings.EXCEL_IMPORT_BATCH_SIZE rows) a fixed handful of queries run (6 on Postgres for new students,
+at most 12 with restores, accounts and concurrent conflicts): read the students matching the batch's
+(name, parent_phone) pairs, restore the soft-deleted ones, insert the missing ones, create their user accounts,
+then enrollments, session enrollments and attendance rows, each inserted with ON CONFLICT DO NOTHING (see bulk.py)
+so a second run adds nothing.
 
 Counts describe what this run changed, measured against the rows present when it started. A redelivered job
 therefore finds everything done and would report zeros; to report the same numbers twice, the job handler passes
@@ -23,10 +24,11 @@ from django.utils import timezone
 
 from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Role, Tenant, User
-from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
+from apps.domains.enrollment.models import Enrollment
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.students.models import Student
 
+from .bulk import insert_enrollments, insert_session_rows, insert_students
 from .errors import ExcelNoRowsError
 from .parser import ParsedStudentRow, SkippedRow
 
@@ -155,7 +157,7 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
 
     new_rows = [row for key, row in by_key.items() if key not in student_id_of]
     if new_rows:
-        created = _create_students(tenant=tenant, rows=new_rows)
+        created = insert_students(tenant=tenant, rows=new_rows, now=now)
         result.created_students_count += len(created)
         student_id_of.update(created)
         if password_hash:
@@ -171,24 +173,10 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
     result.already_enrolled_count += len(enrollment_of)
     to_enroll = [student_id for student_id in student_ids if student_id not in enrollment_of]
     if to_enroll:
-        Enrollment.objects.bulk_create(
-            [Enrollment(tenant=tenant, lecture=lecture, student_id=student_id) for student_id in to_enroll],
-            ignore_conflicts=True,
-        )
-        enrolled = dict(
-            Enrollment.objects.filter(lecture=lecture, student_id__in=to_enroll).values_list("student_id", "id")
-        )
+        enrolled = insert_enrollments(tenant=tenant, lecture=lecture, student_ids=to_enroll, now=now)
         result.enrolled_count += len(enrolled)
         enrollment_of.update(enrolled)
-    enrollment_ids = list(enrollment_of.values())
-    SessionEnrollment.objects.bulk_create(
-        [SessionEnrollment(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
-        ignore_conflicts=True,
-    )
-    Attendance.objects.bulk_create(
-        [Attendance(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
-        ignore_conflicts=True,
-    )
+    insert_session_rows(tenant=tenant, session=session, enrollment_ids=list(enrollment_of.values()), now=now)
 
 
 def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tuple[str, str], int]:
@@ -214,26 +202,6 @@ def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tu
         Student.objects.filter(id__in=to_restore.values()).update(deleted_at=None, updated_at=now)
         result.restored_students_count += len(to_restore)
     return {**live, **to_restore}
-
-
-def _create_students(*, tenant, rows: list[ParsedStudentRow]) -> dict[tuple[str, str], int]:
-    # ON CONFLICT DO NOTHING honours the partial unique index of live students; Postgres returns no ids for
-    # such an insert, so they are read back.
-    Student.objects.bulk_create(
-        [
-            Student(
-                tenant=tenant, name=row.name, parent_phone=row.parent_phone, phone=row.phone, school=row.school,
-                school_type=row.school_type, grade=row.grade, gender=row.gender, memo=row.memo, extra=row.extra,
-            )
-            for row in rows
-        ],
-        ignore_conflicts=True,
-    )
-    wanted = {row.key for row in rows}
-    found = Student.objects.alive().filter(
-        tenant=tenant, name__in={row.name for row in rows}, parent_phone__in={row.parent_phone for row in rows}
-    ).values_list("name", "parent_phone", "id")
-    return {(name, phone): student_id for name, phone, student_id in found if (name, phone) in wanted}
 
 
 def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str) -> None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Role, User
-from apps.domains.enrollment.excel import importer
+from apps.domains.enrollment.excel import bulk, importer
 from apps.domains.enrollment.excel.errors import ExcelNoRowsError
 from apps.domains.enrollment.excel.importer import enrollment_import_rows, student_username
 from apps.domains.enrollment.excel.parser import ParsedStudentRow, SkippedRow, parse_roster
@@ -17,6 +17,17 @@ from apps.domains.enrollment.excel.validation import excel_validate_upload
 from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
 from apps.domains.lectures.models import Session
 from apps.domains.students.models import Student
+
+# Queries per batch of new students: read students, insert them, read enrollments, insert them, session
+# enrollments, attendance; the ORM path (SQLite) reads the inserted ids back after each of its two inserts.
+QUERIES_PER_BATCH = {"sql": 6, "orm": 8}
+
+
+@pytest.fixture(autouse=True, params=["sql", "orm"])
+def write_path(request, monkeypatch) -> str:
+    """Every importer test runs on the Postgres array path and on the portable bulk_create path."""
+    monkeypatch.setattr(bulk, "fast_path_enabled", lambda: request.param == "sql")
+    return request.param
 
 
 def make_rows(count: int, start: int = 0) -> list[ParsedStudentRow]:
@@ -246,31 +257,31 @@ def count_queries(callable_) -> int:
 
 
 @pytest.mark.django_db
-def test_the_query_count_is_constant_per_batch_of_a_thousand_rows(tenant, lecture, settings,
+def test_the_query_count_is_constant_per_batch_of_a_thousand_rows(tenant, lecture, settings, write_path,
                                                                   django_assert_max_num_queries):
     settings.EXCEL_IMPORT_BATCH_SIZE = 1000
     Session.objects.create(tenant=tenant, lecture=lecture, order=1)
-    # Per batch: read students, insert, read ids back, read enrollments, insert, read ids back,
-    # session enrollments, attendance = 8; the import adds its savepoint and session lookup.
-    with django_assert_max_num_queries(8 + 3):
+    per_batch = QUERIES_PER_BATCH[write_path]
+    # One batch, plus the import's savepoint pair and the first session's lookup.
+    with django_assert_max_num_queries(per_batch + 3):
         run(tenant, lecture, make_rows(1000))
     one_batch = count_queries(lambda: run(tenant, lecture, make_rows(2000, start=1000)))
     three_batches = count_queries(lambda: run(tenant, lecture, make_rows(6000, start=3000)))
-    # Two more batches, eight more queries each: nothing grows with the rows inside a batch.
-    assert three_batches - one_batch == 2 * 8
+    # Two more batches, the same handful of queries each: nothing grows with the rows inside a batch.
+    assert three_batches - one_batch == 2 * per_batch
     assert Student.objects.filter(tenant=tenant).count() == 5000
 
 
 @pytest.mark.django_db
-def test_restores_and_accounts_keep_the_per_batch_count_bounded(tenant, lecture, settings, make_student):
+def test_restores_and_accounts_keep_the_per_batch_count_bounded(tenant, lecture, settings, write_path):
     settings.EXCEL_IMPORT_BATCH_SIZE = 1000
     now = timezone.now()
     Student.objects.bulk_create([Student(tenant=tenant, name=f"학생{i}", parent_phone=f"010{i:08d}", deleted_at=now)
                                  for i in range(0, 3000, 2)])
     queries = count_queries(lambda: run(tenant, lecture, make_rows(3000), initial_password="pw-start-1234"))
-    # 3 batches x (8 + restore + 3 for accounts) + the import's savepoint pair and the first session's
-    # get_or_create (select, savepoint, insert, release).
-    assert queries == 3 * 12 + 2 + 4
+    # Per batch: the new-student queries + restore + accounts (insert, read back, link); plus the import's
+    # savepoint pair and the first session's get_or_create (select, savepoint, insert, release).
+    assert queries == 3 * (QUERIES_PER_BATCH[write_path] + 1 + 3) + 2 + 4
     assert Student.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 3000
     assert User.objects.filter(tenant=tenant, role=Role.STUDENT).count() == 1500
 
@@ -292,3 +303,18 @@ def test_a_roster_file_goes_through_validation_parsing_and_import(tenant, lectur
                                                                "restored_students_count": 1, "skipped_count": 2}
     assert result["skipped"] == [{"row": 6, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."},
                                  {"row": 7, "code": "DUPLICATE_IN_FILE", "message": "4행과 중복됩니다."}]
+
+
+@pytest.mark.django_db
+def test_a_student_created_meanwhile_by_another_import_is_reused_not_duplicated(tenant, lecture, make_student,
+                                                                               monkeypatch):
+    # Given the lookup missed a live student (another import committed it after the read)
+    twin = make_student(tenant, "학생0", "01000000000")
+    monkeypatch.setattr(importer, "_match_students", lambda **kwargs: {})
+
+    run(tenant, lecture, make_rows(2))
+
+    # Then the conflicting insert is skipped and the existing row is enrolled
+    assert Student.objects.filter(tenant=tenant, name="학생0").count() == 1
+    assert set(Enrollment.objects.values_list("student_id", flat=True)) == {
+        twin.id, Student.objects.get(name="학생1").id}

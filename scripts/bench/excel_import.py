@@ -1,0 +1,254 @@
+"""Excel enrollment benchmark (ARCHITECTURE §4 Excel enrollment): read, parse, import, against a naive baseline.
+
+    DB_NAME=academy_excel_bench .venv/bin/python scripts/bench/excel_import.py [--rows 10000 100000] [--no-naive]
+
+Each run drops and recreates the bench database (its name must end in "_bench"), generates rosters of N rows x 8
+columns with openpyxl write-only, then prints one table:
+
+- bare read: python-calamine opening the file and iterating every row, nothing else (median of 3);
+- parse: `parse_roster` on the same file (median of 3) and its ratio to the bare read (target <= 1.5);
+- worker: validate + parse + `enrollment_import_rows` in a fresh subprocess, with its peak RSS;
+- naive: one `get_or_create` per row for students and enrollments, as the replaced system did (10,000 rows),
+  run inside one transaction, which flatters it; the ratio is naive time / import time.
+
+Sections are functions listed in SECTIONS; end-to-end POST → DONE on the embedded stack slots in as one more
+section once the job wiring lands.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apps.api.config.settings.test")
+os.environ.setdefault("DB_NAME", "academy_excel_bench")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
+
+HEADER = ["이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "메모", "반"]
+SCHOOLS = ["대치중학교", "휘문고", "서울초등학교", "단대부고", "숙명여자중학교"]
+GRADES = ["중1", "중2", "중3", "고1", "고2", "고3", "초6"]
+
+
+def generate_roster(path: Path, rows: int) -> Path:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("명단")
+    sheet.append(HEADER)
+    for i in range(rows):
+        sheet.append([
+            f"학생{i:06d}",
+            f"010-{i // 10000:04d}-{i % 10000:04d}",  # as people type it
+            1020000000 + i,  # as Excel keeps a number typed without its leading 0
+            SCHOOLS[i % len(SCHOOLS)],
+            GRADES[i % len(GRADES)],
+            "남" if i % 2 else "여",
+            "수학 심화" if i % 5 == 0 else "",
+            f"{i % 12 + 1}반",
+        ])
+    workbook.save(path)
+    return path
+
+
+def django_setup() -> None:
+    import django
+
+    django.setup()
+
+
+def recreate_bench_database() -> None:
+    import psycopg2
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if not db["NAME"].endswith("_bench"):
+        sys.exit(f"refusing to recreate {db['NAME']!r}: the bench database name must end in _bench")
+    admin = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
+                             dbname="postgres")
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}"')
+        cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    admin.close()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def fresh_scope(label: str):
+    import uuid
+
+    from apps.core.models import Tenant
+    from apps.domains.lectures.models import Lecture
+
+    tenant = Tenant.objects.create(code=f"{label}-{uuid.uuid4().hex[:8]}", name=f"{label} 학원")
+    return tenant, Lecture.objects.create(tenant=tenant, title="벤치 강의")
+
+
+def bare_read(path: Path) -> int:
+    from python_calamine import CalamineWorkbook
+
+    count = 0
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        for _ in workbook.get_sheet_by_index(0).iter_rows():
+            count += 1
+    return count
+
+
+def median_seconds(function, repeat: int = 3) -> float:
+    timings = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def worker_phase(path: Path) -> dict:
+    """Runs in its own process so peak RSS is the worker's alone."""
+    import resource
+
+    from apps.domains.enrollment.excel.importer import enrollment_import_rows
+    from apps.domains.enrollment.excel.parser import parse_roster
+    from apps.domains.enrollment.excel.validation import excel_validate_upload
+
+    tenant, lecture = fresh_scope("worker")
+    start = time.perf_counter()
+    excel_validate_upload(path)
+    validated = time.perf_counter()
+    parsed = parse_roster(path)
+    parsed_at = time.perf_counter()
+    result = enrollment_import_rows(tenant=tenant, lecture=lecture, session=None, rows=parsed.rows,
+                                    initial_password=None, dry_run=False, skipped=parsed.skipped).to_dict()
+    done = time.perf_counter()
+    return {
+        "validate_s": validated - start,
+        "parse_s": parsed_at - validated,
+        "import_s": done - parsed_at,
+        "worker_s": done - start,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "enrolled": result["enrolled_count"],
+        "skipped": result["skipped_count"],
+    }
+
+
+def naive_baseline(path: Path) -> dict:
+    """One get_or_create per row for the student and one for the enrollment, as the replaced system did."""
+    from django.db import transaction
+
+    from apps.domains.enrollment.excel.parser import parse_roster
+    from apps.domains.enrollment.models import Enrollment
+    from apps.domains.students.models import Student
+
+    tenant, lecture = fresh_scope("naive")
+    rows = parse_roster(path).rows
+    start = time.perf_counter()
+    with transaction.atomic():
+        for row in rows:
+            student, _ = Student.objects.get_or_create(
+                tenant=tenant, name=row.name, parent_phone=row.parent_phone, deleted_at=None,
+                defaults={"phone": row.phone, "school": row.school, "grade": row.grade},
+            )
+            Enrollment.objects.get_or_create(tenant=tenant, lecture=lecture, student=student)
+    return {"naive_s": time.perf_counter() - start, "rows": len(rows)}
+
+
+def run_worker_subprocess(path: Path) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--worker-phase", str(path)],
+        check=True, capture_output=True, text=True, env=os.environ.copy(),
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def section_read_and_parse(context: dict) -> None:
+    from apps.domains.enrollment.excel.parser import parse_roster
+
+    for rows, path in context["files"].items():
+        bare = median_seconds(lambda p=path: bare_read(p))
+        parse = median_seconds(lambda p=path: parse_roster(p))
+        context["results"].setdefault(rows, {}).update(
+            {"bare_s": bare, "parse_s_median": parse, "parse_ratio": parse / bare, "parse_rows_s": rows / parse}
+        )
+
+
+def section_worker(context: dict) -> None:
+    for rows, path in context["files"].items():
+        context["results"].setdefault(rows, {}).update(run_worker_subprocess(path))
+
+
+def section_naive(context: dict) -> None:
+    if context["no_naive"]:
+        return
+    rows = min(context["files"])
+    naive = naive_baseline(context["files"][rows])
+    result = context["results"][rows]
+    result["naive_s"] = naive["naive_s"]
+    result["speedup"] = naive["naive_s"] / result["import_s"]
+
+
+SECTIONS = [section_read_and_parse, section_worker, section_naive]
+
+COLUMNS = [
+    ("rows", "rows", "{:>8}"),
+    ("file_mb", "file MB", "{:>8.2f}"),
+    ("validate_s", "validate s", "{:>10.3f}"),
+    ("bare_s", "bare read s", "{:>11.3f}"),
+    ("parse_s_median", "parse s", "{:>8.3f}"),
+    ("parse_ratio", "parse/bare", "{:>10.2f}"),
+    ("parse_rows_s", "parse rows/s", "{:>12,.0f}"),
+    ("import_s", "import s", "{:>9.3f}"),
+    ("worker_s", "worker s", "{:>9.3f}"),
+    ("peak_rss_mb", "worker RSS MB", "{:>13.0f}"),
+    ("naive_s", "naive s", "{:>8.2f}"),
+    ("speedup", "naive/import", "{:>12.1f}"),
+]
+
+
+def print_table(results: dict) -> None:
+    widths = [max(len(title), len(fmt.format(0))) for _, title, fmt in COLUMNS]
+    print("  ".join(title.rjust(width) for (_, title, _), width in zip(COLUMNS, widths, strict=True)))
+    for rows, values in sorted(results.items()):
+        values = {"rows": rows, **values}
+        print("  ".join(
+            (fmt.format(values[key]) if key in values else "-").rjust(width)
+            for (key, _, fmt), width in zip(COLUMNS, widths, strict=True)
+        ))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--no-naive", action="store_true")
+    parser.add_argument("--worker-phase", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    django_setup()
+    if args.worker_phase:
+        print(json.dumps(worker_phase(args.worker_phase)))
+        return
+
+    recreate_bench_database()
+    with tempfile.TemporaryDirectory(prefix="excel-bench-") as directory:
+        files = {}
+        for rows in args.rows:
+            start = time.perf_counter()
+            files[rows] = generate_roster(Path(directory) / f"roster-{rows}.xlsx", rows)
+            print(f"generated {rows:,} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        context = {"files": files, "no_naive": args.no_naive,
+                   "results": {rows: {"file_mb": path.stat().st_size / 1e6} for rows, path in files.items()}}
+        for section in SECTIONS:
+            start = time.perf_counter()
+            section(context)
+            print(f"{section.__name__} took {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    print_table(context["results"])
+
+
+if __name__ == "__main__":
+    main()
