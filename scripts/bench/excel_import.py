@@ -111,10 +111,21 @@ def median_seconds(function, repeat: int = 3) -> float:
     return statistics.median(timings)
 
 
-def worker_phase(path: Path) -> dict:
-    """Runs in its own process so peak RSS is the worker's alone."""
+def peak_rss_mb() -> float:
+    """VmHWM of this process: unlike getrusage's ru_maxrss, it is not inherited from the parent across exec."""
     import resource
 
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker_phase(path: Path) -> dict:
+    """Runs in its own process so peak RSS is the worker's alone."""
     from apps.domains.enrollment.excel.importer import enrollment_import_rows
     from apps.domains.enrollment.excel.parser import parse_roster
     from apps.domains.enrollment.excel.validation import excel_validate_upload
@@ -133,7 +144,7 @@ def worker_phase(path: Path) -> dict:
         "parse_s": parsed_at - validated,
         "import_s": done - parsed_at,
         "worker_s": done - start,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "enrolled": result["enrolled_count"],
         "skipped": result["skipped_count"],
     }
@@ -248,6 +259,8 @@ def main() -> None:
             section(context)
             print(f"{section.__name__} took {time.perf_counter() - start:.1f} s", file=sys.stderr)
     print_table(context["results"])
+    cores = os.cpu_count()
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()} on {cores} cores")
 
 
 if __name__ == "__main__":
