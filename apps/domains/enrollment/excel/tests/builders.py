@@ -124,3 +124,20 @@ def ole_container(*stream_names: str) -> bytes:
         directory += entry
     directory += bytes(512 - len(directory) % 512)
     return bytes(header) + bytes(directory)
+
+
+def write_raw_sheet(path: Path, sheet_data: str) -> Path:
+    """An xlsx whose first sheet's <sheetData> is exactly `sheet_data` (for shapes openpyxl never writes)."""
+    base = path.with_name("raw-base.xlsx")
+    workbook = Workbook()
+    workbook.active["A1"] = "x"
+    workbook.save(base)
+    with zipfile.ZipFile(base) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                        f"<sheetData>{sheet_data}</sheetData></worksheet>").encode()
+            target.writestr(info.filename, data)
+    return path

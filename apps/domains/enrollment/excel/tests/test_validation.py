@@ -8,7 +8,7 @@ import pytest
 from apps.domains.enrollment.excel.errors import ExcelFileError, ExcelTooLargeError
 from apps.domains.enrollment.excel.validation import MSG_XLS, excel_validate_upload
 
-from .builders import ole_container, write_million_empty_styled_rows, write_xlsx, write_zip_bomb
+from .builders import ole_container, write_million_empty_styled_rows, write_raw_sheet, write_xlsx, write_zip_bomb
 
 
 def refusal(source, **kwargs) -> ExcelFileError:
@@ -133,3 +133,29 @@ def test_a_sheet_with_a_far_away_value_is_refused_before_the_reader_allocates_it
 def test_a_million_empty_styled_rows_pass_because_they_hold_no_value(tmp_path):
     path = write_million_empty_styled_rows(tmp_path / "styled.xlsx", [["이름", "학부모 전화번호"]])
     excel_validate_upload(path)
+
+
+def test_the_sheet_extent_counts_the_last_row_holding_a_value_and_the_widest_column(tmp_path, settings):
+    settings.EXCEL_MAX_SHEET_CELLS = 20 * 8 - 1
+    rows = [[f"v{r}{c}" for c in range(8)] for r in range(20)]
+    error = refusal(write_xlsx(tmp_path / "wide.xlsx", rows))
+    assert (error.code, error.details["rows"], error.details["columns"]) == ("EXCEL_SHEET_TOO_LARGE", 20, 8)
+    settings.EXCEL_MAX_SHEET_CELLS = 20 * 8
+    excel_validate_upload(tmp_path / "wide.xlsx")
+
+
+def test_cells_and_rows_without_references_are_counted_by_position(tmp_path, settings):
+    settings.EXCEL_MAX_SHEET_CELLS = 30 * 12 - 1
+    cells = '<c t="inlineStr"><is><t>a</t></is></c>' * 12
+    path = write_raw_sheet(tmp_path / "bare.xlsx", f"<row>{cells}</row>" * 30)
+    error = refusal(path)
+    assert (error.code, error.details["rows"], error.details["columns"]) == ("EXCEL_SHEET_TOO_LARGE", 30, 12)
+
+
+def test_values_far_down_a_styled_sheet_count_up_to_their_row(tmp_path, settings):
+    settings.EXCEL_MAX_SHEET_CELLS = 250_000 - 1
+    styled = "".join(f'<row r="{n}"><c r="A{n}" s="1"/></row>' for n in range(2, 250_000))
+    path = write_raw_sheet(tmp_path / "far.xlsx", '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+                           + styled + '<row r="250000"><c r="A250000"><v>1</v></c></row>')
+    error = refusal(path)
+    assert (error.details["rows"], error.details["columns"]) == (250_000, 1)
