@@ -16,6 +16,7 @@ rows it describes (or not at all), and a redelivery returns that stored result i
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
@@ -30,7 +31,8 @@ from apps.domains.students.models import Student
 
 from .bulk import insert_enrollments, insert_session_rows, insert_students
 from .errors import ExcelNoRowsError
-from .parser import ParsedStudentRow, SkippedRow
+from .parser import ParsedStudentRow, SkippedRow, parse_roster
+from .validation import excel_validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +126,29 @@ def enrollment_import_rows(
                **{key: value for key, value in body.items() if key.endswith("_count") or key == "dry_run"}},
     )
     return result
+
+
+def enrollment_import_file(
+    *,
+    tenant: Tenant,
+    lecture: Lecture | None,
+    session: Session | None,
+    path: str | Path,
+    initial_password: str | None,
+    dry_run: bool,
+    record_result: Callable[[dict], None] | None = None,
+) -> ImportResult:
+    """Validate, parse and import one roster file: what the excel_import job handler runs on the downloaded file.
+
+    Raises ExcelFileError, ExcelHeaderError, ExcelNoRowsError (all DomainError with a code and a Korean message)
+    before any row is written.
+    """
+    excel_validate_upload(path)
+    parsed = parse_roster(path)
+    return enrollment_import_rows(
+        tenant=tenant, lecture=lecture, session=session, rows=parsed.rows, initial_password=initial_password,
+        dry_run=dry_run, skipped=parsed.skipped, record_result=record_result,
+    )
 
 
 def _unique_rows(rows: Sequence[ParsedStudentRow], skipped: list[SkippedRow]) -> list[ParsedStudentRow]:

@@ -10,8 +10,8 @@ from django.utils import timezone
 from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Role, User
 from apps.domains.enrollment.excel import bulk, importer
-from apps.domains.enrollment.excel.errors import ExcelNoRowsError
-from apps.domains.enrollment.excel.importer import enrollment_import_rows, student_username
+from apps.domains.enrollment.excel.errors import ExcelFileError, ExcelNoRowsError
+from apps.domains.enrollment.excel.importer import enrollment_import_file, enrollment_import_rows, student_username
 from apps.domains.enrollment.excel.parser import ParsedStudentRow, SkippedRow, parse_roster
 from apps.domains.enrollment.excel.validation import excel_validate_upload
 from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
@@ -318,3 +318,23 @@ def test_a_student_created_meanwhile_by_another_import_is_reused_not_duplicated(
     assert Student.objects.filter(tenant=tenant, name="학생0").count() == 1
     assert set(Enrollment.objects.values_list("student_id", flat=True)) == {
         twin.id, Student.objects.get(name="학생1").id}
+
+
+@pytest.mark.django_db
+def test_import_file_runs_the_whole_pipeline_on_one_path(tenant, lecture, roster):
+    path = roster([["김철수", "010-1111-2222", "", "", "중2", "", ""], ["", "01000000000", "", "", "", "", ""]])
+    result = enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path,
+                                    initial_password=None, dry_run=False).to_dict()
+    assert (result["enrolled_count"], result["skipped_count"]) == (1, 1)
+    assert Student.objects.get(tenant=tenant).grade == 2
+
+
+@pytest.mark.django_db
+def test_import_file_refuses_a_hostile_file_before_writing_anything(tenant, lecture, tmp_path):
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(1024))
+    with pytest.raises(ExcelFileError) as caught:
+        enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
+                               dry_run=False)
+    assert caught.value.code == "EXCEL_XLS_UNSUPPORTED"
+    assert db_state(tenant) == (0, 0, 0, 0, 0)

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 
-from apps.domains.enrollment.excel.errors import ExcelHeaderError, ExcelNoRowsError
+from apps.domains.enrollment.excel.errors import ExcelFileError, ExcelHeaderError, ExcelNoRowsError
 from apps.domains.enrollment.excel.parser import ParsedStudentRow, SkippedRow, parse_roster
 
 from .builders import inject_cached_values, write_million_empty_styled_rows, write_xlsx
@@ -197,3 +197,11 @@ def test_a_million_empty_styled_rows_parse_to_the_real_rows_only(tmp_path):
     result = parse_roster(path)
     assert [(row.row, row.name) for row in result.rows] == [(2, "가"), (3, "나")]
     assert result.skipped == []
+
+
+def test_a_file_the_reader_cannot_open_is_reported_as_corrupt(tmp_path):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ExcelFileError) as caught:
+        parse_roster(path)
+    assert caught.value.code == "EXCEL_CORRUPT"
