@@ -12,7 +12,9 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook
@@ -225,6 +227,21 @@ def _outcome(function, value) -> tuple[bool, object]:
         return False, exc
 
 
+def _profile(fields: list[str], raw: tuple) -> tuple[str, str, int | None, str]:
+    cells = dict(zip(fields, raw, strict=False))
+    school, school_type = _school_of(cells["school"]) if "school" in cells else ("", "")
+    grade = None
+    if "grade" in cells:
+        grade_type, grade = _grade_of(cells["grade"])
+        school_type = grade_type or school_type
+    if "school_type" in cells:
+        school_type = _school_type_of(cells["school_type"]) or school_type
+    if grade is not None and grade > _MAX_GRADE[school_type]:
+        raise _RowError("INVALID_GRADE", MSG_INVALID_GRADE)
+    gender = _gender_of(cells["gender"]) if "gender" in cells else ""
+    return school, school_type, grade, gender
+
+
 def find_header(rows: list[list]) -> tuple[int, dict[int, str]] | None:
     """Index of the header row among the first rows and its column → field map, or None."""
     for index, values in enumerate(rows[:HEADER_SEARCH_ROWS]):
@@ -301,13 +318,17 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
     ]
     col = {name: column for column, name in mapping.items()}
     c_name, c_parent = col["name"], col["parent_phone"]
-    c_phone, c_school, c_grade = col.get("phone"), col.get("school"), col.get("grade")
-    c_type, c_gender, c_memo = col.get("school_type"), col.get("gender"), col.get("memo")
-    # Per distinct value: (ok, result) where result is the normalised value or the _RowError to report.
-    grade_cache: dict = {}
-    type_cache: dict = {}
-    gender_cache: dict = {}
-    school_cache: dict = {}
+    c_phone, c_memo = col.get("phone"), col.get("memo")
+    # School, grade, school type and gender repeat across rows: normalise each distinct combination once.
+    # profile_cache maps the raw cells to (ok, (school, school_type, grade, gender)) or (False, the _RowError).
+    profile_fields = [name for name in ("school", "grade", "school_type", "gender") if name in col]
+    # itemgetter of one index returns the bare cell: repeat it so the key is always a tuple.
+    indexes = [col[name] for name in profile_fields] * (2 if len(profile_fields) == 1 else 1)
+    profile_of = itemgetter(*indexes) if indexes else None
+    profile = partial(_profile, profile_fields)
+    profile_cache: dict = {}
+    extra_cache: dict = {}  # unknown columns (class, bus route...) repeat too
+    school, school_type, grade, gender = "", "", None, ""
 
     parsed: list[ParsedStudentRow] = []
     skipped: list[SkippedRow] = []
@@ -334,8 +355,8 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
             if len(name) > NAME_MAX_LENGTH:
                 raise _RowError("NAME_TOO_LONG", MSG_NAME_TOO_LONG)
             raw = values[c_parent]
-            if type(raw) is str and len(raw) == 13 and raw.isascii() and raw[3] == "-" and raw[8] == "-" \
-                    and (parent_phone := raw[:3] + raw[4:8] + raw[9:]).isdigit() and raw.startswith("010"):
+            if type(raw) is str and raw.isascii() and len(parent_phone := raw.replace("-", "")) == 11 \
+                    and parent_phone.isdigit() and parent_phone.startswith("010"):
                 pass
             elif raw == "" or (type(raw) is str and not raw.strip()):
                 raise _RowError("MISSING_PARENT_PHONE", MSG_MISSING_PARENT_PHONE)
@@ -354,38 +375,23 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
                         phone = parse_phone(raw)
                     except InvalidPhoneError:
                         raise _RowError("INVALID_STUDENT_PHONE", MSG_INVALID_STUDENT_PHONE)
-            school = school_type = ""
-            if c_school is not None:
-                raw = values[c_school]
-                outcome = school_cache.get(raw) or school_cache.setdefault(raw, _outcome(_school_of, raw))
-                school, school_type = outcome[1]
-            grade = None
-            if c_grade is not None:
-                raw = values[c_grade]
-                outcome = grade_cache.get(raw) or grade_cache.setdefault(raw, _outcome(_grade_of, raw))
+            if profile_of is not None:
+                raw = profile_of(values)
+                outcome = profile_cache.get(raw)
+                if outcome is None:
+                    outcome = profile_cache[raw] = _outcome(profile, raw)
                 if not outcome[0]:
                     raise outcome[1]
-                grade_type, grade = outcome[1]
-                school_type = grade_type or school_type
-            if c_type is not None:
-                raw = values[c_type]
-                outcome = type_cache.get(raw) or type_cache.setdefault(raw, _outcome(_school_type_of, raw))
-                if not outcome[0]:
-                    raise outcome[1]
-                school_type = outcome[1] or school_type
-            if grade is not None and grade > _MAX_GRADE[school_type]:
-                raise _RowError("INVALID_GRADE", MSG_INVALID_GRADE)
-            gender = ""
-            if c_gender is not None:
-                raw = values[c_gender]
-                outcome = gender_cache.get(raw) or gender_cache.setdefault(raw, _outcome(_gender_of, raw))
-                if not outcome[0]:
-                    raise outcome[1]
-                gender = outcome[1]
+                school, school_type, grade, gender = outcome[1]
             memo = ""
             if c_memo is not None:
                 memo = values[c_memo]
-                memo = memo.strip() if type(memo) is str and memo.isascii() else cell_text(memo)
+                if type(memo) is str:
+                    memo = memo.strip()
+                    if not memo.isascii():
+                        memo = nfkc("NFKC", memo).strip()
+                else:
+                    memo = cell_text(memo)
         except _RowError as exc:
             # A row of blanks only is an empty row, not a mistake to report.
             if exc.code == "MISSING_NAME" and not any(str(value).strip() for value in values):
@@ -404,7 +410,10 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
             for column, label in extra_columns:
                 value = values[column]
                 if value != "" and value is not None:
-                    extra[label] = value.strip() if type(value) is str and value.isascii() else _json_value(value)
+                    clean = extra_cache.get(value)
+                    if clean is None:
+                        clean = extra_cache[value] = _json_value(value)
+                    extra[label] = clean
         append(ParsedStudentRow(excel_row, name, parent_phone, phone, school, school_type, grade, gender, memo,
                                 extra))
     return ParsedRoster(
