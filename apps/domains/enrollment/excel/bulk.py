@@ -35,6 +35,29 @@ def _columns(model, *names: str) -> str:
     return ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
 
 
+def select_students(*, tenant, keys) -> list[tuple[int, str, str, object]]:
+    """(id, name, parent_phone, deleted_at) of the tenant's students, live or deleted, holding one of `keys`."""
+    keys = list(keys)
+    if fast_path_enabled():
+        # Joining the exact pairs probes the (tenant, name, parent_phone) index once per key, where
+        # name IN (...) AND parent_phone IN (...) would scan every name's rows and filter the phones.
+        sql = (
+            f"SELECT s.{_columns(Student, 'id')}, s.{_columns(Student, 'name')}, "  # noqa: S608
+            f"s.{_columns(Student, 'parent_phone')}, s.{_columns(Student, 'deleted_at')} "
+            f"FROM {_table(Student)} AS s JOIN unnest(%s::text[], %s::text[]) AS k(name, parent_phone) "
+            f"ON s.{_columns(Student, 'name')} = k.name AND s.{_columns(Student, 'parent_phone')} = k.parent_phone "
+            f"WHERE s.{_columns(Student, 'tenant')} = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [[name for name, _ in keys], [phone for _, phone in keys], tenant.id])
+            return cursor.fetchall()
+    wanted = set(keys)
+    candidates = Student.objects.filter(
+        tenant=tenant, name__in={name for name, _ in keys}, parent_phone__in={phone for _, phone in keys}
+    ).values_list("id", "name", "parent_phone", "deleted_at")
+    return [row for row in candidates if (row[1], row[2]) in wanted]
+
+
 def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tuple[str, str], int]:
     """Insert the rows' students; return {(name, parent_phone): id} of the live students now holding those keys."""
     wanted = {row.key for row in rows}

@@ -1,7 +1,7 @@
 """Set-based roster enrollment (ARCHITECTURE §4 Excel enrollment): one transaction, a constant number of queries
 per batch of rows, no duplicate row however often it runs.
 
-Per batch (settings.EXCEL_IMPORT_BATCH_SIZE rows) a fixed handful of queries run (6 on Postgres for new students,
+Per batch (settings.EXCEL_IMPORT_BATCH_SIZE rows) a fixed handful of queries run (5 on Postgres for new students,
 at most 12 with restores, accounts and concurrent conflicts): read the students matching the batch's
 (name, parent_phone) pairs, restore the soft-deleted ones, insert the missing ones, create their user accounts,
 then enrollments, session enrollments and attendance rows, each inserted with ON CONFLICT DO NOTHING (see bulk.py)
@@ -29,7 +29,7 @@ from apps.domains.enrollment.models import Enrollment
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.students.models import Student
 
-from .bulk import insert_enrollments, insert_session_rows, insert_students
+from .bulk import insert_enrollments, insert_session_rows, insert_students, select_students
 from .errors import ExcelNoRowsError
 from .parser import ParsedStudentRow, SkippedRow, parse_roster
 from .validation import excel_validate_upload
@@ -181,6 +181,7 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
     student_id_of = _match_students(tenant=tenant, keys=by_key, now=now, result=result)
 
     new_rows = [row for key, row in by_key.items() if key not in student_id_of]
+    created: dict[tuple[str, str], int] = {}
     if new_rows:
         created = insert_students(tenant=tenant, rows=new_rows, now=now)
         result.created_students_count += len(created)
@@ -191,12 +192,15 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
 
     if lecture is None:
         return
-    student_ids = list(student_id_of.values())
-    enrollment_of = dict(
-        Enrollment.objects.filter(lecture=lecture, student_id__in=student_ids).values_list("student_id", "id")
-    )
+    # Students inserted just now cannot be enrolled yet: only the ones that existed need the lookup.
+    existing_ids = [student_id for key, student_id in student_id_of.items() if key not in created]
+    enrollment_of: dict[int, int] = {}
+    if existing_ids:
+        enrollment_of = dict(
+            Enrollment.objects.filter(lecture=lecture, student_id__in=existing_ids).values_list("student_id", "id")
+        )
     result.already_enrolled_count += len(enrollment_of)
-    to_enroll = [student_id for student_id in student_ids if student_id not in enrollment_of]
+    to_enroll = [student_id for student_id in student_id_of.values() if student_id not in enrollment_of]
     if to_enroll:
         enrolled = insert_enrollments(tenant=tenant, lecture=lecture, student_ids=to_enroll, now=now)
         result.enrolled_count += len(enrolled)
@@ -206,14 +210,9 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
 
 def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tuple[str, str], int]:
     """Existing students of the batch by (name, parent_phone): live ones reused, deleted ones restored."""
-    names = {name for name, _ in keys}
-    phones = {phone for _, phone in keys}
     live: dict[tuple[str, str], int] = {}
     deleted: dict[tuple[str, str], tuple] = {}
-    candidates = Student.objects.filter(tenant=tenant, name__in=names, parent_phone__in=phones).values_list(
-        "id", "name", "parent_phone", "deleted_at"
-    )
-    for student_id, name, phone, deleted_at in candidates:
+    for student_id, name, phone, deleted_at in select_students(tenant=tenant, keys=keys):
         key = (name, phone)
         if key not in keys:
             continue
