@@ -39,14 +39,17 @@ def select_students(*, tenant, keys) -> list[tuple[int, str, str, object]]:
     """(id, name, parent_phone, deleted_at) of the tenant's students, live or deleted, holding one of `keys`."""
     keys = list(keys)
     if fast_path_enabled():
-        # Joining the exact pairs probes the (tenant, name, parent_phone) index once per key, where
-        # name IN (...) AND parent_phone IN (...) would scan every name's rows and filter the phones.
+        # One index probe per key on (tenant, name, parent_phone). The LATERAL ... OFFSET 0 keeps the planner from
+        # turning this into a scan of the whole tenant, which it picks when statistics lag behind a big import
+        # (each batch would then cost as much as every row imported so far).
+        s_id, s_name, s_phone, s_deleted, s_tenant = (
+            _columns(Student, name) for name in ("id", "name", "parent_phone", "deleted_at", "tenant")
+        )
         sql = (
-            f"SELECT s.{_columns(Student, 'id')}, s.{_columns(Student, 'name')}, "  # noqa: S608
-            f"s.{_columns(Student, 'parent_phone')}, s.{_columns(Student, 'deleted_at')} "
-            f"FROM {_table(Student)} AS s JOIN unnest(%s::text[], %s::text[]) AS k(name, parent_phone) "
-            f"ON s.{_columns(Student, 'name')} = k.name AND s.{_columns(Student, 'parent_phone')} = k.parent_phone "
-            f"WHERE s.{_columns(Student, 'tenant')} = %s"
+            f"SELECT s.{s_id}, s.{s_name}, s.{s_phone}, s.{s_deleted} "  # noqa: S608
+            "FROM unnest(%s::text[], %s::text[]) AS k(name, parent_phone) CROSS JOIN LATERAL ("
+            f"SELECT {s_id}, {s_name}, {s_phone}, {s_deleted} FROM {_table(Student)} "
+            f"WHERE {s_tenant} = %s AND {s_name} = k.name AND {s_phone} = k.parent_phone OFFSET 0) AS s"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [[name for name, _ in keys], [phone for _, phone in keys], tenant.id])
@@ -56,6 +59,21 @@ def select_students(*, tenant, keys) -> list[tuple[int, str, str, object]]:
         tenant=tenant, name__in={name for name, _ in keys}, parent_phone__in={phone for _, phone in keys}
     ).values_list("id", "name", "parent_phone", "deleted_at")
     return [row for row in candidates if (row[1], row[2]) in wanted]
+
+
+def select_enrollments(*, lecture, student_ids: Sequence[int]) -> dict[int, int]:
+    """{student_id: enrollment_id} of the given students already enrolled in the lecture."""
+    if fast_path_enabled():
+        e_id, e_student, e_lecture = (_columns(Enrollment, name) for name in ("id", "student", "lecture"))
+        sql = (
+            f"SELECT e.{e_student}, e.{e_id} FROM unnest(%s::bigint[]) AS k(student_id) "  # noqa: S608
+            f"CROSS JOIN LATERAL (SELECT {e_student}, {e_id} FROM {_table(Enrollment)} "
+            f"WHERE {e_lecture} = %s AND {e_student} = k.student_id OFFSET 0) AS e"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [list(student_ids), lecture.id])
+            return dict(cursor.fetchall())
+    return dict(Enrollment.objects.filter(lecture=lecture, student_id__in=student_ids).values_list("student_id", "id"))
 
 
 def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tuple[str, str], int]:

@@ -25,11 +25,10 @@ from django.utils import timezone
 
 from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Role, Tenant, User
-from apps.domains.enrollment.models import Enrollment
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.students.models import Student
 
-from .bulk import insert_enrollments, insert_session_rows, insert_students, select_students
+from .bulk import insert_enrollments, insert_session_rows, insert_students, select_enrollments, select_students
 from .errors import ExcelNoRowsError
 from .parser import ParsedStudentRow, SkippedRow, parse_roster
 from .validation import excel_validate_upload
@@ -196,9 +195,7 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
     existing_ids = [student_id for key, student_id in student_id_of.items() if key not in created]
     enrollment_of: dict[int, int] = {}
     if existing_ids:
-        enrollment_of = dict(
-            Enrollment.objects.filter(lecture=lecture, student_id__in=existing_ids).values_list("student_id", "id")
-        )
+        enrollment_of = select_enrollments(lecture=lecture, student_ids=existing_ids)
     result.already_enrolled_count += len(enrollment_of)
     to_enroll = [student_id for student_id in student_id_of.values() if student_id not in enrollment_of]
     if to_enroll:
