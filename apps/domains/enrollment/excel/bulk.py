@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from django.db import connection
 
+from apps.core.models import Role, User
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus, SessionEnrollment
 from apps.domains.students.models import Student
 
@@ -165,3 +166,46 @@ def insert_session_rows(*, tenant, session, enrollment_ids: Sequence[int], now) 
         [Attendance(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
         ignore_conflicts=True,
     )
+
+
+def insert_accounts(*, tenant, accounts: Sequence[tuple[int, str, str]], password_hash: str, now) -> None:
+    """Create student users from (student_id, username, first_name) with one shared password hash and link them.
+
+    A username that already exists (the same deterministic name from an earlier run) is linked, not re-created.
+    """
+    student_of = {username: student_id for student_id, username, _ in accounts}
+    if fast_path_enabled():
+        fields = ("password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
+                  "is_active", "date_joined", "tenant", "role")
+        sql = (
+            f"INSERT INTO {_table(User)} ({_columns(User, *fields)}) "  # noqa: S608
+            "SELECT %s, false, t.username, t.first_name, '', '', false, true, %s, %s, %s "
+            "FROM unnest(%s::text[], %s::text[]) AS t(username, first_name) "
+            f"ON CONFLICT DO NOTHING RETURNING {_columns(User, 'username', 'id')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [password_hash, now, tenant.id, Role.STUDENT.value,
+                                 [username for _, username, _ in accounts], [name for _, _, name in accounts]])
+            user_of = dict(cursor.fetchall())
+    else:
+        User.objects.bulk_create(
+            [User(username=username, password=password_hash, tenant=tenant, role=Role.STUDENT, first_name=name)
+             for _, username, name in accounts],
+            ignore_conflicts=True,
+        )
+        user_of = {}
+    if len(user_of) < len(student_of):
+        user_of = dict(User.objects.filter(tenant=tenant, username__in=student_of).values_list("username", "id"))
+    if not user_of:
+        return
+    if fast_path_enabled():
+        s_user, s_id = _columns(Student, "user"), _columns(Student, "id")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_table(Student)} SET {s_user} = v.user_id "  # noqa: S608
+                f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(student_id, user_id) WHERE {s_id} = v.student_id",
+                [[student_of[username] for username in user_of], list(user_of.values())],
+            )
+        return
+    Student.objects.bulk_update([Student(id=student_of[username], user_id=uid) for username, uid in user_of.items()],
+                                ["user"])

@@ -24,11 +24,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import DomainError, NotFoundError
-from apps.core.models import Role, Tenant, User
+from apps.core.models import Tenant
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.students.models import Student
 
-from .bulk import insert_enrollments, insert_session_rows, insert_students, select_enrollments, select_students
+from .bulk import (
+    insert_accounts,
+    insert_enrollments,
+    insert_session_rows,
+    insert_students,
+    select_enrollments,
+    select_students,
+)
 from .errors import ExcelNoRowsError
 from .parser import ParsedStudentRow, SkippedRow, parse_roster
 from .validation import excel_validate_upload
@@ -187,7 +194,7 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
         student_id_of.update(created)
         if password_hash:
             _create_accounts(tenant=tenant, students=created, names={key: by_key[key].name for key in created},
-                             password_hash=password_hash)
+                             password_hash=password_hash, now=now)
 
     if lecture is None:
         return
@@ -225,17 +232,11 @@ def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tu
     return {**live, **to_restore}
 
 
-def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str) -> None:
-    username_of = {student_username(tenant=tenant, student_id=sid): (key, sid) for key, sid in students.items()}
-    User.objects.bulk_create(
-        [
-            User(username=username, password=password_hash, tenant=tenant, role=Role.STUDENT,
-                 first_name=names[key][:150])
-            for username, (key, _) in username_of.items()
-        ],
-        ignore_conflicts=True,
+def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str, now) -> None:
+    insert_accounts(
+        tenant=tenant,
+        accounts=[(sid, student_username(tenant=tenant, student_id=sid), names[key][:150])
+                  for key, sid in students.items()],
+        password_hash=password_hash,
+        now=now,
     )
-    accounts = User.objects.filter(tenant=tenant, username__in=username_of).values_list("username", "id")
-    links = [Student(id=username_of[username][1], user_id=user_id) for username, user_id in accounts]
-    if links:
-        Student.objects.bulk_update(links, ["user"])

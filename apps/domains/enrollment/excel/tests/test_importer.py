@@ -279,10 +279,11 @@ def test_restores_and_accounts_keep_the_per_batch_count_bounded(tenant, lecture,
     Student.objects.bulk_create([Student(tenant=tenant, name=f"학생{i}", parent_phone=f"010{i:08d}", deleted_at=now)
                                  for i in range(0, 3000, 2)])
     queries = count_queries(lambda: run(tenant, lecture, make_rows(3000), initial_password="pw-start-1234"))
-    # Per batch: the new-student queries + restore + accounts (insert, read back, link) + the enrollments of
-    # the restored students; plus the import's savepoint pair and the first session's get_or_create (select,
-    # savepoint, insert, release).
-    assert queries == 3 * (QUERIES_PER_BATCH[write_path] + 1 + 3 + 1) + 2 + 4
+    # Per batch: the new-student queries + restore + accounts (insert and link; the ORM path reads the ids back)
+    # + the enrollments of the restored students; plus the import's savepoint pair and the first session's
+    # get_or_create (select, savepoint, insert, release).
+    account_queries = {"sql": 2, "orm": 3}[write_path]
+    assert queries == 3 * (QUERIES_PER_BATCH[write_path] + 1 + account_queries + 1) + 2 + 4
     assert Student.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 3000
     assert User.objects.filter(tenant=tenant, role=Role.STUDENT).count() == 1500
 
@@ -339,3 +340,23 @@ def test_import_file_refuses_a_hostile_file_before_writing_anything(tenant, lect
                                dry_run=False)
     assert caught.value.code == "EXCEL_XLS_UNSUPPORTED"
     assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_an_existing_account_of_the_same_name_is_linked_not_duplicated(tenant, lecture):
+    # Given the deterministic username of the next student already exists (an earlier run's account)
+    from django.db import connection as conn
+
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('students_student', 'id')")
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {sequence}")  # noqa: S608
+        next_id = cursor.fetchone()[0]
+    taken = User.objects.create_user(username=f"{tenant.code}-{next_id}", tenant=tenant, role=Role.STUDENT)
+
+    run(tenant, lecture, make_rows(1), initial_password="start-1234")
+
+    student = Student.objects.get(tenant=tenant)
+    assert student.id == next_id
+    assert student.user_id == taken.id
+    assert User.objects.filter(tenant=tenant, username__startswith=f"{tenant.code}-").count() == 1
