@@ -36,6 +36,21 @@ def _columns(model, *names: str) -> str:
     return ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in names)
 
 
+# First key of the advisory lock taken by roster imports; the second is the tenant id.
+IMPORT_LOCK_NAMESPACE = 0x45584C  # "EXL"
+
+
+def lock_tenant_imports(*, tenant) -> None:
+    """Serialise the roster imports of one tenant until the transaction ends.
+
+    Two imports of overlapping rosters would otherwise wait on each other's unique-index entries in different
+    orders (a deadlock) or both count the same new student as created. Other tenants are not affected.
+    """
+    if fast_path_enabled():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK_NAMESPACE, tenant.id])
+
+
 def select_students(*, tenant, keys) -> list[tuple[int, str, str, object]]:
     """(id, name, parent_phone, deleted_at) of the tenant's students, live or deleted, holding one of `keys`."""
     keys = list(keys)

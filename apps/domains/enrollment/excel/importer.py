@@ -33,6 +33,7 @@ from .bulk import (
     insert_enrollments,
     insert_session_rows,
     insert_students,
+    lock_tenant_imports,
     select_enrollments,
     select_students,
 )
@@ -92,6 +93,10 @@ def enrollment_import_rows(
 
     Raises ExcelNoRowsError when no row is usable, NotFoundError for another tenant's lecture or session.
     With dry_run=True everything runs and is rolled back, so the counts say exactly what would happen.
+
+    Existing students are reused as they are (the roster does not overwrite their details); a restored student
+    gets back exactly the row that was deleted. An enrollment that exists in any status (even DROPPED) counts as
+    already enrolled and keeps its status: re-activating is a decision for the admin, not for an upload.
     """
     skipped = list(skipped)
     unique_rows = _unique_rows(rows, skipped)
@@ -105,6 +110,7 @@ def enrollment_import_rows(
     batch_size = settings.EXCEL_IMPORT_BATCH_SIZE
 
     with transaction.atomic():
+        lock_tenant_imports(tenant=tenant)
         session_created = False
         if lecture is not None and session is None:
             session, session_created = Session.objects.get_or_create(

@@ -21,6 +21,8 @@ from apps.domains.students.models import Student
 # Queries per batch of new students: read students, insert them, enroll them, session enrollments, attendance;
 # the ORM path (SQLite) reads the inserted ids back after each of its two inserts.
 QUERIES_PER_BATCH = {"sql": 5, "orm": 7}
+# Once per import: its savepoint pair, the first session's lookup, and on Postgres the tenant's advisory lock.
+QUERIES_PER_IMPORT = {"sql": 4, "orm": 3}
 
 
 @pytest.fixture(autouse=True, params=["sql", "orm"])
@@ -262,8 +264,7 @@ def test_the_query_count_is_constant_per_batch_of_a_thousand_rows(tenant, lectur
     settings.EXCEL_IMPORT_BATCH_SIZE = 1000
     Session.objects.create(tenant=tenant, lecture=lecture, order=1)
     per_batch = QUERIES_PER_BATCH[write_path]
-    # One batch, plus the import's savepoint pair and the first session's lookup.
-    with django_assert_max_num_queries(per_batch + 3):
+    with django_assert_max_num_queries(per_batch + QUERIES_PER_IMPORT[write_path]):
         run(tenant, lecture, make_rows(1000))
     one_batch = count_queries(lambda: run(tenant, lecture, make_rows(2000, start=1000)))
     three_batches = count_queries(lambda: run(tenant, lecture, make_rows(6000, start=3000)))
@@ -280,10 +281,10 @@ def test_restores_and_accounts_keep_the_per_batch_count_bounded(tenant, lecture,
                                  for i in range(0, 3000, 2)])
     queries = count_queries(lambda: run(tenant, lecture, make_rows(3000), initial_password="pw-start-1234"))
     # Per batch: the new-student queries + restore + accounts (insert and link; the ORM path reads the ids back)
-    # + the enrollments of the restored students; plus the import's savepoint pair and the first session's
-    # get_or_create (select, savepoint, insert, release).
+    # + the enrollments of the restored students; once: the import's own queries, and the first session's
+    # creation (savepoint, insert, release).
     account_queries = {"sql": 2, "orm": 3}[write_path]
-    assert queries == 3 * (QUERIES_PER_BATCH[write_path] + 1 + account_queries + 1) + 2 + 4
+    assert queries == 3 * (QUERIES_PER_BATCH[write_path] + 1 + account_queries + 1) + QUERIES_PER_IMPORT[write_path] + 3
     assert Student.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 3000
     assert User.objects.filter(tenant=tenant, role=Role.STUDENT).count() == 1500
 
@@ -360,3 +361,13 @@ def test_an_existing_account_of_the_same_name_is_linked_not_duplicated(tenant, l
     assert student.id == next_id
     assert student.user_id == taken.id
     assert User.objects.filter(tenant=tenant, username__startswith=f"{tenant.code}-").count() == 1
+
+
+@pytest.mark.django_db
+def test_an_import_holds_the_tenants_import_lock_until_its_transaction_ends(tenant, lecture, write_path):
+    run(tenant, lecture, make_rows(1))
+    # The test's own transaction is still open: on Postgres the lock taken by the import is still held.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+        held = cursor.fetchall()
+    assert held == ([(bulk.IMPORT_LOCK_NAMESPACE, tenant.id)] if write_path == "sql" else [])
