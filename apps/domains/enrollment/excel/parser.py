@@ -2,8 +2,9 @@
 
 Reads with python-calamine, which keeps only cells holding values (1,000,000 empty styled rows cost nothing)
 and returns formulas as their cached values. The per-row work is kept to a few dictionary lookups: repeated
-values (grades, schools, genders) are normalised once per distinct value, and the common phone shapes take a
-fast path before the shared normaliser, so parsing stays within 1.5x of the bare read.
+values (each school/grade/school type/gender combination, unknown columns) are normalised once, the common phone
+shapes take a fast path before the shared normaliser, and the cyclic garbage collector is paused while rows are
+built, so parsing stays within 1.5x of the bare read (scripts/bench/excel_import.py measures it).
 """
 
 import gc
@@ -46,11 +47,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "gender": ("성별", "gender", "sex"),
     "memo": ("메모", "비고", "memo", "note"),
 }
-FIELD_LABELS = {
-    "name": "이름", "parent_phone": "학부모 전화번호", "phone": "학생 전화번호", "school": "학교", "grade": "학년",
-    "school_type": "학교급", "gender": "성별", "memo": "메모",
-}
-
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s_\-.*·:/]")
 
 
