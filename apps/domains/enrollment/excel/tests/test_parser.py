@@ -205,3 +205,19 @@ def test_a_file_the_reader_cannot_open_is_reported_as_corrupt(tmp_path):
     with pytest.raises(ExcelFileError) as caught:
         parse_roster(path)
     assert caught.value.code == "EXCEL_CORRUPT"
+
+
+@pytest.mark.parametrize("alias", ["학부모 전화번호", "학부모 연락처", "보호자 연락처", "부모님 전화", "학부모번호",
+                                   "학부모 휴대폰", "Parent Phone", "parentphone", "보호자 휴대폰"])
+def test_parent_phone_aliases(roster, alias):
+    result = parse_roster(roster([["박민수", "010-1111-2222", "010-3333-4444"]],
+                                 header=["이름", alias, "학생 연락처"]))
+    assert [(row.parent_phone, row.phone) for row in result.rows] == [("01011112222", "01033334444")]
+
+
+@pytest.mark.parametrize("alias", ["학생 전화번호", "학생 연락처", "휴대폰", "연락처", "전화번호", "phone"])
+def test_student_phone_aliases(roster, alias):
+    result = parse_roster(roster([["박민수", "010-1111-2222", "010-3333-4444"]],
+                                 header=["이름", "학부모 전화번호", alias]))
+    assert result.columns["phone"] == alias
+    assert result.rows[0].phone == "01033334444"
