@@ -151,9 +151,10 @@ def test_a_roster_without_a_parent_phone_column_is_refused(roster):
         "'학부모 전화번호' 열을 찾을 수 없습니다. 머리글에 '학부모 전화번호' 열을 추가해 주세요.")
 
 
-def test_the_roster_is_found_on_a_second_sheet_after_a_cover_page(roster):
-    path = roster([["가", "01000000001"]], header=["이름", "학부모 전화번호"],
-                  first_sheet_rows=[["이 파일은 겨울 특강 명단입니다."], ["담당: 김선생"]])
+@pytest.mark.parametrize("cover", [[["이 파일은 겨울 특강 명단입니다."], ["담당: 김선생"]], []],
+                         ids=["cover page", "empty first sheet"])
+def test_the_roster_is_found_on_a_second_sheet(roster, cover):
+    path = roster([["가", "01000000001"]], header=["이름", "학부모 전화번호"], first_sheet_rows=cover)
     result = parse_roster(path)
     assert (result.sheet_name, [row.name for row in result.rows]) == ("명단", ["가"])
 
