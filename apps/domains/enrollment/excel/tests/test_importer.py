@@ -371,3 +371,19 @@ def test_an_import_holds_the_tenants_import_lock_until_its_transaction_ends(tena
         cursor.execute("SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
         held = cursor.fetchall()
     assert held == ([(bulk.IMPORT_LOCK_NAMESPACE, tenant.id)] if write_path == "sql" else [])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("shape", ["headers only", "headers then 1,000,000 empty styled rows"])
+def test_import_file_without_students_fails_with_the_no_rows_message(tenant, lecture, roster, tmp_path, shape):
+    from .builders import ROSTER_HEADER, write_million_empty_styled_rows
+
+    if shape == "headers only":
+        path = roster([])
+    else:
+        path = write_million_empty_styled_rows(tmp_path / "styled.xlsx", [ROSTER_HEADER])
+    with pytest.raises(ExcelNoRowsError) as caught:
+        enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
+                               dry_run=False)
+    assert caught.value.message == "등록할 학생 데이터가 없습니다."
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
