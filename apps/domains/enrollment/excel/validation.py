@@ -94,7 +94,12 @@ def _validate_stream(fh: BinaryIO, *, filename: str) -> None:
             raise ExcelFileError("EXCEL_ENCRYPTED", MSG_ENCRYPTED)
         raise ExcelFileError("EXCEL_XLS_UNSUPPORTED", MSG_XLS)
     if not head.startswith(ZIP_MAGIC):
-        if filename.lower().endswith((".csv", ".tsv", ".txt")) or _looks_like_text(fh.read(4096)):
+        sample = fh.read(4096)
+        if _looks_like_markup(sample):
+            # Many school and academy systems export an HTML table or an Excel 2003 XML file named .xls:
+            # Excel opens it, and saving it as .xlsx is the same fix as for a real .xls.
+            raise ExcelFileError("EXCEL_XLS_UNSUPPORTED", MSG_XLS)
+        if filename.lower().endswith((".csv", ".tsv", ".txt")) or _looks_like_text(sample):
             raise ExcelFileError("EXCEL_CSV_UNSUPPORTED", MSG_CSV)
         raise ExcelFileError("EXCEL_NOT_XLSX", MSG_NOT_XLSX)
     try:
@@ -104,7 +109,16 @@ def _validate_stream(fh: BinaryIO, *, filename: str) -> None:
         raise ExcelFileError("EXCEL_CORRUPT", MSG_CORRUPT) from exc
 
 
+def _looks_like_markup(sample: bytes) -> bool:
+    text = sample.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")) or (
+        text.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in sample
+    )
+
+
 def _looks_like_text(sample: bytes) -> bool:
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text, as Excel's "Unicode text" export
+        return True
     if not sample or b"\x00" in sample:
         return False
     for encoding in ("utf-8-sig", "cp949"):

@@ -159,3 +159,17 @@ def test_values_far_down_a_styled_sheet_count_up_to_their_row(tmp_path, settings
                            + styled + '<row r="250000"><c r="A250000"><v>1</v></c></row>')
     error = refusal(path)
     assert (error.details["rows"], error.details["columns"]) == (250_000, 1)
+
+
+@pytest.mark.parametrize("content", [
+    b"<html><body><table><tr><td>\xec\x9d\xb4\xeb\xa6\x84</td></tr></table></body></html>",
+    b'\xef\xbb\xbf<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>',
+], ids=["html table", "excel 2003 xml"])
+def test_an_html_or_xml_export_named_xls_gets_the_save_as_xlsx_message(content):
+    error = refusal(io.BytesIO(content), filename="명단.xls")
+    assert (error.code, error.message) == ("EXCEL_XLS_UNSUPPORTED", MSG_XLS)
+
+
+def test_a_utf16_text_export_is_refused_as_csv():
+    data = "이름\t학부모 전화번호\n홍길동\t010-1234-5678\n".encode("utf-16")
+    assert refusal(io.BytesIO(data), filename="명단").code == "EXCEL_CSV_UNSUPPORTED"
