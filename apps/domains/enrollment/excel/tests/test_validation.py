@@ -173,3 +173,13 @@ def test_an_html_or_xml_export_named_xls_gets_the_save_as_xlsx_message(content):
 def test_a_utf16_text_export_is_refused_as_csv():
     data = "이름\t학부모 전화번호\n홍길동\t010-1234-5678\n".encode("utf-16")
     assert refusal(io.BytesIO(data), filename="명단").code == "EXCEL_CSV_UNSUPPORTED"
+
+
+def test_a_django_upload_is_checked_in_place(valid_xlsx):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("명단.xlsx", valid_xlsx.read_bytes())
+    excel_validate_upload(upload)
+    assert upload.tell() == 0
+    csv = SimpleUploadedFile("명단.csv", "이름,학부모 전화번호\n".encode("cp949"))
+    assert refusal(csv).code == "EXCEL_CSV_UNSUPPORTED"
