@@ -1,1 +1,11 @@
-"""Excel roster import and export (ARCHITECTURE §4 Excel enrollment): validate, parse, enroll, template, export."""
+"""Excel roster import and export (ARCHITECTURE §4 Excel enrollment).
+
+validation.excel_validate_upload   size, real xlsx, zip bomb, sheet extent; .xls/.csv/encrypted refused (API side)
+parser.parse_roster                header by aliases, normalised values, SkippedRow per unusable row
+importer.enrollment_import_rows    one transaction, set-based, idempotent; ImportResult.to_dict() is the job result
+importer.enrollment_import_file    validate + parse + import one downloaded file (what the job handler calls)
+template.build_enrollment_template the downloadable xlsx template (bytes)
+export.enrollment_export_roster    a lecture's roster streamed to an xlsx file, formula-safe
+
+Every refusal is a DomainError (errors.py) with a stable code and a Korean message.
+"""
