@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.domains.students",
     "apps.domains.lectures",
     "apps.domains.enrollment",
+    "apps.domains.video",
 ]
 
 MIDDLEWARE = [
@@ -202,6 +203,21 @@ EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
 # Domain limits
 # ---------------------------------------------------------------------------
 DELETED_STUDENT_RETENTION_DAYS = env.int("DELETED_STUDENT_RETENTION_DAYS", default=30)
+
+# ---------------------------------------------------------------------------
+# Video pipeline (ARCHITECTURE §4 Video): limits, HLS ladder, Batch worker
+# ---------------------------------------------------------------------------
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)
+VIDEO_MAX_DURATION_SECONDS = env.int("VIDEO_MAX_DURATION_SECONDS", default=4 * 3600)
+VIDEO_MAX_DIMENSION = env.int("VIDEO_MAX_DIMENSION", default=4096)  # longest side of the displayed picture
+VIDEO_RENDITIONS = env.list("VIDEO_RENDITIONS", cast=int, default=[1080, 720, 480, 360])
+VIDEO_SEGMENT_SECONDS = env.int("VIDEO_SEGMENT_SECONDS", default=6)
+VIDEO_MAX_FPS = env.int("VIDEO_MAX_FPS", default=30)
+VIDEO_WORKER_TEMP_DIR = env("VIDEO_WORKER_TEMP_DIR", default=str(BASE_DIR / "var" / "video-work"))
+VIDEO_DISK_FACTOR = env.float("VIDEO_DISK_FACTOR", default=3.0)
+VIDEO_TRANSCODE_TIMEOUT_SECONDS = env.int("VIDEO_TRANSCODE_TIMEOUT_SECONDS", default=14400)
+VIDEO_PROBE_TIMEOUT_SECONDS = env.int("VIDEO_PROBE_TIMEOUT_SECONDS", default=60)
+VIDEO_X264_PRESET = env("VIDEO_X264_PRESET", default="veryfast")
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON object per line
