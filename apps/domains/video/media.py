@@ -34,7 +34,7 @@ _REFERENCE_VIDEO_KBPS = 4500
 _MIN_VIDEO_KBPS = 200
 
 _AVC_PROFILE_PREFIX = {
-    "Constrained Baseline": "42E0",
+    "Constrained Baseline": "42C0",  # x264 sets constraint_set0 and set1
     "Baseline": "4200",
     "Main": "4D40",
     "Extended": "5800",
@@ -258,13 +258,10 @@ def plan_ladder(result: ProbeResult, renditions: Sequence[int]) -> list[Rung]:
 def output_frame_rate(result: ProbeResult, max_fps: int = 30) -> Fraction:
     """A constant output rate: the source's average (snapped to a standard rate), divided down to <= max_fps."""
     fps = Fraction(result.frame_rate).limit_denominator(1001) if result.frame_rate > 0 else Fraction(30)
-    for standard in (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-                     Fraction(50), Fraction(60000, 1001), Fraction(60)):
-        if abs(fps - standard) / standard < Fraction(1, 100):
-            fps = standard
-            break
-    else:
-        fps = Fraction(max(1, round(fps)))
+    standards = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
+                 Fraction(50), Fraction(60000, 1001), Fraction(60))
+    nearest = min(standards, key=lambda standard: abs(fps - standard))
+    fps = nearest if abs(fps - nearest) / nearest < Fraction(1, 100) else Fraction(max(1, round(fps)))
     divisor = 1
     while fps / divisor > max_fps:
         divisor += 1

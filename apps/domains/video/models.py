@@ -30,7 +30,7 @@ class Video(TenantOwnedModel):
     state = models.CharField(max_length=20, choices=VideoState.choices, default=VideoState.PENDING_UPLOAD)
     raw_key = models.CharField(max_length=1024, blank=True, default="")
     hls_prefix = models.CharField(max_length=1024, blank=True, default="")
-    upload_id = models.CharField(max_length=1024, null=True, blank=True)  # multipart upload in progress
+    upload_id = models.CharField(max_length=1024, blank=True, default="")  # multipart upload in progress, else ""
     duration_seconds = models.FloatField(null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
