@@ -210,3 +210,21 @@ def test_a_master_playlist_without_codecs_is_rewritten_from_the_renditions(make_
     assert [(v.codecs, v.resolution, v.frame_rate) for v in written] == [
         (result.renditions[0]["codecs"], (640, 360), 30.0)]
     assert written[0].bandwidth == variants[0].bandwidth > 1
+
+
+def test_a_variable_frame_rate_source_comes_out_at_a_constant_rate(tmp_path):
+    source = tmp_path / "vfr.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=640x360:rate=30:duration=3", "-vf", "setpts='(N+0.4*sin(N))/30/TB'",
+                    "-fps_mode", "passthrough", "-video_track_timescale", "90000", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(source)], check=True, timeout=60)
+    source_times = [float(p["pts_time"]) for p in _ffprobe_json(source, "-select_streams", "v", "-show_entries",
+                                                                   "packet=pts_time")["packets"]]
+    assert len({round(b - a, 4) for a, b in itertools.pairwise(sorted(source_times))}) > 1
+
+    transcode.transcode_to_hls(source, tmp_path / "out", options=FAST)
+
+    frames = _ffprobe_json(tmp_path / "out" / "v0" / "index.m3u8", "-select_streams", "v", "-show_entries",
+                           "frame=pts_time")["frames"]
+    steps = {round(float(b["pts_time"]) - float(a["pts_time"]), 4) for a, b in itertools.pairwise(frames)}
+    assert (len(frames), steps) == (90, {0.0333})
