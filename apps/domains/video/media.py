@@ -45,6 +45,13 @@ _AVC_PROFILE_PREFIX = {
 }
 AAC_LC_CODEC = "mp4a.40.2"
 
+# Demuxers of real video files. Playlists and reference formats (hls, concat, image2, tty, ...) are refused: a
+# crafted "video" that is really a playlist could make ffmpeg read other local files into the output.
+VIDEO_CONTAINERS = frozenset({
+    "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "avi", "asf", "flv", "mpeg", "mpegts",
+    "mpegvideo", "ogg", "h264", "hevc", "m4v", "dv", "mxf", "nut", "wtv",
+})
+
 
 class MediaError(Exception):
     """A media failure: a stable code (PROBE_FAILED, TRANSCODE_FAILED, TIMEOUT, DISK_FULL, ...), a Korean message."""
@@ -115,7 +122,8 @@ class VariantInfo:
 def probe(source: str, *, timeout: float, limits: ProbeLimits | None = None) -> ProbeResult:
     """ffprobe a local path or an http(s) URL (a presigned GET) and check it against `limits`."""
     is_url = source.startswith(("http://", "https://"))
-    whitelist = "file,http,https,tcp,tls,crypto" if is_url else "file"
+    # A URL probe gets network protocols only, never "file": the remote bytes must not reach local files.
+    whitelist = "http,https,tcp,tls" if is_url else "file"
     if not is_url and not os.path.isfile(source):
         raise MediaError("PROBE_FAILED", "영상 파일을 찾을 수 없습니다.", detail=source)
     cmd = [
@@ -150,6 +158,8 @@ def parse_probe(data: dict) -> ProbeResult:
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     if not videos:
         raise MediaError("NO_VIDEO_STREAM", "파일에 영상 트랙이 없습니다.")
+    if not set((fmt.get("format_name") or "").split(",")) & VIDEO_CONTAINERS:
+        raise MediaError("PROBE_FAILED", "지원하지 않는 영상 형식입니다.", detail=fmt.get("format_name") or "")
     video = videos[0]
     width, height = _int(video.get("width")), _int(video.get("height"))
     if not width or not height:

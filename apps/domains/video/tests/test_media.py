@@ -19,6 +19,9 @@ def _probe_result(width: int, height: int, *, rotation: int = 0, fps: float = 30
                        bit_rate=None, size=None, format_name="mov,mp4,m4a,3gp,3g2,mj2")
 
 
+MP4 = "mov,mp4,m4a,3gp,3g2,mj2"
+
+
 def _processes_with(marker: str) -> list[str]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
@@ -87,7 +90,7 @@ def _stream(**extra) -> dict:
 
 
 def test_parse_probe_reads_the_display_matrix_rotation_and_swaps_the_displayed_size():
-    data = {"format": {"duration": "12.5", "size": "1000", "bit_rate": "640"},
+    data = {"format": {"duration": "12.5", "size": "1000", "bit_rate": "640", "format_name": MP4},
             "streams": [_stream(side_data_list=[{"side_data_type": "Display Matrix", "rotation": -90}]),
                         {"codec_type": "audio", "codec_name": "aac"}]}
 
@@ -99,7 +102,7 @@ def test_parse_probe_reads_the_display_matrix_rotation_and_swaps_the_displayed_s
 
 
 def test_parse_probe_reads_the_legacy_rotate_tag_and_non_square_pixels():
-    data = {"format": {"duration": "3"}, "streams": [
+    data = {"format": {"duration": "3", "format_name": "matroska,webm"}, "streams": [
         _stream(width=720, height=576, sample_aspect_ratio="16:15", tags={"rotate": "180"})]}
 
     result = media.parse_probe(data)
@@ -108,7 +111,7 @@ def test_parse_probe_reads_the_legacy_rotate_tag_and_non_square_pixels():
 
 
 def test_parse_probe_refuses_cover_art_only_as_no_video_stream():
-    data = {"format": {"duration": "3"}, "streams": [
+    data = {"format": {"duration": "3", "format_name": "mp3"}, "streams": [
         {"codec_type": "audio", "codec_name": "mp3"},
         _stream(codec_name="mjpeg", disposition={"attached_pic": 1})]}
 
@@ -118,11 +121,20 @@ def test_parse_probe_refuses_cover_art_only_as_no_video_stream():
     assert error.value.code == "NO_VIDEO_STREAM"
 
 
-def test_parse_probe_refuses_a_still_image_without_duration():
+def test_parse_probe_refuses_a_stream_without_duration():
     with pytest.raises(MediaError) as error:
-        media.parse_probe({"format": {"format_name": "png_pipe"}, "streams": [_stream(codec_name="png")]})
+        media.parse_probe({"format": {"format_name": MP4}, "streams": [_stream()]})
 
     assert error.value.code == "PROBE_FAILED"
+    assert error.value.message == "영상 길이를 알 수 없습니다. 손상되었거나 영상이 아닙니다."
+
+
+@pytest.mark.parametrize("format_name", ["png_pipe", "hls", "concat", "image2", "tty"])
+def test_parse_probe_refuses_formats_that_are_not_video_containers(format_name):
+    with pytest.raises(MediaError) as error:
+        media.parse_probe({"format": {"format_name": format_name, "duration": "3"}, "streams": [_stream()]})
+
+    assert (error.value.code, error.value.message) == ("PROBE_FAILED", "지원하지 않는 영상 형식입니다.")
 
 
 def test_command_decodes_once_reads_only_files_and_maps_audio_per_rung():
@@ -233,6 +245,19 @@ def test_probe_refuses_a_truncated_mp4(make_source, tmp_path):
 
     assert error.value.code == "PROBE_FAILED"
     assert "moov atom not found" in error.value.detail
+
+
+def test_probe_refuses_a_playlist_disguised_as_a_video(make_source, tmp_path):
+    segment = tmp_path / "seg.ts"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(make_source(width=640, height=360, seconds=1, audio=False)),
+                    "-c", "copy", str(segment)], check=True, timeout=30)
+    disguised = tmp_path / "lecture.mp4"
+    disguised.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n{segment}\n#EXT-X-ENDLIST\n")
+
+    with pytest.raises(MediaError) as error:
+        media.probe(str(disguised), timeout=30)
+
+    assert (error.value.code, error.value.detail) == ("PROBE_FAILED", "hls")
 
 
 def test_probe_refuses_audio_only_as_no_video_stream(tmp_path):
