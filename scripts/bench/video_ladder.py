@@ -1,7 +1,7 @@
 """Benchmark of the video ladder (ARCHITECTURE §4 Video): our transcode path vs the bare ffmpeg it wraps.
 
 Generates a 60 s 1080p30 clip with audio (lavfi testsrc2 + sine, x264 ultrafast), then measures, each in a fresh
-child process so peak RSS is per measurement (getrusage RUSAGE_CHILDREN of that child):
+child process so peak RSS and CPU time are per measurement (getrusage RUSAGE_CHILDREN of that child):
   decode   ffmpeg decoding the source to null (the floor)
   ours     apps.domains.video.transcode.transcode_to_hls (probe, plan, one ffmpeg pass, master rewrite, thumbnail)
   single   the same one-pass ffmpeg command run bare
@@ -70,8 +70,10 @@ def child(mode: str, source: str, out_dir: str, renditions: list[int], preset: s
         for cmd in commands:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.monotonic() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "wall": wall,
+        "cpu": children.ru_utime + children.ru_stime,
         "rss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
         "rss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -131,12 +133,17 @@ def main() -> int:
             results[mode] = result = min(runs[mode], key=lambda run: run["wall"])
             result["rss_children_mb"] = max(run["rss_children_mb"] for run in runs[mode])
             print(f"{mode:9s} wall {result['wall']:7.1f} s  realtime x{args.seconds / result['wall']:5.2f}  "
+                  f"cpu {result['cpu']:6.1f} s  "
                   f"peak RSS ffmpeg {result['rss_children_mb']:6.0f} MB  python {result['rss_self_mb']:5.0f} MB"
                   + (f"  (runs: {', '.join(f'{w:.1f}' for w in walls)})" if len(walls) > 1 else ""))
         ours_ratio = results["ours"]["wall"] / results["single"]["wall"]
         per_rung_ratio = results["per-rung"]["wall"] / results["single"]["wall"]
         print(f"ours/single     = {ours_ratio:.3f}  (target <= 1.10: {'OK' if ours_ratio <= 1.10 else 'MISS'})")
         print(f"per-rung/single = {per_rung_ratio:.3f}  (target >= 1.20: {'OK' if per_rung_ratio >= 1.20 else 'MISS'})")
+        ours_cpu = results["ours"]["cpu"] / results["single"]["cpu"]
+        per_rung_cpu = results["per-rung"]["cpu"] / results["single"]["cpu"]
+        print(f"cpu time (less sensitive to other load): ours/single = {ours_cpu:.3f}, "
+              f"per-rung/single = {per_rung_cpu:.3f}")
         load = os.getloadavg()[0]
         print(f"load after={load:.2f} (above {os.cpu_count()} means other work shared the cores: numbers are noisy)")
 
