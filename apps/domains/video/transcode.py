@@ -41,6 +41,7 @@ class TranscodeOptions:
     probe_timeout_seconds: float = 60
     limits: media.ProbeLimits | None = None
     threads: int = 0
+    progress_interval: float = 0.5  # seconds between progress checks (and stop/timeout checks)
 
     @classmethod
     def from_settings(cls) -> TranscodeOptions:
@@ -107,7 +108,7 @@ def transcode_to_hls(
     cmd = media.build_ffmpeg_command(source_path, out_dir, rungs, probe=source, segment_seconds=options.segment_seconds,
                                      preset=options.preset, max_fps=options.max_fps, threads=options.threads)
     media.run_ffmpeg(cmd, duration=source.duration, on_progress=_capped(on_progress) if on_progress else None,
-                     timeout=options.timeout_seconds, stop_event=stop_event)
+                     timeout=options.timeout_seconds, stop_event=stop_event, poll_interval=options.progress_interval)
     encoded = time.monotonic()
 
     frame_rate = float(media.output_frame_rate(source, options.max_fps))

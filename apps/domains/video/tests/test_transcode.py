@@ -13,7 +13,7 @@ from apps.domains.video.transcode import TranscodeOptions
 pytestmark = pytest.mark.slow
 
 FAST = TranscodeOptions(renditions=(1080, 720, 360), segment_seconds=1, preset="ultrafast", timeout_seconds=120,
-                        probe_timeout_seconds=30)
+                        probe_timeout_seconds=30, progress_interval=0.02)
 CODECS_WITH_AUDIO = re.compile(r"^avc1\.[0-9a-f]{6},mp4a\.40\.2$")
 CODECS_VIDEO_ONLY = re.compile(r"^avc1\.[0-9a-f]{6}$")
 
