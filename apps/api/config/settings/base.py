@@ -254,6 +254,9 @@ VIDEO_DISK_FACTOR = env.float("VIDEO_DISK_FACTOR", default=3.0)
 VIDEO_TRANSCODE_TIMEOUT_SECONDS = env.int("VIDEO_TRANSCODE_TIMEOUT_SECONDS", default=14400)
 VIDEO_PROBE_TIMEOUT_SECONDS = env.int("VIDEO_PROBE_TIMEOUT_SECONDS", default=60)
 VIDEO_X264_PRESET = env("VIDEO_X264_PRESET", default="veryfast")
+# A running transcode whose heartbeat is older than this is re-submitted (or DEAD after VIDEO_MAX_ATTEMPTS).
+VIDEO_HEARTBEAT_TIMEOUT_SECONDS = env.int("VIDEO_HEARTBEAT_TIMEOUT_SECONDS", default=300)
+VIDEO_MAX_ATTEMPTS = env.int("VIDEO_MAX_ATTEMPTS", default=3)
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON object per line
