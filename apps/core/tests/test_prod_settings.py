@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -50,3 +51,15 @@ def test_prod_starts_with_a_complete_safe_environment():
     result = start_prod(SAFE_ENV)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_every_environment_variable_read_by_the_settings_is_documented_in_env_example():
+    import re
+
+    root = Path(__file__).resolve().parents[3]
+    settings_source = (root / "apps/api/config/settings/base.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    documented = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (root / ".env.example").read_text(), re.M))
+
+    assert read, "the settings read no variables: the pattern above no longer matches base.py"
+    assert sorted(read - documented) == []

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.domains.students",
     "apps.domains.lectures",
     "apps.domains.enrollment",
+    "apps.domains.video",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -246,6 +247,24 @@ EXCEL_IMPORT_BATCH_SIZE = env.int("EXCEL_IMPORT_BATCH_SIZE", default=1000)
 EXCEL_EXPORT_URL_SECONDS = env.int("EXCEL_EXPORT_URL_SECONDS", default=300)
 # purge_expired_exports deletes exports older than this (the R2 lifecycle rule in docs/excel.md does the same).
 EXCEL_EXPORT_RETENTION_HOURS = env.int("EXCEL_EXPORT_RETENTION_HOURS", default=24)
+
+# ---------------------------------------------------------------------------
+# Video pipeline (ARCHITECTURE §4 Video): limits, HLS ladder, Batch worker
+# ---------------------------------------------------------------------------
+VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)
+VIDEO_MAX_DURATION_SECONDS = env.int("VIDEO_MAX_DURATION_SECONDS", default=4 * 3600)
+VIDEO_MAX_DIMENSION = env.int("VIDEO_MAX_DIMENSION", default=4096)  # longest side of the displayed picture
+VIDEO_RENDITIONS = env.list("VIDEO_RENDITIONS", cast=int, default=[1080, 720, 480, 360])
+VIDEO_SEGMENT_SECONDS = env.int("VIDEO_SEGMENT_SECONDS", default=6)
+VIDEO_MAX_FPS = env.int("VIDEO_MAX_FPS", default=30)
+VIDEO_WORKER_TEMP_DIR = env("VIDEO_WORKER_TEMP_DIR", default=str(BASE_DIR / "var" / "video-work"))
+VIDEO_DISK_FACTOR = env.float("VIDEO_DISK_FACTOR", default=3.0)
+VIDEO_TRANSCODE_TIMEOUT_SECONDS = env.int("VIDEO_TRANSCODE_TIMEOUT_SECONDS", default=14400)
+VIDEO_PROBE_TIMEOUT_SECONDS = env.int("VIDEO_PROBE_TIMEOUT_SECONDS", default=60)
+VIDEO_X264_PRESET = env("VIDEO_X264_PRESET", default="veryfast")
+# A running transcode whose heartbeat is older than this is re-submitted (or DEAD after VIDEO_MAX_ATTEMPTS).
+VIDEO_HEARTBEAT_TIMEOUT_SECONDS = env.int("VIDEO_HEARTBEAT_TIMEOUT_SECONDS", default=300)
+VIDEO_MAX_ATTEMPTS = env.int("VIDEO_MAX_ATTEMPTS", default=3)
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON object per line

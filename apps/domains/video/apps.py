@@ -1,0 +1,23 @@
+from django.apps import AppConfig
+
+
+class VideoConfig(AppConfig):
+    name = "apps.domains.video"
+    label = "video"
+    verbose_name = "강의 영상"
+
+    def ready(self):
+        from django.conf import settings
+
+        from apps.jobs.registry import JobKindSpec, register
+
+        # Transcodes run on AWS Batch; retries are ours (the job definition sets retryStrategy attempts=1).
+        register(JobKindSpec(
+            kind="video_transcode",
+            backend="batch",
+            queue_setting=None,
+            handler="apps.domains.video.handlers.video_transcode",
+            heartbeat_timeout=settings.VIDEO_HEARTBEAT_TIMEOUT_SECONDS,
+            max_attempts=settings.VIDEO_MAX_ATTEMPTS,
+            on_terminal="apps.domains.video.handlers.video_job_finished",
+        ))

@@ -1,0 +1,57 @@
+"""Lecture videos (ARCHITECTURE §4 Video): one row per upload, from direct upload to a playable HLS ladder."""
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.models import TenantOwnedModel
+
+
+class VideoState(models.TextChoices):
+    PENDING_UPLOAD = "PENDING_UPLOAD", "업로드 대기"
+    UPLOADED = "UPLOADED", "업로드 완료"
+    PROCESSING = "PROCESSING", "변환 중"
+    READY = "READY", "재생 가능"
+    FAILED = "FAILED", "실패"
+    DELETED = "DELETED", "삭제됨"
+
+
+class Video(TenantOwnedModel):
+    title = models.CharField(max_length=200)
+    lecture = models.ForeignKey(
+        "lectures.Lecture", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
+    )
+    session = models.ForeignKey(
+        "lectures.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
+    )
+    filename = models.CharField(max_length=255)  # as the uploader named it
+    safe_filename = models.CharField(max_length=150)  # ASCII, used in the raw object key
+    size = models.BigIntegerField()  # declared by the uploader, checked against the stored object later
+    content_type = models.CharField(max_length=100)
+    state = models.CharField(max_length=20, choices=VideoState.choices, default=VideoState.PENDING_UPLOAD)
+    raw_key = models.CharField(max_length=1024, blank=True, default="")
+    hls_prefix = models.CharField(max_length=1024, blank=True, default="")
+    upload_id = models.CharField(max_length=1024, blank=True, default="")  # multipart upload in progress, else ""
+    duration_seconds = models.FloatField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    renditions = models.JSONField(default=list, blank=True)
+    thumbnail_key = models.CharField(max_length=1024, blank=True, default="")
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    # The transcode Job's id; a plain UUID until the job spine's model is wired in.
+    current_job_id = models.UUIDField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["tenant", "state"], name="video_tenant_state_idx"),
+            models.Index(fields=["tenant", "lecture"], name="video_tenant_lecture_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.state})"
