@@ -11,6 +11,7 @@ after a worker died between committing and reporting returns that stored result 
 
 import logging
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -103,9 +104,11 @@ def excel_import(job: Job, ctx) -> dict:
     payload = job.payload
     lecture, session = _import_scope(job)
     ctx.progress(STAGE_PERCENT[STAGE_DOWNLOAD], STAGE_DOWNLOAD)
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="excel-import-") as directory:
         path = Path(directory) / "roster.xlsx"
         _download(payload["key"], path)
+        downloaded = time.monotonic()
         try:
             result = enrollment_import_file(
                 tenant=job.tenant, lecture=lecture, session=session, path=path, initial_password=None,
@@ -120,6 +123,10 @@ def excel_import(job: Job, ctx) -> dict:
             raise JobInterrupted()
         except DomainError as error:
             raise JobFailure(error.code, error.message)
+    logger.info("excel_import_handled", extra={
+        "job_id": str(job.id), "tenant_id": job.tenant_id, "download_ms": round((downloaded - started) * 1000),
+        "import_ms": round((time.monotonic() - downloaded) * 1000),
+    })
     return result.to_dict()
 
 

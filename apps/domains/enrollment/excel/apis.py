@@ -88,7 +88,8 @@ class StudentImportFromExcelApi(TenantScopedMixin, APIView):
     permission_classes = [IsTenantAdmin]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": ExcelUploadInputSerializer}, responses=_IMPORT_RESPONSES)
+    @extend_schema(request={"multipart/form-data": ExcelUploadInputSerializer},
+                   responses={code: answer for code, answer in _IMPORT_RESPONSES.items() if code != 404})
     def post(self, request):
         serializer = ExcelUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -132,6 +133,7 @@ class EnrollmentExportApi(TenantScopedMixin, APIView):
 
     @extend_schema(request=InputSerializer, responses={
         202: ExcelJobAcceptedSerializer,
+        400: OpenApiResponse(ExcelErrorSerializer, description="VALIDATION_ERROR"),
         404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND"),
         503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_ENQUEUE_FAILED (details.job_id)"),
     })

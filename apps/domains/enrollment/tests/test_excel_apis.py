@@ -225,3 +225,14 @@ def test_an_export_refuses_an_unknown_status(admin_client, lecture):
 
     assert (response.status_code, response.json()["code"]) == (400, "VALIDATION_ERROR")
     assert Job.objects.count() == 0
+
+
+def test_the_schema_documents_the_excel_endpoints(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+
+    assert set(paths[IMPORT_URL]["post"]["responses"]) == {"202", "400", "404", "413", "503"}
+    assert set(paths[STUDENTS_URL]["post"]["responses"]) == {"202", "400", "413", "503"}
+    assert set(paths[EXPORT_URL]["post"]["responses"]) == {"202", "400", "404", "503"}
+    for url in (IMPORT_URL, STUDENTS_URL):
+        assert list(paths[url]["post"]["requestBody"]["content"]) == ["multipart/form-data"]
+    assert list(paths[TEMPLATE_URL]["get"]["responses"]["200"]["content"]) == [XLSX_CONTENT_TYPE]
