@@ -3,11 +3,14 @@
 The job is then polled at GET /api/v1/enrollments/excel_job_status/<job_id>/ (apps/jobs), same body as /jobs/<id>/.
 """
 
+import json
+
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -101,10 +104,25 @@ class StudentImportFromExcelApi(TenantScopedMixin, APIView):
         return _accepted(job)
 
 
+class XlsxRenderer(BaseRenderer):
+    """Lets a client that accepts only xlsx negotiate the download (errors still carry the JSON error body)."""
+
+    media_type = XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
 class ExcelTemplateApi(TenantScopedMixin, APIView):
     """GET /api/v1/enrollments/excel_template/: the roster template, the same for every tenant's staff."""
 
     permission_classes = [IsTenantStaff]
+    renderer_classes = [JSONRenderer, XlsxRenderer]
 
     @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request):

@@ -187,6 +187,13 @@ def test_the_template_downloads_as_an_xlsx_with_a_korean_file_name(client_for, m
     assert zipfile.is_zipfile(io.BytesIO(response.content))
 
 
+def test_the_template_answers_a_client_that_accepts_only_xlsx(admin_client):
+    response = admin_client.get(TEMPLATE_URL, HTTP_ACCEPT=XLSX_CONTENT_TYPE)
+
+    assert (response.status_code, response["Content-Type"]) == (200, XLSX_CONTENT_TYPE)
+    assert zipfile.is_zipfile(io.BytesIO(response.content))
+
+
 def test_the_template_is_for_staff_only(client_for, make_user, tenant, client):
     assert client.get(TEMPLATE_URL).status_code == 401
     assert client_for(make_user(tenant, Role.STUDENT)).get(TEMPLATE_URL).status_code == 403
