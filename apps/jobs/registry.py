@@ -22,6 +22,9 @@ class JobKindSpec:
     heartbeat_timeout: int
     max_attempts: int = 3
     on_terminal: str | None = None
+    # Dotted path of `(job) -> bool`: False keeps the job QUEUED without external_id (a concurrency limit);
+    # the scanner dispatches it once the gate opens.
+    dispatch_gate: str | None = None
 
     def __post_init__(self):
         if self.backend not in ("queue", "batch"):
@@ -39,6 +42,9 @@ class JobKindSpec:
 
     def load_on_terminal(self) -> Callable | None:
         return import_string(self.on_terminal) if self.on_terminal else None
+
+    def load_dispatch_gate(self) -> Callable | None:
+        return import_string(self.dispatch_gate) if self.dispatch_gate else None
 
 
 _registry: dict[str, JobKindSpec] = {}
