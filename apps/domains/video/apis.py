@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -209,16 +210,29 @@ class VideoPlaybackApi(VideoScopedMixin, GenericAPIView):
         return response
 
 
+class _AnyAccept(BaseContentNegotiation):
+    """Players send whatever Accept header they like; playlists are text and errors JSON regardless."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class _PlaylistApi(APIView):
     """The signed token in the path is the only credential: players cannot send an Authorization header."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    content_negotiation_class = _AnyAccept
 
     @staticmethod
     def playlist_response(text: str, grant: playback.PlaybackGrant) -> HttpResponse:
         response = HttpResponse(text, content_type=playback.CONTENT_TYPE)
         response["Cache-Control"] = playback.playlist_cache_control(grant)
+        # No cookie or header is involved (the token is in the URL), so any origin's player may read it.
+        response["Access-Control-Allow-Origin"] = "*"
         return response
 
 

@@ -169,6 +169,14 @@ def test_master_playlist_rewrites_every_variant_to_a_signed_playlist_url(master_
     ]
 
 
+def test_playlists_answer_any_accept_header_and_any_origin(master_url):
+    response = Client().get(_path(master_url), HTTP_ACCEPT="application/vnd.apple.mpegurl",
+                            HTTP_ORIGIN="https://app.example")
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "*"
+
+
 def test_variant_playlist_rewrites_every_segment_to_a_presigned_url_that_serves_it(master_url, ready_video):
     http = Client()
     variant_url = master_url.removesuffix("master.m3u8") + "v1/index.m3u8"
