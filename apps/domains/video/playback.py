@@ -102,7 +102,7 @@ def playback_authorize(*, token: str, video_id: int) -> tuple[Video, PlaybackGra
 
     grant = playback_token_read(token, video_id=video_id)
     video = Video.objects.filter(id=video_id, state=VideoState.READY).first()
-    user = User.objects.filter(id=grant.user_id, is_active=True).select_related("tenant").first()
+    user = User.objects.filter(id=grant.user_id, is_active=True, tenant__is_active=True).first()
     if video is None or user is None or not video_can_watch(video=video, user=user):
         raise ForbiddenError("PLAYBACK_NOT_ALLOWED", "이 영상을 재생할 수 없습니다.")
     return video, grant

@@ -251,6 +251,18 @@ def test_dropping_the_enrollment_or_deleting_the_video_ends_playback_of_issued_u
     assert (after_delete.status_code, after_delete.json()["code"]) == (403, "PLAYBACK_NOT_ALLOWED")
 
 
+def test_a_deactivated_user_or_academy_can_no_longer_open_issued_urls(master_url, tenant):
+    from apps.core.models import User
+
+    User.objects.filter(role=Role.STUDENT).update(is_active=False)
+    user_off = Client().get(_path(master_url))
+    User.objects.filter(role=Role.STUDENT).update(is_active=True)
+    type(tenant).objects.filter(id=tenant.id).update(is_active=False)
+    academy_off = Client().get(_path(master_url))
+
+    assert (user_off.status_code, academy_off.status_code) == (403, 403)
+
+
 def test_a_playlist_naming_anything_but_its_own_files_is_never_served(master_url, ready_video, local_storage):
     local_storage.put("video", ready_video.hls_prefix + "v0/index.m3u8",
                       VARIANT.replace("seg_00001.ts", "../../../raw/1/a.mp4").encode())
