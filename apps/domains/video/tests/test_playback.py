@@ -285,3 +285,51 @@ def test_the_schema_leaves_the_signed_playlists_out(client, db):
 
     assert "/api/v1/videos/{id}/playback/" in paths
     assert [p for p in paths if "/hls/" in p] == []
+
+
+@pytest.fixture
+def r2_ready_video(tenant, lecture, settings, monkeypatch):
+    """The same READY ladder in an S3-API bucket (moto), where segment URLs are S3 presigned GETs."""
+    import boto3
+    from moto import mock_aws
+
+    from apps.integrations import storage as storage_module
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "ap-northeast-2"}.items():
+        monkeypatch.setenv(name, value)
+    settings.AWS_REGION = "ap-northeast-2"
+    settings.R2_ENDPOINT_URL = ""
+    settings.R2_ACCESS_KEY_ID = settings.R2_SECRET_ACCESS_KEY = "testing"
+    settings.STORAGE_BACKEND = "r2"
+    settings.API_BASE_URL = "http://testserver"
+    storage_module.reset_storage_for_tests()
+    with mock_aws():
+        boto3.client("s3", region_name="ap-northeast-2").create_bucket(
+            Bucket=settings.R2_BUCKET_VIDEO, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-2"})
+        storage = storage_module.get_storage()
+        video = Video.objects.create(tenant=tenant, lecture=lecture, title="1강", filename="a.mp4",
+                                     safe_filename="a.mp4", size=10, content_type="video/mp4",
+                                     state=VideoState.READY, hls_prefix=f"tenants/{tenant.id}/video/hls/r2/")
+        storage.put("video", video.hls_prefix + "master.m3u8", MASTER.encode())
+        storage.put("video", video.hls_prefix + "v0/index.m3u8", VARIANT.encode())
+        storage.put("video", video.hls_prefix + "v0/seg_00001.ts", b"r2-segment")
+        yield video
+    storage_module.reset_storage_for_tests()
+
+
+def test_on_r2_segments_become_s3_presigned_urls_that_serve_them(teacher_client, r2_ready_video, settings):
+    import requests
+
+    master_url = _playback(teacher_client, r2_ready_video).json()["url"]
+    http = Client()
+    master = http.get(_path(master_url)).content.decode().splitlines()
+    variant_url = next(line for line in master if line.endswith("/v0/index.m3u8"))
+
+    variant = http.get(_path(variant_url))
+
+    segments = [line for line in variant.content.decode().splitlines() if not line.startswith("#")]
+    bucket_url = f"https://{settings.R2_BUCKET_VIDEO}.s3.amazonaws.com/{r2_ready_video.hls_prefix}v0/"
+    assert [s.split("?")[0] for s in segments] == [bucket_url + "seg_00000.ts", bucket_url + "seg_00001.ts"]
+    assert all("X-Amz-Signature=" in s and "X-Amz-Expires=" in s for s in segments)
+    assert requests.get(segments[1], timeout=10).content == b"r2-segment"
