@@ -234,3 +234,29 @@ def test_the_gate_counts_running_and_submitted_transcodes_only(tenant, other_ten
 
     job(owner=other_tenant, state=JobState.RUNNING, external_id="b-4")
     assert selectors.video_transcode_slot_open(job(owner=other_tenant)) is False  # global at 3
+
+
+def test_two_concurrent_upload_completes_make_one_job_and_one_submit(teacher_client, lecture, served_storage,
+                                                                     fake_batch, tiny_video):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    video_id, _ = create_and_upload(teacher_client, lecture, tiny_video)
+    start = Barrier(2)
+
+    def complete():
+        try:
+            start.wait(timeout=10)
+            return services.video_upload_complete(video=Video.objects.get(id=video_id)).id
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        job_ids = list(pool.map(lambda _: complete(), range(2)))
+
+    job = Job.objects.get()
+    assert job_ids == [job.id, job.id]
+    assert Video.objects.get(id=video_id).current_job_id == job.id
+    assert fake_batch.submitted == [{"job_name": f"video_transcode-{job.id}", "job_id": str(job.id)}]
