@@ -1,5 +1,6 @@
 """Health and auth endpoints."""
 
+import functools
 import logging
 
 from django.conf import settings
@@ -26,13 +27,19 @@ def _database_ok() -> bool:
         return False
 
 
+@functools.cache
+def _redis_client(url: str):
+    import redis
+
+    # One pooled client per URL: a load balancer polls /health often, and a new connection per check adds up.
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, health_check_interval=30)
+
+
 def _redis_status() -> str:
     if not settings.REDIS_URL:
         return "disabled"
-    import redis
-
     try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        _redis_client(settings.REDIS_URL).ping()
         return "connected"
     except Exception:
         logger.warning("health: redis unreachable")

@@ -25,3 +25,13 @@ def test_health_answers_503_when_database_is_down(client, db):
     assert response.status_code == 503
     assert response.json()["database"] == "disconnected"
     assert response.json()["status"] == "unhealthy"
+
+
+def test_health_reports_redis_disconnected_but_stays_up(client, db, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json()["redis"] == "disconnected"
+    assert response.json()["database"] == "connected"
