@@ -74,8 +74,7 @@ def video_jobs_scan(*, dry_run: bool = False, now: datetime | None = None,
     shared = job_scan_stuck(kind=KIND, dry_run=dry_run, now=now, dispatch_grace_seconds=grace)
     handled = set()
     for action, job in shared.actions:
-        report.lines.append(ScanLine(action, job, "heartbeat" if "requeue" in action or "kill" in action
-                                     or action == "dead" else "no batch id"))
+        report.lines.append(ScanLine(action, job, "no batch id" if "redispatch" in action else "heartbeat"))
         handled.add(job.id)
 
     candidates = list(

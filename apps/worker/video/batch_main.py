@@ -43,11 +43,13 @@ OUTCOME_EXIT = {
 
 
 def job_id_from(argv: list[str], environ) -> UUID | None:
-    raw = argv[0] if argv else environ.get("VIDEO_JOB_ID", "")
-    try:
-        return UUID(raw.strip())
-    except (ValueError, AttributeError):
-        return None
+    """argv[0] when it is a UUID, else VIDEO_JOB_ID (the job definition's default parameter is a placeholder)."""
+    for raw in (argv[0] if argv else "", environ.get("VIDEO_JOB_ID", "")):
+        try:
+            return UUID(raw.strip())
+        except (ValueError, AttributeError):
+            continue
+    return None
 
 
 class HardTimeout:

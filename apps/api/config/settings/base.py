@@ -264,10 +264,11 @@ VIDEO_MAX_ATTEMPTS = env.int("VIDEO_MAX_ATTEMPTS", default=3)
 # Least seconds between two progress reports of a transcode (the heartbeat thread beats in between).
 VIDEO_PROGRESS_REPORT_SECONDS = env.float("VIDEO_PROGRESS_REPORT_SECONDS", default=2.0)
 # CloudWatch log group the Batch job definition writes to (validate_batch_video_system LOG_CHECK).
-VIDEO_BATCH_LOG_GROUP = env("VIDEO_BATCH_LOG_GROUP", default="/aws/batch/job")
+VIDEO_BATCH_LOG_GROUP = env("VIDEO_BATCH_LOG_GROUP", default="/aws/batch/academy-video")
 # IAM role names of the Batch job (the container's own AWS calls) and of its execution (image pull, logs).
-VIDEO_BATCH_JOB_ROLE_NAME = env("VIDEO_BATCH_JOB_ROLE_NAME", default="academy-video-batch-job")
-VIDEO_BATCH_EXECUTION_ROLE_NAME = env("VIDEO_BATCH_EXECUTION_ROLE_NAME", default="academy-video-batch-execution")
+VIDEO_BATCH_JOB_ROLE_NAME = env("VIDEO_BATCH_JOB_ROLE_NAME", default="academy-video-batch-job-role")
+VIDEO_BATCH_EXECUTION_ROLE_NAME = env("VIDEO_BATCH_EXECUTION_ROLE_NAME",
+                                      default="academy-video-batch-execution-role")
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON object per line

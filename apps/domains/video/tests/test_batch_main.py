@@ -263,7 +263,9 @@ def test_job_id_comes_from_argv_first_then_the_environment():
 
     assert batch_main.job_id_from([str(job_id)], {"VIDEO_JOB_ID": "other"}) == job_id
     assert batch_main.job_id_from([], {"VIDEO_JOB_ID": f" {job_id}\n"}) == job_id
+    assert batch_main.job_id_from(["none"], {"VIDEO_JOB_ID": str(job_id)}) == job_id
     assert batch_main.job_id_from([], {}) is None
+    assert batch_main.job_id_from(["none"], {}) is None
 
 
 @pytest.mark.django_db

@@ -217,7 +217,7 @@ class TestValidate:
         assert [line.split(" ", 2)[:2] for line in lines] == [
             ["DB_CHECK:", "OK"], ["BATCH_CHECK:", "OK"], ["LOG_CHECK:", "OK"], ["STUCK_CHECK:", "OK"],
             ["IAM_CHECK:", "OK"], ["SYSTEM_STATUS:", "OK"]]
-        assert lines[2] == "LOG_CHECK: OK log group /aws/batch/job exists"
+        assert lines[2] == "LOG_CHECK: OK log group /aws/batch/academy-video exists"
 
     def test_disabled_queue_missing_role_and_stuck_job_need_attention(self, uploaded_video, moto_batch, settings):
         boto3.client("batch", region_name=AWS_REGION).update_job_queue(jobQueue=settings.BATCH_JOB_QUEUE,
@@ -233,7 +233,7 @@ class TestValidate:
         assert lines == [
             "DB_CHECK: FAIL 1 QUEUED job(s) without a Batch id after 30s",
             f"BATCH_CHECK: FAIL job queue {settings.BATCH_JOB_QUEUE} is DISABLED/VALID",
-            "LOG_CHECK: OK log group /aws/batch/job exists",
+            "LOG_CHECK: OK log group /aws/batch/academy-video exists",
             "STUCK_CHECK: FAIL scan_stuck_video_jobs would act on 1 job(s): would_redispatch=1",
             f"IAM_CHECK: FAIL role(s) not found: {settings.VIDEO_BATCH_EXECUTION_ROLE_NAME}",
             "SYSTEM_STATUS: NEEDS_ATTENTION",
@@ -241,14 +241,14 @@ class TestValidate:
         assert Job.objects.get(id=stuck.id).external_id == ""  # the check is a dry run
 
     def test_missing_log_group_and_job_definition_fail(self, db, moto_batch, settings):
-        settings.VIDEO_BATCH_LOG_GROUP = "/aws/batch/academy-video"
+        settings.VIDEO_BATCH_LOG_GROUP = "/aws/batch/other"
         settings.BATCH_JOB_DEFINITION = "no-such-definition"
 
         code, lines = _validate()
 
         assert code == 1
         assert lines[1] == "BATCH_CHECK: FAIL job definition no-such-definition has no ACTIVE revision"
-        assert lines[2] == "LOG_CHECK: FAIL log group /aws/batch/academy-video not found"
+        assert lines[2] == "LOG_CHECK: FAIL log group /aws/batch/other not found"
         assert lines[-1] == "SYSTEM_STATUS: NEEDS_ATTENTION"
 
 
