@@ -92,10 +92,29 @@ def free_bytes(directory: str | os.PathLike) -> int:
     return shutil.disk_usage(directory).free
 
 
+def _video_id(job: Job) -> int | None:
+    value = job.payload.get("video_id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def remove_job_temp_dirs(job_id, temp_root: str | os.PathLike) -> None:
+    """What earlier attempts of this job left in the scratch directory (a SIGKILLed container cannot clean up).
+
+    Only called while holding the job's lease: the scratch volume is shared by every container on the host, and
+    another job's directory, or this job's under a live holder, must never go.
+    """
+    for path in Path(temp_root).glob(f"video-{job_id}-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _load_video(job: Job) -> Video:
-    video_id = job.payload.get("video_id")
-    if not isinstance(video_id, int) or isinstance(video_id, bool):
-        raise _failure("VIDEO_NOT_FOUND", details={"video_id": video_id})
+    video_id = _video_id(job)
+    if video_id is None:
+        raise _failure("VIDEO_NOT_FOUND", details={"video_id": job.payload.get("video_id")})
     video = Video.objects.filter(id=video_id, tenant_id=job.tenant_id).first()
     if video is None:
         raise _failure("VIDEO_NOT_FOUND", details={"video_id": video_id})
@@ -140,6 +159,7 @@ def video_transcode(job: Job, ctx) -> dict:
 
     temp_root = Path(settings.VIDEO_WORKER_TEMP_DIR)
     temp_root.mkdir(parents=True, exist_ok=True)
+    remove_job_temp_dirs(job.id, temp_root)
     needed = int(raw.size * settings.VIDEO_DISK_FACTOR)
     free = free_bytes(temp_root)
     if free < needed:
@@ -222,8 +242,8 @@ def video_job_finished(job: Job) -> None:
     """on_terminal: a FAILED or DEAD transcode fails its video (if the video still waits on this job)."""
     if job.state not in (JobState.FAILED, JobState.DEAD):
         return  # DONE: the handler marked it READY; CANCELLED: the API's delete flow owns the video
-    video_id = job.payload.get("video_id")
-    video = Video.objects.filter(id=video_id, tenant_id=job.tenant_id).first() if isinstance(video_id, int) else None
+    video_id = _video_id(job)
+    video = Video.objects.filter(id=video_id, tenant_id=job.tenant_id).first() if video_id is not None else None
     if video is None or (video.current_job_id is not None and video.current_job_id != job.id):
         return
     outcome = video_mark_failed(video=video, code=job.error_code or "TRANSCODE_FAILED",

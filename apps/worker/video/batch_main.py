@@ -11,13 +11,11 @@ storage and the database. Exit codes, as AWS Batch records them:
 
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
 import threading
 import time
-from pathlib import Path
 from uuid import UUID
 
 logger = logging.getLogger("apps.worker.video")
@@ -71,6 +69,9 @@ class HardTimeout:
         self._timer.cancel()
 
     def _fire(self) -> None:
+        from django.conf import settings
+
+        from apps.domains.video.handlers import remove_job_temp_dirs
         from apps.jobs.models import Job, JobState
         from apps.worker.client import InternalApiError
 
@@ -83,15 +84,9 @@ class HardTimeout:
                                   attempt=job.attempts)
             except InternalApiError:
                 logger.error("batch_hard_timeout_unreported", extra={"job_id": str(self._job_id)})
-        remove_job_temp_dirs(self._job_id)
+        # This process has held the job for the whole limit: its scratch files are this attempt's.
+        remove_job_temp_dirs(self._job_id, settings.VIDEO_WORKER_TEMP_DIR)
         self._exit(EXIT_HARD_TIMEOUT)
-
-
-def remove_job_temp_dirs(job_id: UUID) -> None:
-    from django.conf import settings
-
-    for path in Path(settings.VIDEO_WORKER_TEMP_DIR).glob(f"video-{job_id}-*"):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def run(job_id: UUID, *, client=None, stop_event: threading.Event | None = None) -> int:
@@ -117,8 +112,6 @@ def run(job_id: UUID, *, client=None, stop_event: threading.Event | None = None)
                                 log_extra={"worker_id": worker_id, "batch_job_id": extra["batch_job_id"]})
     finally:
         watchdog.cancel()
-        # The handler's TemporaryDirectory cleans up after itself; this catches a crash between its steps.
-        remove_job_temp_dirs(job_id)
     code = OUTCOME_EXIT.get(execution.outcome, EXIT_FAILED)
     logger.info("batch_finished", extra={**extra, "outcome": execution.outcome, "state": execution.state,
                                          "attempt": execution.attempt, "exit_code": code,

@@ -162,6 +162,22 @@ def test_garbage_raw_object_fails_probe_failed_and_fails_the_video_keeping_the_r
     assert video_env.exists("video", video.raw_key)
 
 
+def test_leftovers_of_an_earlier_attempt_of_the_job_are_removed_and_other_jobs_scratch_kept(uploaded_video, run,
+                                                                                            settings, tmp_path):
+    video = uploaded_video(b"\x00garbage" * 100)
+    job = make_transcode_job(video)
+    work = tmp_path / "work"
+    leftover = work / f"video-{job.id}-killed"
+    (leftover / "hls").mkdir(parents=True)
+    (leftover / "source.mp4").write_bytes(b"partial download")
+    other_job = work / "video-00000000-0000-0000-0000-000000000000-running"
+    other_job.mkdir()
+
+    run(job)
+
+    assert sorted(p.name for p in work.iterdir()) == [other_job.name]
+
+
 def test_too_little_free_space_fails_disk_full_before_downloading(uploaded_video, source, run, video_env,
                                                                  monkeypatch, tmp_path):
     video = uploaded_video(source)
