@@ -252,6 +252,27 @@ class TestValidate:
         assert lines[-1] == "SYSTEM_STATUS: NEEDS_ATTENTION"
 
 
+def test_validate_on_the_local_backend_checks_the_database_and_the_processes(uploaded_video, settings, tmp_path):
+    settings.BATCH_BACKEND = "local"
+    settings.BATCH_LOCAL_LOG_DIR = tmp_path / "batch-logs"
+    batch_module.reset_batch_for_tests()
+    finished = make_transcode_job(uploaded_video(b"x" * 10), state=JobState.DONE, external_id="local-999999999")
+
+    code, lines = _validate()
+
+    assert code == 0
+    assert lines == [
+        "DB_CHECK: OK 1 job(s) in 24h, every QUEUED one has a Batch id",
+        "BATCH_CHECK: OK backend local; recent: ABSENT=1",
+        f"LOG_CHECK: OK backend local: logs in {tmp_path / 'batch-logs'}",
+        "STUCK_CHECK: OK nothing stuck",
+        "IAM_CHECK: OK backend local: no roles needed",
+        "SYSTEM_STATUS: OK",
+    ]
+    assert Job.objects.get(id=finished.id).state == JobState.DONE
+    batch_module.reset_batch_for_tests()
+
+
 # ---------------------------------------------------------------------------
 # delete_r2_legacy
 # ---------------------------------------------------------------------------
