@@ -188,6 +188,20 @@ class TestScanBatch:
         assert job.external_id not in ("", "gone-before-claim")
         assert lines[1:] == ["scan_stuck_video_jobs: resubmitted=1"]
 
+    def test_queued_job_whose_submit_failed_is_submitted_to_batch(self, uploaded_video, moto_batch, settings):
+        settings.JOBS_DISPATCH_GRACE_SECONDS = 30
+        job = make_transcode_job(uploaded_video(b"x" * 10), backend="", external_id="")
+        Job.objects.filter(id=job.id).update(updated_at=_ago(31))
+
+        lines = _scan()
+
+        job.refresh_from_db()
+        [submitted] = moto_batch.client.describe_jobs(jobs=[job.external_id])["jobs"]
+        assert (submitted["jobName"], submitted["parameters"]) == (f"video_transcode-{job.id}",
+                                                                  {"job_id": str(job.id)})
+        assert (job.state, job.backend, job.queue) == (JobState.QUEUED, "batch", settings.BATCH_JOB_QUEUE)
+        assert lines == [_line("redispatched", job, "no batch id"), "scan_stuck_video_jobs: redispatched=1"]
+
     def test_a_row_touched_within_the_grace_is_left_alone(self, uploaded_video, moto_batch):
         job = make_transcode_job(uploaded_video(b"x" * 10), state=JobState.RUNNING, attempts=1,
                                  heartbeat_at=_ago(1), external_id="no-such-batch-job")

@@ -323,3 +323,23 @@ class TestVideoJobFinished:
         handlers.video_job_finished(old)
 
         assert Video.objects.get(id=video.id).state == VideoState.UPLOADED
+
+
+class TestThrottledProgress:
+    def test_reports_at_most_once_per_interval_never_backwards_and_never_100(self):
+        sent = []
+        ctx = type("Ctx", (), {"progress": lambda self, percent, stage: sent.append((percent, stage))})()
+        now = [0.0]
+        throttled = handlers._ThrottledProgress(ctx, interval=2.0, clock=lambda: now[0])
+
+        throttled.report(0, "다운로드", force=True)
+        throttled.report(5, "인코딩")  # within the interval
+        now[0] = 2.0
+        throttled.report(10, "인코딩")
+        now[0] = 4.0
+        throttled.report(9, "인코딩")  # backwards
+        throttled.report(10, "인코딩")  # same percent
+        now[0] = 6.0
+        throttled.report(100, "업로드")
+
+        assert sent == [(0, "다운로드"), (10, "인코딩"), (99, "업로드")]
