@@ -32,6 +32,7 @@ from apps.jobs.serializers import (
     JobListFilterSerializer,
     JobOutputSerializer,
     ProgressInputSerializer,
+    result_is_presented,
 )
 
 TERMINAL_CACHE_CONTROL = {"private": True, "max_age": 3600}
@@ -54,8 +55,12 @@ def _etag(job: Job) -> str:
 
 
 def _status_response(request, job: Job, response_class):
-    """The status body with its cache headers: a finished job is cacheable by the browser (ETag), a running one not."""
-    if not job.is_terminal:
+    """The status body with its cache headers: a finished job is cacheable by the browser (ETag), a running one not.
+
+    Neither is a finished job whose kind presents its result afresh on each read (a short-lived download URL): a
+    cached copy would hand out an expired URL.
+    """
+    if not job.is_terminal or result_is_presented(job):
         response = response_class(JobOutputSerializer(job).data)
         response["Cache-Control"] = "no-store"
     else:

@@ -22,6 +22,9 @@ class JobKindSpec:
     heartbeat_timeout: int
     max_attempts: int = 3
     on_terminal: str | None = None
+    # Dotted path called with (job) on a DONE job's status body: returns the result to show instead of the stored
+    # one (e.g. a fresh short-lived download URL). It must not query the database: the status poll is one query.
+    present_result: str | None = None
 
     def __post_init__(self):
         if self.backend not in ("queue", "batch"):
@@ -39,6 +42,9 @@ class JobKindSpec:
 
     def load_on_terminal(self) -> Callable | None:
         return import_string(self.on_terminal) if self.on_terminal else None
+
+    def load_present_result(self) -> Callable | None:
+        return import_string(self.present_result) if self.present_result else None
 
 
 _registry: dict[str, JobKindSpec] = {}
@@ -61,6 +67,12 @@ def get_spec(kind: str) -> JobKindSpec:
         return _registry[kind]
     except KeyError:
         raise UnknownJobKindError(kind)
+
+
+def result_presenter(kind: str) -> Callable | None:
+    """The kind's present_result hook, or None (also for a kind nobody registered)."""
+    spec = _registry.get(kind)
+    return spec.load_present_result() if spec is not None else None
 
 
 def all_specs() -> list[JobKindSpec]:

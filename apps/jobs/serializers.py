@@ -1,11 +1,15 @@
 """ARCHITECTURE §2, status: the one job body the front end renders, and the bodies workers send."""
 
 import json
+import logging
 import re
 
 from rest_framework import serializers
 
 from apps.jobs.models import Job, JobState
+from apps.jobs.registry import result_presenter
+
+logger = logging.getLogger(__name__)
 
 ERROR_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{1,63}$")
 MAX_RESULT_BYTES = 256 * 1024
@@ -45,7 +49,7 @@ class JobOutputSerializer(serializers.Serializer):
             "status": job.state,
             "progress": job.progress,
             "stage": job.stage,
-            "result": job.result,
+            "result": present_result(job),
             "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
             "attempts": job.attempts,
             "max_attempts": job.max_attempts,
@@ -54,6 +58,22 @@ class JobOutputSerializer(serializers.Serializer):
             "finished_at": _iso(job.finished_at),
             "updated_at": _iso(job.updated_at),
         }
+
+
+def result_is_presented(job: Job) -> bool:
+    """True when the body shows a DONE result through the kind's presenter (it changes on every read)."""
+    return job.state == JobState.DONE and job.result is not None and result_presenter(job.kind) is not None
+
+
+def present_result(job: Job):
+    if not result_is_presented(job):
+        return job.result
+    try:
+        return result_presenter(job.kind)(job)
+    except Exception:
+        # A presenter failure (storage misconfigured) must not break the poll: the stored result still says DONE.
+        logger.exception("job_present_result_failed", extra={"job_id": str(job.id), "kind": job.kind})
+        return job.result
 
 
 def _iso(value) -> str | None:

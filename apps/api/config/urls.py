@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.domains.students.urls")),
     path("", include("apps.domains.lectures.urls")),
     path("", include("apps.domains.enrollment.urls")),
+    path("", include("apps.domains.enrollment.excel.urls")),
     path("", include("apps.jobs.urls")),
     path("", include("apps.integrations.urls")),
 ]

@@ -66,6 +66,15 @@ def stop_own_process_then_release(job, ctx):
     return {"finished": True}
 
 
+PRESENTED: list[str] = []
+
+
+def present_with_counter(job):
+    """A presenter that changes on every read, as a presigned URL does."""
+    PRESENTED.append(str(job.id))
+    return {**job.result, "read": len(PRESENTED)}
+
+
 def on_terminal(job):
     CALLS.append(("on_terminal", str(job.id), job.attempts))
 
@@ -87,6 +96,7 @@ TEST_KINDS = [
     _spec("test_ai", "echo", queue_setting="SQS_QUEUE_AI_LITE"),
     _spec("test_sigterm_finish", "stop_own_process_then_finish"),
     _spec("test_sigterm_release", "stop_own_process_then_release"),
+    _spec("test_presented", "echo", present_result="apps.jobs.tests.kinds.present_with_counter"),
 ]
 
 

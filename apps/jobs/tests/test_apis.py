@@ -108,6 +108,34 @@ def test_finished_job_with_a_jwt_answers_304_to_its_etag(admin_user, make_job):
     assert again.content == b""
 
 
+def test_done_job_with_a_presenter_shows_a_fresh_result_on_every_poll_and_is_never_cached(
+        admin_user, admin_client, make_job, django_assert_num_queries):
+    job = make_job(kind="test_presented", state=JobState.DONE, result={"key": "k"}, finished_at=timezone.now())
+    client = _jwt_client(admin_user)
+
+    with django_assert_num_queries(1):
+        first = client.get(f"/api/v1/jobs/{job.id}/")
+    second = admin_client.get(f"/api/v1/jobs/{job.id}/", HTTP_IF_NONE_MATCH='"anything"')
+
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["result"]["key"] == second.json()["result"]["key"] == "k"
+    assert second.json()["result"]["read"] == first.json()["result"]["read"] + 1
+    for response in (first, second):
+        assert response["Cache-Control"] == "no-store"
+        assert not response.has_header("ETag")
+    job.refresh_from_db()
+    assert job.result == {"key": "k"}
+
+
+def test_presenter_is_not_applied_before_the_job_is_done(admin_client, make_job):
+    job = make_job(kind="test_presented", state=JobState.RUNNING, result={"key": "k"})
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/")
+
+    assert response.json()["result"] == {"key": "k"}
+    assert response["Cache-Control"] == "no-store"
+
+
 def test_status_with_a_jwt_for_another_tenants_job_is_404(admin_user, make_job, other_tenant):
     foreign = make_job(tenant=other_tenant)
 

@@ -241,6 +241,14 @@ EXCEL_MAX_SHEET_CELLS = env.int("EXCEL_MAX_SHEET_CELLS", default=5_000_000)
 EXCEL_IMPORT_BATCH_SIZE = env.int("EXCEL_IMPORT_BATCH_SIZE", default=1000)
 
 # ---------------------------------------------------------------------------
+# Excel jobs: export downloads (ARCHITECTURE §4 Excel export)
+# ---------------------------------------------------------------------------
+# Lifetime of the download URL a DONE export's status body carries (a fresh one on every poll).
+EXCEL_EXPORT_URL_SECONDS = env.int("EXCEL_EXPORT_URL_SECONDS", default=300)
+# purge_expired_exports deletes exports older than this (the R2 lifecycle rule in docs/excel.md does the same).
+EXCEL_EXPORT_RETENTION_HOURS = env.int("EXCEL_EXPORT_RETENTION_HOURS", default=24)
+
+# ---------------------------------------------------------------------------
 # Video pipeline (ARCHITECTURE §4 Video): limits, HLS ladder, Batch worker
 # ---------------------------------------------------------------------------
 VIDEO_MAX_UPLOAD_BYTES = env.int("VIDEO_MAX_UPLOAD_BYTES", default=20 * 1024**3)

@@ -48,6 +48,17 @@ def enrollment_export_roster(
     statuses: Iterable[str] | None = None,
 ) -> Path:
     """Write the lecture's roster of live students to `path` (a new temp file when None) and return the path."""
+    return enrollment_export_roster_counted(tenant=tenant, lecture=lecture, path=path, statuses=statuses)[0]
+
+
+def enrollment_export_roster_counted(
+    *,
+    tenant: Tenant,
+    lecture: Lecture,
+    path: str | Path | None = None,
+    statuses: Iterable[str] | None = None,
+) -> tuple[Path, int]:
+    """enrollment_export_roster, also returning the number of student rows written (the export job's result)."""
     if path is None:
         handle, name = tempfile.mkstemp(prefix="roster-", suffix=".xlsx")
         os.close(handle)
@@ -64,7 +75,9 @@ def enrollment_export_roster(
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="수강생 명단")
     sheet.append(EXPORT_HEADERS)
+    row_count = 0
     for enrollment in enrollments.iterator(chunk_size=_CHUNK):
+        row_count += 1
         student = enrollment.student
         values = (
             student.name,
@@ -81,4 +94,4 @@ def enrollment_export_roster(
         )
         sheet.append([safe_cell(sheet, value) for value in values])
     workbook.save(path)
-    return path
+    return path, row_count

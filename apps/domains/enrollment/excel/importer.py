@@ -88,6 +88,7 @@ def enrollment_import_rows(
     dry_run: bool,
     skipped: Iterable[SkippedRow] = (),
     record_result: Callable[[dict], None] | None = None,
+    initial_password_hash: str | None = None,
 ) -> ImportResult:
     """Create, restore and enroll the students of `rows`; students only when both lecture and session are None.
 
@@ -97,7 +98,12 @@ def enrollment_import_rows(
     Existing students are reused as they are (the roster does not overwrite their details); a restored student
     gets back exactly the row that was deleted. An enrollment that exists in any status (even DROPPED) counts as
     already enrolled and keeps its status: re-activating is a decision for the admin, not for an upload.
+
+    `initial_password_hash` (a Django password hash) replaces `initial_password` when the caller hashed it already,
+    so a job payload never carries the plain password.
     """
+    if initial_password and initial_password_hash:
+        raise ValueError("pass initial_password or initial_password_hash, not both")
     skipped = list(skipped)
     unique_rows = _unique_rows(rows, skipped)
     if not unique_rows:
@@ -106,7 +112,7 @@ def enrollment_import_rows(
                                                                         "skipped_truncated")})
     lecture, session = _check_scope(tenant=tenant, lecture=lecture, session=session)
     # One hash for every account of the import: hashing is deliberately slow (hundreds of ms per call).
-    password_hash = make_password(initial_password) if initial_password else None
+    password_hash = initial_password_hash or (make_password(initial_password) if initial_password else None)
     batch_size = settings.EXCEL_IMPORT_BATCH_SIZE
 
     with transaction.atomic():
@@ -149,17 +155,24 @@ def enrollment_import_file(
     initial_password: str | None,
     dry_run: bool,
     record_result: Callable[[dict], None] | None = None,
+    initial_password_hash: str | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Validate, parse and import one roster file: what the excel_import job handler runs on the downloaded file.
 
     Raises ExcelFileError, ExcelHeaderError, ExcelNoRowsError (all DomainError with a code and a Korean message)
-    before any row is written.
+    before any row is written. `on_stage` hears "분석" before validation and "등록" before the import.
     """
+    if on_stage is not None:
+        on_stage("분석")
     excel_validate_upload(path)
     parsed = parse_roster(path)
+    if on_stage is not None:
+        on_stage("등록")
     return enrollment_import_rows(
         tenant=tenant, lecture=lecture, session=session, rows=parsed.rows, initial_password=initial_password,
         dry_run=dry_run, skipped=parsed.skipped, record_result=record_result,
+        initial_password_hash=initial_password_hash,
     )
 
 

@@ -191,6 +191,26 @@ def test_an_initial_password_gives_new_students_accounts_hashed_once(tenant, lec
 
 
 @pytest.mark.django_db
+def test_a_pre_hashed_password_is_used_as_is_and_never_hashed_again(tenant, lecture):
+    from django.contrib.auth.hashers import make_password
+
+    password_hash = make_password("start-5678")
+    with mock.patch.object(importer, "make_password", wraps=importer.make_password) as hasher:
+        run(tenant, lecture, make_rows(2), initial_password_hash=password_hash)
+    assert hasher.call_count == 0
+    users = [s.user for s in Student.objects.filter(tenant=tenant).select_related("user")]
+    assert [user.password for user in users] == [password_hash, password_hash]
+    assert all(user.check_password("start-5678") for user in users)
+
+
+@pytest.mark.django_db
+def test_a_password_and_a_hash_together_are_refused(tenant, lecture):
+    with pytest.raises(ValueError):
+        run(tenant, lecture, make_rows(1), initial_password="a-1234", initial_password_hash="md5$x$y")
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
 def test_a_given_session_is_used(tenant, lecture):
     session = Session.objects.create(tenant=tenant, lecture=lecture, order=3, title="3차시")
     result = run(tenant, lecture, make_rows(2), session=session)
@@ -330,6 +350,15 @@ def test_import_file_runs_the_whole_pipeline_on_one_path(tenant, lecture, roster
                                     initial_password=None, dry_run=False).to_dict()
     assert (result["enrolled_count"], result["skipped_count"]) == (1, 1)
     assert Student.objects.get(tenant=tenant).grade == 2
+
+
+@pytest.mark.django_db
+def test_import_file_announces_its_stages_in_order(tenant, lecture, roster):
+    path = roster([["김철수", "010-1111-2222", "", "", "중2", "", ""]])
+    stages = []
+    enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
+                           dry_run=False, on_stage=stages.append)
+    assert stages == ["분석", "등록"]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,164 @@
+"""Excel HTTP API (ARCHITECTURE §4 Excel enrollment and export): uploads and exports become jobs, answered 202.
+
+The job is then polled at GET /api/v1/enrollments/excel_job_status/<job_id>/ (apps/jobs), same body as /jobs/<id>/.
+"""
+
+import json
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.permissions import IsTenantAdmin, IsTenantStaff
+from apps.core.tenancy import TenantScopedMixin
+from apps.domains.enrollment.models import EnrollmentStatus
+from apps.integrations.storage import content_disposition
+from apps.jobs.models import Job, JobState
+
+from .services import XLSX_CONTENT_TYPE, excel_export_submit, excel_import_submit
+from .template import build_enrollment_template
+
+TEMPLATE_FILENAME = "학생_명단_양식.xlsx"
+
+
+class ExcelErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.JSONField()
+
+
+class ExcelJobAcceptedSerializer(serializers.Serializer):
+    job_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=JobState.choices)
+
+
+def _accepted(job: Job) -> Response:
+    return Response({"job_id": str(job.id), "status": job.state}, status=status.HTTP_202_ACCEPTED)
+
+
+_IMPORT_RESPONSES = {
+    202: ExcelJobAcceptedSerializer,
+    400: OpenApiResponse(ExcelErrorSerializer, description="파일 검사 실패 (EXCEL_* 코드) 또는 입력 오류"),
+    404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND / SESSION_NOT_FOUND"),
+    413: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_TOO_LARGE"),
+    503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_STORAGE_UNAVAILABLE, 또는 EXCEL_ENQUEUE_FAILED "
+                                                      "(details.job_id: 작업은 대기 중이며 자동으로 다시 보내집니다)"),
+}
+
+
+class ExcelUploadInputSerializer(serializers.Serializer):
+    # Empty files reach the validator, whose message says what to do.
+    file = serializers.FileField(allow_empty_file=True)
+    initial_password = serializers.CharField(required=False, allow_blank=True, max_length=128, min_length=4,
+                                             trim_whitespace=False, write_only=True)
+    dry_run = serializers.BooleanField(required=False, default=False)
+
+
+class LectureEnrollFromExcelApi(TenantScopedMixin, APIView):
+    """POST /api/v1/enrollments/lecture_enroll_from_excel/: enroll a roster into a lecture (as a job)."""
+
+    permission_classes = [IsTenantAdmin]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(ExcelUploadInputSerializer):
+        lecture_id = serializers.IntegerField(min_value=1)
+        session_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+        class Meta:
+            ref_name = "LectureEnrollFromExcelInput"
+
+    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=_IMPORT_RESPONSES)
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = excel_import_submit(
+            tenant=self.tenant, created_by=request.user, upload=data["file"], lecture_id=data["lecture_id"],
+            session_id=data.get("session_id"), initial_password=data.get("initial_password") or None,
+            dry_run=data["dry_run"],
+        )
+        return _accepted(job)
+
+
+class StudentImportFromExcelApi(TenantScopedMixin, APIView):
+    """POST /api/v1/students/import_from_excel/: create or restore the roster's students, no lecture (as a job)."""
+
+    permission_classes = [IsTenantAdmin]
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(request={"multipart/form-data": ExcelUploadInputSerializer},
+                   responses={code: answer for code, answer in _IMPORT_RESPONSES.items() if code != 404})
+    def post(self, request):
+        serializer = ExcelUploadInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = excel_import_submit(
+            tenant=self.tenant, created_by=request.user, upload=data["file"],
+            initial_password=data.get("initial_password") or None, dry_run=data["dry_run"],
+        )
+        return _accepted(job)
+
+
+class XlsxRenderer(BaseRenderer):
+    """Lets a client that accepts only xlsx negotiate the download (errors still carry the JSON error body)."""
+
+    media_type = XLSX_CONTENT_TYPE
+    format = "xlsx"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        return json.dumps(data, ensure_ascii=False).encode()
+
+
+class ExcelTemplateApi(TenantScopedMixin, APIView):
+    """GET /api/v1/enrollments/excel_template/: the roster template, the same for every tenant's staff."""
+
+    permission_classes = [IsTenantStaff]
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY})
+    def get(self, request):
+        response = HttpResponse(build_enrollment_template(), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = content_disposition(TEMPLATE_FILENAME)
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class EnrollmentExportApi(TenantScopedMixin, APIView):
+    """POST /api/v1/enrollments/export/: a lecture's roster as an xlsx, written by a job.
+
+    The DONE job's result carries `download_url` (fresh on every poll, valid `expires_in` seconds).
+    """
+
+    permission_classes = [IsTenantStaff]
+
+    class InputSerializer(serializers.Serializer):
+        lecture_id = serializers.IntegerField(min_value=1)
+        statuses = serializers.ListField(child=serializers.ChoiceField(choices=EnrollmentStatus.choices),
+                                         required=False, allow_empty=True, max_length=len(EnrollmentStatus.choices))
+        filename = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+        class Meta:
+            ref_name = "EnrollmentExportInput"
+
+    @extend_schema(request=InputSerializer, responses={
+        202: ExcelJobAcceptedSerializer,
+        400: OpenApiResponse(ExcelErrorSerializer, description="VALIDATION_ERROR"),
+        404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND"),
+        503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_ENQUEUE_FAILED (details.job_id)"),
+    })
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        job = excel_export_submit(tenant=self.tenant, created_by=request.user, lecture_id=data["lecture_id"],
+                                  statuses=data.get("statuses"), filename=data.get("filename"))
+        return _accepted(job)

@@ -1,0 +1,169 @@
+"""ARCHITECTURE §4 Excel enrollment and export: the excel fleet's job handlers and the hooks of their job kinds.
+
+excel_import          download the roster, validate + parse + enroll it (one transaction), return the counts
+excel_import_cleanup  on_terminal: delete the uploaded roster whatever the ending (DONE, FAILED, DEAD, CANCELLED)
+excel_export          write a lecture's roster, upload it under exports/, return {key, filename, row_count}
+excel_export_present  present_result: a DONE export's result plus a fresh short-lived download URL
+
+Delivery is at least once. The import stores its result on the job row inside the import transaction, so a retry
+after a worker died between committing and reporting returns that stored result instead of importing again.
+"""
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.core.exceptions import DomainError
+from apps.domains.enrollment.excel.export import enrollment_export_roster_counted
+from apps.domains.enrollment.excel.importer import enrollment_import_file
+from apps.domains.enrollment.excel.services import (
+    EXPORT_BUCKET,
+    IMPORT_BUCKET,
+    XLSX_CONTENT_TYPE,
+    excel_export_key,
+    excel_import_key,
+)
+from apps.domains.lectures.models import Lecture, Session
+from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
+from apps.jobs.errors import JobFailure, JobInterrupted
+from apps.jobs.models import Job, JobState
+
+logger = logging.getLogger(__name__)
+
+STAGE_DOWNLOAD = "다운로드"
+STAGE_PERCENT = {STAGE_DOWNLOAD: 5, "분석": 20, "등록": 50}
+STAGE_EXPORT_WRITE = "명단 작성"
+STAGE_EXPORT_UPLOAD = "업로드"
+
+FILE_MISSING = ("EXCEL_FILE_MISSING", "업로드한 파일을 찾을 수 없습니다. 파일을 다시 올려 주세요.")
+STORAGE_UNAVAILABLE = ("EXCEL_STORAGE_UNAVAILABLE", "파일 저장소에 연결할 수 없습니다. 자동으로 다시 시도합니다.")
+LECTURE_GONE = ("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다. 삭제된 강의인지 확인해 주세요.")
+SESSION_GONE = ("SESSION_NOT_FOUND", "차시를 찾을 수 없습니다. 삭제된 차시인지 확인해 주세요.")
+
+
+class _AlreadyRecorded(Exception):
+    """Another attempt of the same job committed its import first: roll this one back and report that result."""
+
+
+class _NoLongerRunning(Exception):
+    """The job was cancelled (or ended) while importing: roll the import back."""
+
+
+def _result_recorder(job: Job):
+    def record(body: dict) -> None:
+        # Runs inside the import transaction: the result commits with the rows it counts, or neither does.
+        recorded = Job.objects.filter(id=job.id, state=JobState.RUNNING, result__isnull=True).update(
+            result=body, updated_at=timezone.now()
+        )
+        if recorded:
+            return
+        if Job.objects.filter(id=job.id, result__isnull=False).exists():
+            raise _AlreadyRecorded()
+        raise _NoLongerRunning()
+
+    return record
+
+
+def _import_scope(job: Job) -> tuple[Lecture | None, Session | None]:
+    payload = job.payload
+    lecture = session = None
+    if payload.get("lecture_id") is not None:
+        lecture = Lecture.objects.filter(tenant_id=job.tenant_id, id=payload["lecture_id"]).first()
+        if lecture is None:
+            raise JobFailure(*LECTURE_GONE)
+    if payload.get("session_id") is not None:
+        session = Session.objects.filter(tenant_id=job.tenant_id, id=payload["session_id"]).first()
+        if session is None:
+            raise JobFailure(*SESSION_GONE)
+    return lecture, session
+
+
+def _download(key: str, path: Path) -> None:
+    try:
+        get_storage().get_to_file(IMPORT_BUCKET, key, path)
+    except ObjectNotFound:
+        raise JobFailure(*FILE_MISSING)
+    except StorageError:
+        logger.warning("excel_import_download_failed", extra={"object": key}, exc_info=True)
+        raise JobFailure(*STORAGE_UNAVAILABLE, retryable=True)
+
+
+def excel_import(job: Job, ctx) -> dict:
+    """payload {key, lecture_id, session_id, dry_run, initial_password_hash} → the ImportResult body.
+
+    A file the validator or parser refuses (EXCEL_*), and EXCEL_NO_ROWS, fail the job for good; storage trouble is
+    retried. Nothing is written unless the whole roster is enrolled.
+    """
+    if job.result is not None:
+        logger.info("excel_import_result_reused", extra={"job_id": str(job.id), "tenant_id": job.tenant_id})
+        return job.result
+    payload = job.payload
+    lecture, session = _import_scope(job)
+    ctx.progress(STAGE_PERCENT[STAGE_DOWNLOAD], STAGE_DOWNLOAD)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="excel-import-") as directory:
+        path = Path(directory) / "roster.xlsx"
+        _download(payload["key"], path)
+        downloaded = time.monotonic()
+        try:
+            result = enrollment_import_file(
+                tenant=job.tenant, lecture=lecture, session=session, path=path, initial_password=None,
+                initial_password_hash=payload.get("initial_password_hash") or None,
+                dry_run=bool(payload.get("dry_run")), record_result=_result_recorder(job),
+                on_stage=lambda stage: ctx.progress(STAGE_PERCENT[stage], stage),
+            )
+        except _AlreadyRecorded:
+            logger.info("excel_import_result_reused", extra={"job_id": str(job.id), "tenant_id": job.tenant_id})
+            return Job.objects.values_list("result", flat=True).get(id=job.id)
+        except _NoLongerRunning:
+            raise JobInterrupted()
+        except DomainError as error:
+            raise JobFailure(error.code, error.message)
+    logger.info("excel_import_handled", extra={
+        "job_id": str(job.id), "tenant_id": job.tenant_id, "download_ms": round((downloaded - started) * 1000),
+        "import_ms": round((time.monotonic() - downloaded) * 1000),
+    })
+    return result.to_dict()
+
+
+def excel_import_cleanup(job: Job) -> None:
+    """No roster stays in storage once its job has ended, whatever the ending."""
+    key = job.payload.get("key") or excel_import_key(tenant_id=job.tenant_id, job_id=job.id)
+    get_storage().delete(IMPORT_BUCKET, key)
+    logger.info("excel_import_file_deleted", extra={"job_id": str(job.id), "tenant_id": job.tenant_id,
+                                                    "state": job.state})
+
+
+def excel_export(job: Job, ctx) -> dict:
+    """payload {lecture_id, statuses, filename} → {"key", "filename", "row_count"}; running it again overwrites."""
+    payload = job.payload
+    lecture = Lecture.objects.filter(tenant_id=job.tenant_id, id=payload["lecture_id"]).first()
+    if lecture is None:
+        raise JobFailure(*LECTURE_GONE)
+    filename = payload["filename"]
+    key = excel_export_key(tenant_id=job.tenant_id, job_id=job.id, filename=filename)
+    ctx.progress(10, STAGE_EXPORT_WRITE)
+    with tempfile.TemporaryDirectory(prefix="excel-export-") as directory:
+        path, row_count = enrollment_export_roster_counted(
+            tenant=job.tenant, lecture=lecture, path=Path(directory) / "roster.xlsx",
+            statuses=payload.get("statuses") or None,
+        )
+        ctx.progress(80, STAGE_EXPORT_UPLOAD)
+        try:
+            get_storage().put_file(EXPORT_BUCKET, key, path, content_type=XLSX_CONTENT_TYPE)
+        except StorageError:
+            logger.warning("excel_export_upload_failed", extra={"job_id": str(job.id)}, exc_info=True)
+            raise JobFailure(*STORAGE_UNAVAILABLE, retryable=True)
+    return {"key": key, "filename": filename, "row_count": row_count}
+
+
+def excel_export_present(job: Job) -> dict:
+    """The stored result plus a download URL valid for EXCEL_EXPORT_URL_SECONDS; signing needs no query."""
+    seconds = settings.EXCEL_EXPORT_URL_SECONDS
+    url = get_storage().presign_get(EXPORT_BUCKET, job.result["key"], expires=seconds,
+                                    download_name=job.result["filename"])
+    return {**job.result, "download_url": url, "expires_in": seconds}
