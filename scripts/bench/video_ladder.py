@@ -191,7 +191,9 @@ def measure(mode: str, source: Path, work: Path, args, *, env: dict | None = Non
     completed = subprocess.run([
         sys.executable, __file__, "--child", mode, "--source", str(source), "--out", str(out_dir),
         "--renditions", args.renditions, "--preset", args.preset, "--segment", str(args.segment),
-    ], check=True, capture_output=True, text=True, env=env)
+    ], capture_output=True, text=True, env=env)
+    if completed.returncode != 0:
+        raise SystemExit(f"{mode} failed (exit {completed.returncode}):\n{completed.stderr[-3000:]}")
     shutil.rmtree(out_dir, ignore_errors=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
