@@ -4,6 +4,7 @@ and the guarded prefix delete. The management commands only parse arguments and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +16,8 @@ from django.utils import timezone
 from apps.jobs.errors import JobDispatchError
 from apps.jobs.models import Job, JobBackend, JobState
 from apps.jobs.services import job_dispatch, job_mark_dead, job_requeue, job_scan_stuck
+
+logger = logging.getLogger(__name__)
 
 KIND = "video_transcode"
 # Batch says the container is gone (or never existed) while the row still waits on it.
@@ -40,6 +43,7 @@ class ScanLine:
 @dataclass
 class VideoScanReport:
     lines: list[ScanLine] = field(default_factory=list)
+    describe_error: str = ""  # Batch could not be asked: its part of the scan was skipped
 
     def count(self, action: str) -> int:
         return sum(1 for line in self.lines if line.action == action)
@@ -84,7 +88,15 @@ def video_jobs_scan(*, dry_run: bool = False, now: datetime | None = None,
     )
     if not candidates:
         return report
-    described = _get_batch().describe([job.external_id for job in candidates])
+    from apps.integrations.batch import BatchError
+
+    try:
+        described = _get_batch().describe([job.external_id for job in candidates])
+    except BatchError as exc:
+        # The heartbeat part above already ran; the Batch part waits for the next run.
+        logger.warning("video_scan_describe_failed", extra={"error": str(exc), "jobs": len(candidates)})
+        report.describe_error = str(exc)
+        return report
     for job in candidates:
         info = described.get(job.external_id)
         if info is None or info.status not in GONE_STATUSES:
@@ -202,6 +214,8 @@ def _log_check() -> tuple[bool, str]:
 
 def _stuck_check(now: datetime) -> tuple[bool, str]:
     report = video_jobs_scan(dry_run=True, now=now)
+    if report.describe_error:
+        return False, f"Batch describe failed: {report.describe_error}"
     if report.lines:
         counts = ", ".join(f"{k}={v}" for k, v in sorted(report.summary().items()))
         return False, f"scan_stuck_video_jobs would act on {len(report.lines)} job(s): {counts}"

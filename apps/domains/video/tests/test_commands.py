@@ -202,6 +202,23 @@ class TestScanBatch:
         assert (job.state, job.backend, job.queue) == (JobState.QUEUED, "batch", settings.BATCH_JOB_QUEUE)
         assert lines == [_line("redispatched", job, "no batch id"), "scan_stuck_video_jobs: redispatched=1"]
 
+    def test_batch_unreachable_skips_the_reconcile_and_says_so(self, uploaded_video, moto_batch, monkeypatch):
+        job = make_transcode_job(uploaded_video(b"x" * 10), state=JobState.RUNNING, attempts=1,
+                                 heartbeat_at=_ago(5), external_id="some-batch-job")
+        Job.objects.filter(id=job.id).update(updated_at=_ago(60))
+
+        def unreachable(ids):
+            raise batch_module.BatchError("batch describe_jobs: endpoint unreachable")
+
+        monkeypatch.setattr(moto_batch, "describe", unreachable)
+
+        lines = _scan()
+
+        assert lines == ["batch describe failed, Batch reconcile skipped: batch describe_jobs: endpoint unreachable",
+                         "scan_stuck_video_jobs: nothing to do"]
+        current = Job.objects.get(id=job.id)
+        assert (current.state, current.external_id) == (JobState.RUNNING, "some-batch-job")
+
     def test_a_row_touched_within_the_grace_is_left_alone(self, uploaded_video, moto_batch):
         job = make_transcode_job(uploaded_video(b"x" * 10), state=JobState.RUNNING, attempts=1,
                                  heartbeat_at=_ago(1), external_id="no-such-batch-job")

@@ -18,5 +18,7 @@ class Command(BaseCommand):
         report = video_jobs_scan(dry_run=dry_run)
         for line in report.lines:
             self.stdout.write(line.render())
+        if report.describe_error:
+            self.stdout.write(f"batch describe failed, Batch reconcile skipped: {report.describe_error}")
         counts = " ".join(f"{name}={count}" for name, count in sorted(report.summary().items()))
         self.stdout.write(f"scan_stuck_video_jobs{' (dry run)' if dry_run else ''}: {counts or 'nothing to do'}")
