@@ -1,8 +1,14 @@
-"""ARCHITECTURE §3: the one place a boto3 client is built (timeouts, retries, region, credentials)."""
+"""ARCHITECTURE §3: the one place a boto3 client is built (timeouts, retries, region, credentials), and what every
+port shares: a lazily built client whose errors become the port's own, and the adapter picked once from settings.
+"""
 
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+
+T = TypeVar("T")
 
 
 def aws_error_code(exc: BaseException) -> str:
@@ -20,3 +26,56 @@ def aws_client(service: str, *, region: str | None = None, read_timeout: int = 3
     return boto3.session.Session().client(
         service, region_name=region or settings.AWS_REGION, config=config, **client_kwargs
     )
+
+
+class AwsAdapter:
+    """Base of the AWS adapters: the client is built on first use, and botocore errors become `error_class`."""
+
+    error_class: type[Exception] = Exception
+    service_label = "aws"
+
+    def __init__(self, client=None):
+        self._client = client
+        self._client_lock = threading.Lock()
+
+    def make_client(self):
+        raise NotImplementedError
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self.make_client()
+        return self._client
+
+    def translate_error(self, what: str, exc: Exception) -> Exception:
+        return self.error_class(f"{self.service_label} {what}: {exc}")
+
+    def _call(self, what: str, fn, /, **kwargs):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return fn(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self.translate_error(what, exc) from exc
+
+
+class AdapterSlot(Generic[T]):
+    """The adapter a setting picks, built once per process; tests reset it after changing the setting."""
+
+    def __init__(self, build: Callable[[], T]):
+        self._build = build
+        self._adapter: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        if self._adapter is None:
+            with self._lock:
+                if self._adapter is None:
+                    self._adapter = self._build()
+        return self._adapter
+
+    def reset(self) -> None:
+        with self._lock:
+            self._adapter = None

@@ -18,6 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.integrations.aws import AdapterSlot, AwsAdapter
+
 ABSENT = "ABSENT"
 DESCRIBE_CHUNK = 100
 LOCAL_PREFIX = "local-"
@@ -58,26 +60,12 @@ def aws_job_name(job_name: str) -> str:
 # ---------------------------------------------------------------------------
 # AWS Batch
 # ---------------------------------------------------------------------------
-class AwsBatch(Batch):
-    def __init__(self, client=None):
-        self._client = client
-        self._lock = threading.Lock()
+class AwsBatch(AwsAdapter, Batch):
+    error_class = BatchError
+    service_label = "batch"
 
-    @property
-    def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = _make_batch_client()
-        return self._client
-
-    def _call(self, what: str, fn, /, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise BatchError(f"batch {what}: {exc}") from exc
+    def make_client(self):
+        return _make_batch_client()
 
     def submit(self, *, job_name, job_id) -> str:
         answer = self._call(
@@ -234,18 +222,12 @@ class LocalBatch(Batch):
 # ---------------------------------------------------------------------------
 # Selection
 # ---------------------------------------------------------------------------
-_batch: Batch | None = None
-_batch_lock = threading.Lock()
+_batch_slot: AdapterSlot[Batch] = AdapterSlot(lambda: _build_batch())
 
 
 def get_batch() -> Batch:
     """The adapter chosen by settings.BATCH_BACKEND, built once per process."""
-    global _batch
-    if _batch is None:
-        with _batch_lock:
-            if _batch is None:
-                _batch = _build_batch()
-    return _batch
+    return _batch_slot.get()
 
 
 def _build_batch() -> Batch:
@@ -258,6 +240,4 @@ def _build_batch() -> Batch:
 
 
 def reset_batch_for_tests() -> None:
-    global _batch
-    with _batch_lock:
-        _batch = None
+    _batch_slot.reset()

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.integrations.aws import aws_error_code
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code
 
 logger = logging.getLogger(__name__)
 
@@ -250,29 +250,16 @@ def _make_sqs_client(region: str | None = None):
     return aws_client("sqs", region=region, read_timeout=SQS_MAX_WAIT_SECONDS + 10)
 
 
-class SqsQueues(Queues):
+class SqsQueues(AwsAdapter, Queues):
+    error_class = QueueError
+    service_label = "sqs"
+
     def __init__(self, client=None):
-        self._client = client
+        super().__init__(client)
         self._urls: dict[str, str] = {}
-        self._lock = threading.Lock()
 
-    @property
-    def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = _make_sqs_client()
-        return self._client
-
-    def _call(self, what: str, fn, /, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return fn(**kwargs)
-        except ClientError as exc:
-            raise QueueError(f"sqs {what}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise QueueError(f"sqs {what}: {exc}") from exc
+    def make_client(self):
+        return _make_sqs_client()
 
     def url(self, queue: str) -> str:
         cached = self._urls.get(queue)
@@ -394,18 +381,12 @@ def _ensure_queue(sqs: SqsQueues, name: str, attributes: dict[str, str]) -> str:
 # ---------------------------------------------------------------------------
 # Selection
 # ---------------------------------------------------------------------------
-_queues: Queues | None = None
-_queues_lock = threading.Lock()
+_queues_slot: AdapterSlot[Queues] = AdapterSlot(lambda: _build_queues())
 
 
 def get_queues() -> Queues:
     """The adapter chosen by settings.QUEUE_BACKEND, built once per process."""
-    global _queues
-    if _queues is None:
-        with _queues_lock:
-            if _queues is None:
-                _queues = _build_queues()
-    return _queues
+    return _queues_slot.get()
 
 
 def _build_queues() -> Queues:
@@ -418,6 +399,4 @@ def _build_queues() -> Queues:
 
 
 def reset_queues_for_tests() -> None:
-    global _queues
-    with _queues_lock:
-        _queues = None
+    _queues_slot.reset()

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import aws_error_code
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code
 
 LOGICAL_BUCKETS = {
     "ai": "R2_BUCKET_AI",
@@ -447,32 +446,19 @@ def _iter_data(data: bytes | bytearray | memoryview | BinaryIO | None) -> Iterat
 # ---------------------------------------------------------------------------
 # R2 (S3 API)
 # ---------------------------------------------------------------------------
-class R2Storage(Storage):
+class R2Storage(AwsAdapter, Storage):
     """Cloudflare R2, or any S3 API endpoint; with R2_ENDPOINT_URL empty it talks to AWS S3 (and to moto in tests)."""
 
-    def __init__(self, client=None):
-        self._client = client
-        self._lock = threading.Lock()
+    error_class = StorageError
+    service_label = "s3"
 
-    @property
-    def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = _make_s3_client()
-        return self._client
+    def make_client(self):
+        return _make_s3_client()
 
-    def _call(self, what: str, fn, /, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return fn(**kwargs)
-        except ClientError as exc:
-            if aws_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
-                raise ObjectNotFound(f"{what}: {exc}") from exc
-            raise StorageError(f"{what}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"{what}: {exc}") from exc
+    def translate_error(self, what, exc):
+        if aws_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
+            return ObjectNotFound(f"{self.service_label} {what}: {exc}")
+        return super().translate_error(what, exc)
 
     @staticmethod
     def _extra(content_type: str | None, cache_control: str | None) -> dict:
@@ -614,18 +600,12 @@ def _make_s3_client():
 # ---------------------------------------------------------------------------
 # Selection
 # ---------------------------------------------------------------------------
-_storage: Storage | None = None
-_storage_lock = threading.Lock()
+_storage_slot: AdapterSlot[Storage] = AdapterSlot(lambda: _build_storage())
 
 
 def get_storage() -> Storage:
     """The adapter chosen by settings.STORAGE_BACKEND, built once per process."""
-    global _storage
-    if _storage is None:
-        with _storage_lock:
-            if _storage is None:
-                _storage = _build_storage()
-    return _storage
+    return _storage_slot.get()
 
 
 def _build_storage() -> Storage:
@@ -638,6 +618,4 @@ def _build_storage() -> Storage:
 
 
 def reset_storage_for_tests() -> None:
-    global _storage
-    with _storage_lock:
-        _storage = None
+    _storage_slot.reset()

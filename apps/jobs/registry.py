@@ -25,6 +25,9 @@ class JobKindSpec:
     # Dotted path called with (job) on a DONE job's status body: returns the result to show instead of the stored
     # one (e.g. a fresh short-lived download URL). It must not query the database: the status poll is one query.
     present_result: str | None = None
+    # Dotted path of `(job) -> bool`: False keeps the job QUEUED without external_id (a concurrency limit);
+    # the scanner dispatches it once the gate opens.
+    dispatch_gate: str | None = None
 
     def __post_init__(self):
         if self.backend not in ("queue", "batch"):
@@ -45,6 +48,9 @@ class JobKindSpec:
 
     def load_present_result(self) -> Callable | None:
         return import_string(self.present_result) if self.present_result else None
+
+    def load_dispatch_gate(self) -> Callable | None:
+        return import_string(self.dispatch_gate) if self.dispatch_gate else None
 
 
 _registry: dict[str, JobKindSpec] = {}

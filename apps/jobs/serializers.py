@@ -4,6 +4,7 @@ import json
 import logging
 import re
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from apps.jobs.models import Job, JobState
@@ -77,7 +78,8 @@ def present_result(job: Job):
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+    # Same rendering as DRF's DateTimeField elsewhere in the API: the academy's local time (Asia/Seoul).
+    return timezone.localtime(value).isoformat() if value is not None else None
 
 
 class JobListFilterSerializer(serializers.Serializer):

@@ -136,8 +136,33 @@ def _dispatch_quietly(job: Job) -> None:
 
 
 def job_dispatch(*, job: Job) -> str:
-    """Hand the job to its backend, carrying ids only; record backend, queue and external id."""
+    """Hand the job to its backend, carrying ids only; record backend, queue and external id.
+
+    Returns "" when the kind's dispatch gate is closed (a concurrency limit): the job stays QUEUED without
+    external_id, nothing is logged as a failure, and `job_scan_stuck` dispatches it once the gate opens.
+    """
     spec: JobKindSpec = get_spec(job.kind)
+    gate = spec.load_dispatch_gate()
+    if gate is None:
+        return _send(job, spec)
+    # The gate counts jobs that hold an external id; the count and the send that sets one are serialised per kind,
+    # so two dispatches can never both take the last free slot.
+    with transaction.atomic():
+        _lock_kind_dispatch(job.kind)
+        if not gate(job):
+            logger.debug("job_dispatch_gated", extra={"job_id": str(job.id), "kind": job.kind,
+                                                      "tenant_id": job.tenant_id})
+            return ""
+        return _send(job, spec)
+
+
+def _lock_kind_dispatch(kind: str) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"jobs.dispatch_gate:{kind}"])
+
+
+def _send(job: Job, spec: JobKindSpec) -> str:
     try:
         if spec.backend == "queue":
             queue_name = spec.queue_name()
@@ -351,8 +376,9 @@ def job_scan_stuck(
     """Requeue (and re-dispatch) or kill RUNNING jobs whose heartbeat stopped; re-dispatch undispatched QUEUED jobs.
 
     Safe to run concurrently with workers and with itself: every change is a guarded transition.
-    Actions: "requeued", "requeued_dispatch_failed", "dead", "redispatched", "redispatch_failed"
-    (dry run: "would_requeue", "would_kill", "would_redispatch").
+    Actions: "requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched", "waiting",
+    "redispatch_failed" (dry run: "would_requeue", "would_kill", "would_redispatch", "would_wait"). "waiting" is a job
+    its kind's dispatch gate holds back (a concurrency limit), not a failure; gated jobs are tried oldest first.
     """
     now = now or timezone.now()
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS if dispatch_grace_seconds is None else dispatch_grace_seconds
@@ -369,8 +395,8 @@ def job_scan_stuck(
                 outcome = job_requeue(job_id=job.id, stale_before=stale_before)
                 if outcome.won:
                     try:
-                        job_dispatch(job=outcome.job)
-                        report.actions.append(("requeued", outcome.job))
+                        sent = job_dispatch(job=outcome.job)
+                        report.actions.append(("requeued" if sent else "requeued_waiting", outcome.job))
                     except JobDispatchError:
                         report.actions.append(("requeued_dispatch_failed", outcome.job))
             else:
@@ -385,13 +411,14 @@ def job_scan_stuck(
         undispatched = Job.objects.filter(
             kind=spec.kind, state=JobState.QUEUED, external_id="", updated_at__lt=now - timedelta(seconds=grace)
         )
+        gate = spec.load_dispatch_gate()
         for job in undispatched.order_by("created_at"):
             if dry_run:
-                report.actions.append(("would_redispatch", job))
+                report.actions.append(("would_wait" if gate is not None and not gate(job) else "would_redispatch", job))
                 continue
             try:
-                job_dispatch(job=job)
-                report.actions.append(("redispatched", job))
+                sent = job_dispatch(job=job)
+                report.actions.append(("redispatched" if sent else "waiting", job))
             except JobDispatchError:
                 report.actions.append(("redispatch_failed", job))
     return report

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.domains.enrollment.excel.urls")),
     path("", include("apps.jobs.urls")),
     path("", include("apps.integrations.urls")),
+    path("", include("apps.domains.video.urls")),
 ]
 
 urlpatterns = [

@@ -8,8 +8,9 @@ from rest_framework.views import APIView
 
 from apps.core.tenancy import TenantScopedMixin
 
-# Paths that are not tenant-owned data: login, health, worker callbacks (token), signed storage URLs.
-ALLOWLIST = ("api/v1/auth/", "api/v1/internal/", "api/v1/storage/", "health")
+# Paths that are not tenant-owned data: login, health, worker callbacks (token), signed storage URLs, and the
+# signed HLS playlists (the token in the path names the video and viewer; players cannot send a login).
+ALLOWLIST = ("api/v1/auth/", "api/v1/internal/", "api/v1/storage/", "health", "api/v1/videos/<int:video_id>/hls/")
 
 
 def walk(patterns, prefix=""):

@@ -20,4 +20,5 @@ class VideoConfig(AppConfig):
             heartbeat_timeout=settings.VIDEO_HEARTBEAT_TIMEOUT_SECONDS,
             max_attempts=settings.VIDEO_MAX_ATTEMPTS,
             on_terminal="apps.domains.video.handlers.video_job_finished",
+            dispatch_gate="apps.domains.video.selectors.video_transcode_slot_open",
         ))

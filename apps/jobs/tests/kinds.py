@@ -75,6 +75,17 @@ def present_with_counter(job):
     return {**job.result, "read": len(PRESENTED)}
 
 
+# Slots of the gated test kind: its gate is open while fewer jobs of the kind hold an external id.
+GATE = {"slots": 1}
+
+
+def gate_by_slots(job):
+    from apps.jobs.models import Job, JobState
+
+    busy = Job.objects.filter(kind=job.kind, state__in=[JobState.QUEUED, JobState.RUNNING]).exclude(external_id="")
+    return busy.exclude(id=job.id).count() < GATE["slots"]
+
+
 def on_terminal(job):
     CALLS.append(("on_terminal", str(job.id), job.attempts))
 
@@ -93,6 +104,8 @@ TEST_KINDS = [
     _spec("test_list", "return_list"),
     _spec("test_block", "block_until_released", heartbeat_timeout=2),
     _spec("test_batch", "echo", backend="batch", queue_setting=None),
+    _spec("test_gated", "echo", backend="batch", queue_setting=None,
+          dispatch_gate="apps.jobs.tests.kinds.gate_by_slots"),
     _spec("test_ai", "echo", queue_setting="SQS_QUEUE_AI_LITE"),
     _spec("test_sigterm_finish", "stop_own_process_then_finish"),
     _spec("test_sigterm_release", "stop_own_process_then_release"),

@@ -22,10 +22,10 @@ def _expected_body(job: Job) -> dict:
         "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
-        "created_at": job.created_at.isoformat(),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-        "updated_at": job.updated_at.isoformat(),
+        "created_at": timezone.localtime(job.created_at).isoformat(),
+        "started_at": timezone.localtime(job.started_at).isoformat() if job.started_at else None,
+        "finished_at": timezone.localtime(job.finished_at).isoformat() if job.finished_at else None,
+        "updated_at": timezone.localtime(job.updated_at).isoformat(),
     }
 
 

@@ -267,6 +267,19 @@ VIDEO_HEARTBEAT_TIMEOUT_SECONDS = env.int("VIDEO_HEARTBEAT_TIMEOUT_SECONDS", def
 VIDEO_MAX_ATTEMPTS = env.int("VIDEO_MAX_ATTEMPTS", default=3)
 
 # ---------------------------------------------------------------------------
+# Video upload, transcode limits and playback (ARCHITECTURE §4 Video)
+# ---------------------------------------------------------------------------
+# Declared sizes above this get a multipart upload with one presigned URL per part; smaller ones a single PUT.
+VIDEO_MULTIPART_THRESHOLD_BYTES = env.int("VIDEO_MULTIPART_THRESHOLD_BYTES", default=64 * 1024**2)
+VIDEO_PART_SIZE_BYTES = env.int("VIDEO_PART_SIZE_BYTES", default=64 * 1024**2)  # S3/R2: 5 MiB at least
+VIDEO_UPLOAD_URL_EXPIRES_SECONDS = env.int("VIDEO_UPLOAD_URL_EXPIRES_SECONDS", default=3600)
+# Transcodes holding a Batch job (RUNNING, or QUEUED with a Batch id); the surplus waits QUEUED for the scanner.
+VIDEO_MAX_RUNNING_PER_TENANT = env.int("VIDEO_MAX_RUNNING_PER_TENANT", default=2)
+VIDEO_MAX_RUNNING_GLOBAL = env.int("VIDEO_MAX_RUNNING_GLOBAL", default=20)
+# Life of a playback token and of the segment URLs in the playlists it opens (covers a 3 h lecture with pauses).
+VIDEO_PLAYBACK_URL_EXPIRES_SECONDS = env.int("VIDEO_PLAYBACK_URL_EXPIRES_SECONDS", default=4 * 3600)
+
+# ---------------------------------------------------------------------------
 # Video Batch entrypoint and operators (ARCHITECTURE §4 Video)
 # ---------------------------------------------------------------------------
 # Least seconds between two progress reports of a transcode (the heartbeat thread beats in between).

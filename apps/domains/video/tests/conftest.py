@@ -39,3 +39,16 @@ def make_source(tmp_path_factory):
         return path
 
     return make
+
+
+# Upload, API and playback fixtures (fake Batch, local storage served by a live server, users, lecture, a tiny MP4).
+from .upload_support import (  # noqa: E402, F401
+    fake_batch,
+    lecture,
+    local_storage,
+    served_storage,
+    teacher,
+    teacher_client,
+    tiny_video,
+    transcode_hooks,
+)

@@ -9,8 +9,8 @@ from apps.jobs.errors import UnknownJobKindError
 from apps.jobs.registry import get_spec
 from apps.jobs.services import job_scan_stuck
 
-SUMMARY_ORDER = ["requeued", "requeued_dispatch_failed", "dead", "redispatched", "redispatch_failed",
-                 "would_requeue", "would_kill", "would_redispatch"]
+SUMMARY_ORDER = ["requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched", "waiting",
+                 "redispatch_failed", "would_requeue", "would_kill", "would_redispatch", "would_wait"]
 
 
 class Command(BaseCommand):
