@@ -304,6 +304,30 @@ def test_validate_on_the_local_backend_checks_the_database_and_the_processes(upl
     batch_module.reset_batch_for_tests()
 
 
+def test_a_job_held_back_by_the_transcode_limit_is_waiting_not_stuck(uploaded_video, settings, tmp_path,
+                                                                     fake_batch):
+    settings.BATCH_BACKEND = "local"
+    settings.BATCH_LOCAL_LOG_DIR = tmp_path / "batch-logs"
+    settings.VIDEO_MAX_RUNNING_PER_TENANT = 1
+    settings.JOBS_DISPATCH_GRACE_SECONDS = 30
+    batch_module.reset_batch_for_tests()
+    make_transcode_job(uploaded_video(b"x" * 10), state=JobState.RUNNING, attempts=1, heartbeat_at=_ago(5),
+                       external_id="local-999999999")
+    waiting = make_transcode_job(uploaded_video(b"y" * 10), backend="", external_id="")
+    Job.objects.filter(id=waiting.id).update(updated_at=_ago(31))
+
+    code, lines = _validate()
+    scan = _scan()
+
+    assert code == 0
+    assert lines[0] == "DB_CHECK: OK 2 job(s) in 24h, every QUEUED one has a Batch id, 1 waiting for a transcode slot"
+    assert lines[3] == "STUCK_CHECK: OK nothing stuck (1 waiting for a transcode slot)"
+    assert scan == [_line("waiting", waiting, "no batch id"), "scan_stuck_video_jobs: waiting=1"]
+    assert fake_batch.submitted == []
+    assert Job.objects.get(id=waiting.id).external_id == ""
+    batch_module.reset_batch_for_tests()
+
+
 # ---------------------------------------------------------------------------
 # delete_r2_legacy
 # ---------------------------------------------------------------------------
