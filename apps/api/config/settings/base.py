@@ -280,6 +280,18 @@ VIDEO_MAX_RUNNING_GLOBAL = env.int("VIDEO_MAX_RUNNING_GLOBAL", default=20)
 VIDEO_PLAYBACK_URL_EXPIRES_SECONDS = env.int("VIDEO_PLAYBACK_URL_EXPIRES_SECONDS", default=4 * 3600)
 
 # ---------------------------------------------------------------------------
+# Video Batch entrypoint and operators (ARCHITECTURE §4 Video)
+# ---------------------------------------------------------------------------
+# Least seconds between two progress reports of a transcode (the heartbeat thread beats in between).
+VIDEO_PROGRESS_REPORT_SECONDS = env.float("VIDEO_PROGRESS_REPORT_SECONDS", default=2.0)
+# CloudWatch log group the Batch job definition writes to (validate_batch_video_system LOG_CHECK).
+VIDEO_BATCH_LOG_GROUP = env("VIDEO_BATCH_LOG_GROUP", default="/aws/batch/academy-video")
+# IAM role names of the Batch job (the container's own AWS calls) and of its execution (image pull, logs).
+VIDEO_BATCH_JOB_ROLE_NAME = env("VIDEO_BATCH_JOB_ROLE_NAME", default="academy-video-batch-job-role")
+VIDEO_BATCH_EXECUTION_ROLE_NAME = env("VIDEO_BATCH_EXECUTION_ROLE_NAME",
+                                      default="academy-video-batch-execution-role")
+
+# ---------------------------------------------------------------------------
 # Logging: one JSON object per line
 # ---------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
