@@ -64,19 +64,40 @@ def _attempt_guard(attempt: int | None) -> Q | None:
 
 def _run_on_terminal(job: Job) -> None:
     try:
-        hook = get_spec(job.kind).load_on_terminal()
+        spec = get_spec(job.kind)
+        hook = spec.load_on_terminal()
     except UnknownJobKindError:
-        return
-    if hook is None:
         return
 
     def call():
-        try:
-            hook(job)
-        except Exception:
-            logger.exception("job_on_terminal_failed", extra={"job_id": str(job.id), "kind": job.kind})
+        if hook is not None:
+            try:
+                hook(job)
+            except Exception:
+                logger.exception("job_on_terminal_failed", extra={"job_id": str(job.id), "kind": job.kind})
+        if spec.dispatch_gate:
+            # A slot just freed: start the waiting jobs now rather than at the next scan.
+            job_dispatch_waiting(kind=job.kind)
 
     transaction.on_commit(call)
+
+
+def job_dispatch_waiting(*, kind: str, limit: int = 50) -> list[Job]:
+    """Send a gated kind's waiting jobs (QUEUED, never sent), oldest first, as far as its gate allows.
+
+    Every waiting job is asked, not only the oldest: a per-tenant limit may hold one academy's job back while
+    another academy's may go.
+    """
+    sent = []
+    waiting = Job.objects.filter(kind=kind, state=JobState.QUEUED, external_id="").order_by("created_at")[:limit]
+    for job in waiting:
+        try:
+            if job_dispatch(job=job):
+                sent.append(job)
+        except JobDispatchError:
+            logger.warning("job_dispatch_waiting_failed", extra={"job_id": str(job.id), "kind": kind})
+            break
+    return sent
 
 
 # ---------------------------------------------------------------------------

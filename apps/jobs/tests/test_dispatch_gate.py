@@ -109,3 +109,19 @@ def test_requeued_stale_job_waits_when_the_gate_is_closed(make_job, fake_batch):
     assert [(action, j.id) for action, j in report.actions] == [("requeued_waiting", stale.id)]
     assert (stale.state, stale.external_id) == (JobState.QUEUED, "")
     assert fake_batch.submitted == []
+
+
+def test_a_finished_job_starts_the_oldest_waiting_job_at_once(tenant, fake_batch, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.job_submit(tenant=tenant, kind="test_gated", payload={"n": 1})
+        second = services.job_submit(tenant=tenant, kind="test_gated", payload={"n": 2})
+        third = services.job_submit(tenant=tenant, kind="test_gated", payload={"n": 3})
+    assert [s["job_id"] for s in fake_batch.submitted] == [str(first.id)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_claim(job_id=first.id)
+        services.job_complete(job_id=first.id, result={"ok": True})
+
+    assert [s["job_id"] for s in fake_batch.submitted] == [str(first.id), str(second.id)]
+    assert Job.objects.get(id=second.id).external_id != ""
+    assert Job.objects.get(id=third.id).external_id == ""
