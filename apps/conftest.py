@@ -112,3 +112,16 @@ def make_attendance(db):
                                          status=status, **fields)
 
     return make
+
+
+@pytest.fixture
+def local_storage(settings, tmp_path):
+    """The embedded storage backend in a temporary directory, its presigned URLs on the test client's host."""
+    from apps.integrations import storage as storage_module
+
+    settings.STORAGE_BACKEND = "local"
+    settings.LOCAL_STORAGE_DIR = tmp_path / "storage"
+    settings.API_BASE_URL = "http://testserver"
+    storage_module.reset_storage_for_tests()
+    yield storage_module.get_storage()
+    storage_module.reset_storage_for_tests()

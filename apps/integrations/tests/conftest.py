@@ -33,16 +33,6 @@ def aws(monkeypatch, settings):
 
 
 @pytest.fixture
-def local_storage(settings, tmp_path):
-    settings.STORAGE_BACKEND = "local"
-    settings.LOCAL_STORAGE_DIR = tmp_path / "storage"
-    settings.API_BASE_URL = "http://testserver"
-    storage_module.reset_storage_for_tests()
-    yield storage_module.get_storage()
-    storage_module.reset_storage_for_tests()
-
-
-@pytest.fixture
 def r2_storage(aws, settings):
     import boto3
 

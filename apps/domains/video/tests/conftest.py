@@ -45,10 +45,8 @@ def make_source(tmp_path_factory):
 from .upload_support import (  # noqa: E402, F401
     fake_batch,
     lecture,
-    local_storage,
     served_storage,
     teacher,
     teacher_client,
     tiny_video,
-    transcode_hooks,
 )

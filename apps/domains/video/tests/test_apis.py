@@ -398,7 +398,7 @@ def test_retry_is_for_admins(teacher_client, tenant, local_storage, fake_batch):
 # Delete
 # ---------------------------------------------------------------------------
 def test_delete_cancels_the_running_job_and_removes_raw_and_hls_objects(
-    admin_client, tenant, local_storage, fake_batch, transcode_hooks, django_capture_on_commit_callbacks
+    admin_client, tenant, local_storage, fake_batch, django_capture_on_commit_callbacks
 ):
     job = Job.objects.create(tenant=tenant, kind="video_transcode", state=JobState.RUNNING, payload={},
                              backend="batch", external_id="batch-77")

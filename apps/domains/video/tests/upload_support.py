@@ -1,13 +1,11 @@
 """Fixtures and helpers shared by the upload, API and playback tests (imported by name into those modules)."""
 
-import dataclasses
 
 import pytest
 import requests
 
 from apps.core.models import Role
 from apps.integrations import storage as storage_module
-from apps.jobs import registry
 from apps.jobs.tests.fakes import FakeBatch
 
 
@@ -28,26 +26,6 @@ def served_storage(live_server, settings, tmp_path):
     storage_module.reset_storage_for_tests()
     yield storage_module.get_storage()
     storage_module.reset_storage_for_tests()
-
-
-@pytest.fixture
-def local_storage(settings, tmp_path):
-    settings.STORAGE_BACKEND = "local"
-    settings.LOCAL_STORAGE_DIR = tmp_path / "storage"
-    settings.API_BASE_URL = "http://testserver"
-    storage_module.reset_storage_for_tests()
-    yield storage_module.get_storage()
-    storage_module.reset_storage_for_tests()
-
-
-@pytest.fixture
-def transcode_hooks(monkeypatch):
-    """The transcode kind as registered; its on_terminal hook is dropped only while its module is not written yet."""
-    try:
-        import apps.domains.video.handlers  # noqa: F401
-    except ImportError:
-        spec = registry.get_spec("video_transcode")
-        monkeypatch.setitem(registry._registry, "video_transcode", dataclasses.replace(spec, on_terminal=None))
 
 
 @pytest.fixture
