@@ -170,6 +170,9 @@ def job_dispatch(*, job: Job) -> str:
     # so two dispatches can never both take the last free slot.
     with transaction.atomic():
         _lock_kind_dispatch(job.kind)
+        # Two callers (the scanner, a finishing job) may both have read this job as waiting: only the first sends it.
+        if not Job.objects.filter(id=job.id, state=JobState.QUEUED, external_id="").exists():
+            return ""
         if not gate(job):
             logger.debug("job_dispatch_gated", extra={"job_id": str(job.id), "kind": job.kind,
                                                       "tenant_id": job.tenant_id})

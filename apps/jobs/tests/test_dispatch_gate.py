@@ -125,3 +125,16 @@ def test_a_finished_job_starts_the_oldest_waiting_job_at_once(tenant, fake_batch
     assert [s["job_id"] for s in fake_batch.submitted] == [str(first.id), str(second.id)]
     assert Job.objects.get(id=second.id).external_id != ""
     assert Job.objects.get(id=third.id).external_id == ""
+
+
+def test_a_waiting_job_read_by_two_callers_is_sent_once(tenant, fake_batch, django_capture_on_commit_callbacks):
+    kinds.GATE["slots"] = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        job = services.job_submit(tenant=tenant, kind="test_gated", payload={"n": 1})
+    stale_copy = Job.objects.get(id=job.id)
+    stale_copy.external_id = ""  # what a second caller read before the first one sent it
+
+    answer = services.job_dispatch(job=stale_copy)
+
+    assert answer == ""
+    assert [s["job_id"] for s in fake_batch.submitted] == [str(job.id)]
