@@ -30,12 +30,13 @@ def _local_storage() -> LocalStorage:
     return storage
 
 
-def _verify(request, *, bucket: str, key: str):
+def _verify(request, *, bucket: str, key: str, part: bool = False):
     storage = _local_storage()
     try:
         # HEAD is answered by the GET view, so a GET signature covers it (as on S3).
         method = "GET" if request.method == "HEAD" else request.method
-        return storage, storage.verify(request.query_params.get("sig", ""), method=method, bucket=bucket, key=key)
+        return storage, storage.verify(request.query_params.get("sig", ""), method=method, bucket=bucket, key=key,
+                                      part=part)
     except SignatureExpired:
         raise ForbiddenError("SIGNATURE_EXPIRED", "주소의 유효 시간이 지났습니다. 새 주소를 받아 주세요.")
     except SignatureInvalid:
@@ -90,9 +91,7 @@ class LocalPartApi(APIView):
     permission_classes = [AllowAny]
 
     def put(self, request, bucket: str, key: str):
-        storage, grant = _verify(request, bucket=bucket, key=key)
-        if grant.upload_id is None or grant.part_number is None:
-            raise ForbiddenError("SIGNATURE_INVALID", "서명이 올바르지 않은 주소입니다.")
+        storage, grant = _verify(request, bucket=bucket, key=key, part=True)
         try:
             etag = storage.store_part(bucket, key, upload_id=grant.upload_id, part_number=grant.part_number,
                                       stream=_body(request))

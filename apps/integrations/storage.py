@@ -337,14 +337,20 @@ class LocalStorage(Storage):
         payload["exp"] = int(self._clock()) + int(expires)
         return signing.dumps(payload, salt=SIGNING_SALT, compress=True)
 
-    def verify(self, token: str, *, method: str, bucket: str, key: str) -> LocalGrant:
-        """Checks a presigned URL's token against the request it arrived with."""
+    def verify(self, token: str, *, method: str, bucket: str, key: str, part: bool = False) -> LocalGrant:
+        """Checks a presigned URL's token against the request it arrived with.
+
+        A part URL signs an upload id and part number; it is valid for that part only, never for the whole object
+        (as on S3, where the signature covers the operation).
+        """
         try:
             payload = signing.loads(token, salt=SIGNING_SALT)
         except signing.BadSignature:
             raise SignatureInvalid("bad signature")
         if payload.get("b") != bucket or payload.get("k") != key or payload.get("m") != method:
             raise SignatureInvalid("signature does not cover this request")
+        if part != ("u" in payload and "p" in payload):
+            raise SignatureInvalid("signature does not cover this operation")
         if self._clock() > payload.get("exp", 0):
             raise SignatureExpired("signature expired")
         return LocalGrant(

@@ -149,3 +149,16 @@ def test_views_answer_404_when_storage_is_not_local(local_storage, client, setti
 
     assert response.status_code == 404
     assert response.json()["code"] == "LOCAL_STORAGE_DISABLED"
+
+
+def test_part_url_signature_cannot_overwrite_the_whole_object(local_storage, client):
+    local_storage.put("video", "t1/v.mp4", b"original")
+    upload_id = local_storage.create_multipart("video", "t1/v.mp4")
+    part_url = relative(local_storage.presign_part("video", "t1/v.mp4", upload_id=upload_id, part_number=1))
+    object_path = part_url.replace("/storage/local/part/", "/storage/local/o/")
+
+    response = client.put(object_path, data=b"overwritten", content_type="application/octet-stream")
+
+    assert (response.status_code, response.json()["code"]) == (403, "SIGNATURE_INVALID")
+    downloaded = client.get(relative(local_storage.presign_get("video", "t1/v.mp4")))
+    assert b"".join(downloaded.streaming_content) == b"original"
