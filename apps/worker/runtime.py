@@ -287,7 +287,9 @@ class WorkerRuntime:
         try:
             while not self.stop_event.is_set() and (max_polls is None or polls < max_polls):
                 polls += 1
-                if self.poll_once():
+                handled = self.poll_once()
+                if handled is None or handled:
+                    # A queue outage (None) is not idleness: stopping the instance would strand queued work.
                     empty_polls = 0
                     continue
                 empty_polls += 1
@@ -303,8 +305,9 @@ class WorkerRuntime:
         logger.info("worker_stopped", extra={"fleet": self.fleet, "worker_id": self.worker_id})
         return 0
 
-    def poll_once(self) -> int:
-        """Receive from the queues in priority order (long-polling the last) and handle what came; returns count."""
+    def poll_once(self) -> int | None:
+        """Receive from the queues in priority order (long-polling the last) and handle what came; returns count,
+        or None when a queue could not be reached."""
         for index, queue in enumerate(self.queue_names):
             wait = self.wait_seconds if index == len(self.queue_names) - 1 else 0
             try:
@@ -313,7 +316,7 @@ class WorkerRuntime:
             except Exception:
                 logger.exception("queue_receive_failed", extra={"fleet": self.fleet, "queue": queue})
                 self.stop_event.wait(min(max(wait, 1), 5))
-                return 0
+                return None
             if messages:
                 for message in messages:
                     if self.stop_event.is_set():

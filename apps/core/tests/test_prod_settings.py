@@ -63,3 +63,12 @@ def test_every_environment_variable_read_by_the_settings_is_documented_in_env_ex
 
     assert read, "the settings read no variables: the pattern above no longer matches base.py"
     assert sorted(read - documented) == []
+
+
+def test_prod_refuses_to_start_without_its_own_allowed_hosts():
+    env = {k: v for k, v in SAFE_ENV.items() if k != "ALLOWED_HOSTS"}
+
+    result = start_prod(env)
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is required" in result.stderr

@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from django.conf import settings
 from django.core import signing
@@ -125,7 +126,7 @@ def _read_playlist(key: str) -> str:
     try:
         with tempfile.NamedTemporaryFile(prefix="playlist-", suffix=".m3u8") as handle:
             get_storage().get_to_file(VIDEO_BUCKET, key, handle.name)
-            text = open(handle.name, encoding="utf-8").read()
+            text = Path(handle.name).read_text(encoding="utf-8")
     except ObjectNotFound:
         raise NotFoundError("VIDEO_PLAYLIST_NOT_FOUND", "재생 목록을 찾을 수 없습니다.")
     except StorageError:

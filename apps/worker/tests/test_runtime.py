@@ -344,3 +344,16 @@ def test_idle_exit_leaves_the_instance_alone_when_self_stop_is_off(monkeypatch, 
 def test_unknown_fleet_is_refused():
     with pytest.raises(ValueError, match="unknown fleet"):
         build_runtime("video")
+
+
+def test_a_queue_outage_is_not_idleness_and_never_triggers_the_idle_exit(make_runtime, fake_queues, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("queue endpoint unreachable")
+
+    monkeypatch.setattr(fake_queues, "receive", unreachable)
+    idle_exits = []
+    runtime = make_runtime(idle_stop_threshold=2, on_idle_exit=lambda: idle_exits.append(True))
+
+    assert runtime.run(max_polls=2) == 0
+
+    assert idle_exits == []
