@@ -1,6 +1,7 @@
 """Tenants, users and roles (ARCHITECTURE §6 core): every tenant-owned row hangs off a Tenant."""
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as BaseUserManager
 from django.db import models
 
 
@@ -30,10 +31,18 @@ ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
 STAFF_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.TEACHER, Role.STAFF})
 
 
+class UserManager(BaseUserManager):
+    def get_queryset(self):
+        # Every request's permission check reads user.tenant.is_active: load it with the user, not one query later.
+        return super().get_queryset().select_related("tenant")
+
+
 class User(AbstractUser):
     # Operators (superusers) may have no tenant; every academy user has exactly one.
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    objects = UserManager()
 
     @property
     def is_tenant_admin(self) -> bool:

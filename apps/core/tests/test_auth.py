@@ -40,3 +40,17 @@ def test_bad_bearer_is_401_in_the_error_shape(client, db):
 
     assert response.status_code == 401
     assert response.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_a_jwt_request_loads_the_user_and_tenant_in_one_query(admin_user, django_assert_num_queries):
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(admin_user)}")
+
+    with django_assert_num_queries(1):
+        response = client.get("/api/v1/auth/me/")
+
+    assert response.status_code == 200
+    assert response.json()["tenant_code"] == admin_user.tenant.code
