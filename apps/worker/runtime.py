@@ -115,6 +115,7 @@ def execute_job(
     lease_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     log_extra: dict | None = None,
+    on_claim: Callable[[int], None] | None = None,
 ) -> Execution:
     """Claim, run the kind's handler with a heartbeat thread, report the outcome. Never raises for job errors.
 
@@ -149,6 +150,8 @@ def execute_job(
         return Execution("unreported", job.state)
     attempt = claimed["attempts"]
     extra["attempt"] = attempt
+    if on_claim is not None:
+        on_claim(attempt)
     job.refresh_from_db()
     logger.info("job_claimed", extra=extra)
 
@@ -410,6 +413,11 @@ def stop_instance_if_configured() -> None:
         logger.exception("ec2_self_stop_failed")
 
 
+def default_worker_id() -> str:
+    """WORKER_ID, else host and pid: what logs and claims name this process by."""
+    return settings.WORKER_ID or f"{socket.gethostname()}-{os.getpid()}"
+
+
 def build_runtime(fleet: str, **overrides) -> WorkerRuntime:
     if fleet not in FLEETS:
         raise ValueError(f"unknown fleet {fleet!r}; expected one of {sorted(FLEETS)}")
@@ -425,7 +433,7 @@ def build_runtime(fleet: str, **overrides) -> WorkerRuntime:
         "max_receive_count": settings.SQS_MAX_RECEIVE_COUNT,
         "retry_delay_seconds": settings.WORKER_RETRY_DELAY_SECONDS,
         "idle_stop_threshold": settings.EC2_IDLE_STOP_THRESHOLD,
-        "worker_id": settings.WORKER_ID or f"{socket.gethostname()}-{os.getpid()}",
+        "worker_id": default_worker_id(),
         "on_idle_exit": stop_instance_if_configured,
     }
     options.update(overrides)

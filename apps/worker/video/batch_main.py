@@ -12,7 +12,6 @@ storage and the database. Exit codes, as AWS Batch records them:
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -60,10 +59,14 @@ class HardTimeout:
         self._client = client
         self._exit = exit
         self._timer = threading.Timer(seconds, self._fire)
+        self.attempt: int | None = None  # the attempt this process claimed; reports name it, never a newer one
         self._timer.daemon = True
 
     def start(self) -> None:
         self._timer.start()
+
+    def claimed(self, attempt: int) -> None:
+        self.attempt = attempt
 
     def cancel(self) -> None:
         self._timer.cancel()
@@ -72,16 +75,18 @@ class HardTimeout:
         from django.conf import settings
 
         from apps.domains.video.handlers import remove_job_temp_dirs
-        from apps.jobs.models import Job, JobState
-        from apps.worker.client import InternalApiError
+        from apps.worker.client import InternalApiError, JobStateConflict
 
         logger.error("batch_hard_timeout", extra={"job_id": str(self._job_id)})
         self._stop.set()
-        job = Job.objects.filter(id=self._job_id).only("state", "attempts").first()
-        if job is not None and job.state == JobState.RUNNING:
+        if self.attempt is not None:
+            # A stale attempt number is refused by the server, so a container whose job was taken over
+            # cannot fail the attempt that replaced it.
             try:
                 self._client.fail(self._job_id, code=HARD_TIMEOUT_CODE, message=HARD_TIMEOUT_MESSAGE,
-                                  attempt=job.attempts)
+                                  attempt=self.attempt)
+            except JobStateConflict:
+                logger.info("batch_hard_timeout_superseded", extra={"job_id": str(self._job_id)})
             except InternalApiError:
                 logger.error("batch_hard_timeout_unreported", extra={"job_id": str(self._job_id)})
         # This process has held the job for the whole limit: its scratch files are this attempt's.
@@ -94,11 +99,11 @@ def run(job_id: UUID, *, client=None, stop_event: threading.Event | None = None)
     from django.conf import settings
 
     from apps.worker.client import InternalApiClient
-    from apps.worker.runtime import execute_job
+    from apps.worker.runtime import default_worker_id, execute_job
 
     client = client or InternalApiClient()
     stop_event = stop_event or threading.Event()
-    worker_id = settings.WORKER_ID or f"{socket.gethostname()}-{os.getpid()}"
+    worker_id = default_worker_id()
     extra = {"job_id": str(job_id), "worker_id": worker_id, "batch_job_id": os.environ.get("AWS_BATCH_JOB_ID", "")}
     started = time.monotonic()
     logger.info("batch_started", extra=extra)
@@ -109,7 +114,8 @@ def run(job_id: UUID, *, client=None, stop_event: threading.Event | None = None)
         # final_delivery=False: Batch never redelivers (retryStrategy attempts=1), so a retryable failure is
         # requeued and re-submitted by the server itself (job_fail) while attempts remain, else DEAD.
         execution = execute_job(job_id=job_id, client=client, stop_event=stop_event, final_delivery=False,
-                                log_extra={"worker_id": worker_id, "batch_job_id": extra["batch_job_id"]})
+                                log_extra={"worker_id": worker_id, "batch_job_id": extra["batch_job_id"]},
+                                on_claim=watchdog.claimed)
     finally:
         watchdog.cancel()
     code = OUTCOME_EXIT.get(execution.outcome, EXIT_FAILED)

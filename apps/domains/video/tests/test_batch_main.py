@@ -281,6 +281,7 @@ def test_hard_timeout_reports_timeout_removes_temp_files_and_exits_3(uploaded_vi
     stop, exits = threading.Event(), []
     watchdog = batch_main.HardTimeout(job_id=job.id, stop_event=stop, seconds=1, client=in_process_client,
                                       exit=exits.append)
+    watchdog.claimed(1)
 
     with django_capture_on_commit_callbacks(execute=True):
         watchdog._fire()
@@ -290,3 +291,22 @@ def test_hard_timeout_reports_timeout_removes_temp_files_and_exits_3(uploaded_vi
     assert Video.objects.get(id=video.id).error_code == "TIMEOUT"
     assert stop.is_set() and exits == [3]
     assert not leftover.exists() and other.exists()
+
+
+@pytest.mark.django_db
+def test_hard_timeout_of_a_superseded_container_leaves_the_new_attempt_running(uploaded_video, in_process_client,
+                                                                               django_capture_on_commit_callbacks):
+    video = uploaded_video(b"x" * 10)
+    # This container claimed attempt 1; the scanner has since handed the job to attempt 2 elsewhere.
+    job = make_transcode_job(video, state=JobState.RUNNING, attempts=2, heartbeat_at=timezone.now())
+    stop, exits = threading.Event(), []
+    watchdog = batch_main.HardTimeout(job_id=job.id, stop_event=stop, seconds=1, client=in_process_client,
+                                      exit=exits.append)
+    watchdog.claimed(1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        watchdog._fire()
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.error_code) == (JobState.RUNNING, 2, "")
+    assert stop.is_set() and exits == [3]
