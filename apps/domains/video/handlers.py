@@ -208,7 +208,7 @@ def video_transcode(job: Job, ctx) -> dict:
     ready = video_mark_ready(video=video, renditions=renditions, duration=result.duration, width=top["width"],
                              height=top["height"], thumbnail_key=thumbnail_key)
     if not ready.won and ready.video.state != VideoState.READY:
-        # Deleted or failed while encoding: the objects just stored belong to the delete flow now.
+        _discard_if_deleted(storage, video)
         raise _failure("VIDEO_NOT_TRANSCODABLE", details={"state": ready.video.state})
     logger.info("video_transcoded", extra={
         "job_id": str(job.id), "video_id": video.id, "duration": result.duration,
@@ -218,12 +218,23 @@ def video_transcode(job: Job, ctx) -> dict:
     return _result_of(ready.video)
 
 
+def _discard_if_deleted(storage, video: Video) -> None:
+    """The delete flow removed the HLS prefix before this container noticed; what it uploaded since is orphaned."""
+    if not Video.objects.filter(id=video.id, state=VideoState.DELETED).exists():
+        return
+    try:
+        storage.delete_prefix(VIDEO_BUCKET, video.hls_prefix)
+    except StorageError:
+        logger.warning("video_orphans_not_removed", extra={"video_id": video.id, "prefix": video.hls_prefix})
+
+
 def _upload(storage, video: Video, files, *, ctx, progress: _ThrottledProgress) -> dict[str, int]:
     """In transcode's order (segments, thumbnail, variant playlists, master last); returns bytes per rung dir."""
     sizes: dict[str, int] = {}
     total = len(files) or 1
     for index, output in enumerate(files):
         if ctx.stop_requested:
+            _discard_if_deleted(storage, video)
             raise JobInterrupted()
         key = f"{video.hls_prefix}{output.relative_key}"
         try:

@@ -343,3 +343,22 @@ class TestThrottledProgress:
         throttled.report(100, "업로드")
 
         assert sent == [(0, "다운로드"), (10, "인코딩"), (99, "업로드")]
+
+
+def test_a_video_deleted_while_its_ladder_uploads_leaves_no_objects_behind(uploaded_video, source, run, video_env,
+                                                                          monkeypatch):
+    video = uploaded_video(source)
+    job = make_transcode_job(video)
+    real = video_env.put_file
+
+    def delete_midway(bucket, key, path, **kwargs):
+        real(bucket, key, path, **kwargs)
+        # The admin deletes the video (objects removed, row DELETED) after the first segment is stored.
+        Video.objects.filter(id=video.id).update(state=VideoState.DELETED)
+
+    monkeypatch.setattr(video_env, "put_file", delete_midway)
+
+    run(job)
+
+    assert list(video_env.list_prefix("video", video.hls_prefix)) == []
+    assert Video.objects.get(id=video.id).state == VideoState.DELETED
