@@ -124,8 +124,13 @@ class Storage:
     def list_prefix(self, bucket: str, prefix: str) -> Iterator[ObjectInfo]:
         raise NotImplementedError
 
-    def delete_prefix(self, bucket: str, prefix: str) -> int:
+    def delete_keys(self, bucket: str, keys: list[str]) -> int:
+        """Deletes the given keys (missing ones are fine); returns how many were asked."""
         raise NotImplementedError
+
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        # Keys are collected first: deleting while paginating would shift the listing under the paginator.
+        return self.delete_keys(bucket, [info.key for info in self.list_prefix(bucket, prefix)])
 
     def presign_get(self, bucket: str, key: str, *, expires: int = 300, download_name: str | None = None) -> str:
         raise NotImplementedError
@@ -324,8 +329,7 @@ class LocalStorage(Storage):
             except FileNotFoundError:
                 continue
 
-    def delete_prefix(self, bucket, prefix) -> int:
-        keys = [info.key for info in self.list_prefix(bucket, prefix)]
+    def delete_keys(self, bucket, keys) -> int:
         for key in keys:
             self.delete(bucket, key)
         return len(keys)
@@ -535,10 +539,7 @@ class R2Storage(AwsAdapter, Storage):
                     last_modified=item.get("LastModified"),
                 )
 
-    def delete_prefix(self, bucket, prefix) -> int:
-        deleted = 0
-        # Keys are collected first: deleting while paginating would shift the listing under the paginator.
-        keys = [item["Key"] for contents in self._pages(bucket, prefix) for item in contents]
+    def delete_keys(self, bucket, keys) -> int:
         for start in range(0, len(keys), S3_DELETE_BATCH):
             batch = keys[start:start + S3_DELETE_BATCH]
             answer = self._call("delete_objects", self.client.delete_objects, Bucket=bucket_name(bucket),
@@ -546,8 +547,7 @@ class R2Storage(AwsAdapter, Storage):
             errors = answer.get("Errors") or []
             if errors:
                 raise StorageError(f"delete_objects refused {len(errors)} keys, first: {errors[0]}")
-            deleted += len(batch)
-        return deleted
+        return len(keys)
 
     def _presign(self, operation: str, params: dict, expires: int) -> str:
         return self._call("presign", self.client.generate_presigned_url, ClientMethod=operation, Params=params,

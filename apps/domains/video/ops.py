@@ -304,7 +304,4 @@ def storage_prefix_pages(*, bucket: str, prefix: str, page_size: int) -> Iterato
 def storage_delete_page(*, bucket: str, keys: list[str]) -> int:
     from apps.integrations.storage import get_storage
 
-    storage = get_storage()
-    for key in keys:
-        storage.delete(bucket, key)
-    return len(keys)
+    return get_storage().delete_keys(bucket, keys)
