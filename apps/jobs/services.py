@@ -331,24 +331,41 @@ def job_cancel(*, job_id: UUID | str) -> TransitionResult:
     return TransitionResult(won=False, job=job)
 
 
-def job_requeue(*, job_id: UUID | str, stale_before: datetime) -> TransitionResult:
+def _same_dispatch(guard: Q, external_id: str | None) -> Q:
+    # A caller acting on what the backend said about one dispatch names it, so a job re-sent since is left alone.
+    return guard if external_id is None else guard & Q(external_id=external_id)
+
+
+def job_requeue(*, job_id: UUID | str, stale_before: datetime, external_id: str | None = None) -> TransitionResult:
     """RUNNING → QUEUED when the heartbeat is older than `stale_before` and attempts remain."""
     won = _guarded_update(
-        job_id, (JobState.RUNNING,), Q(heartbeat_at__lt=stale_before, attempts__lt=F("max_attempts")),
+        job_id, (JobState.RUNNING,),
+        _same_dispatch(Q(heartbeat_at__lt=stale_before, attempts__lt=F("max_attempts")), external_id),
         state=JobState.QUEUED, heartbeat_at=None, external_id="",
     )
     return TransitionResult(won=won, job=_load(job_id))
 
 
+def job_release_lost_dispatch(*, job_id: UUID | str, external_id: str) -> TransitionResult:
+    """A QUEUED job whose dispatch died before any claim (a Batch container that never started) gives the dispatch
+    back and is charged an attempt, so a backend that can never start it does not get it forever."""
+    won = _guarded_update(job_id, (JobState.QUEUED,), Q(external_id=external_id) & ~Q(external_id=""),
+                          attempts=F("attempts") + 1, external_id="")
+    return TransitionResult(won=won, job=_load(job_id))
+
+
 def job_mark_dead(
-    *, job_id: UUID | str, code: str, message: str, stale_before: datetime | None = None
+    *, job_id: UUID | str, code: str, message: str, stale_before: datetime | None = None,
+    external_id: str | None = None,
 ) -> TransitionResult:
-    """QUEUED|RUNNING → DEAD; with `stale_before`, only a RUNNING job whose heartbeat stopped before it."""
+    """QUEUED|RUNNING → DEAD; with `stale_before`, only a RUNNING job whose heartbeat stopped before it; with
+    `external_id`, only while the job is still on that dispatch."""
     now = timezone.now()
     if stale_before is not None:
         from_states, guard = (JobState.RUNNING,), Q(heartbeat_at__lt=stale_before)
     else:
-        from_states, guard = (JobState.QUEUED, JobState.RUNNING), None
+        from_states, guard = (JobState.QUEUED, JobState.RUNNING), Q()
+    guard = _same_dispatch(guard, external_id)
     won = _guarded_update(
         job_id, from_states, guard,
         state=JobState.DEAD, error_code=code, error_message=message, finished_at=now, heartbeat_at=None,

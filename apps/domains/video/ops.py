@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F
 from django.utils import timezone
 
 from apps.jobs.errors import JobDispatchError
 from apps.jobs.models import Job, JobBackend, JobState
-from apps.jobs.services import job_dispatch, job_mark_dead, job_requeue, job_scan_stuck
+from apps.jobs.services import (
+    job_dispatch,
+    job_mark_dead,
+    job_release_lost_dispatch,
+    job_requeue,
+    job_scan_stuck,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,21 +123,18 @@ def _resubmit_or_kill(job: Job, *, reason: str, dry_run: bool) -> ScanLine:
     if spent >= job.max_attempts:
         if dry_run:
             return ScanLine("would_kill", job, reason)
-        outcome = job_mark_dead(job_id=job.id, code=BATCH_GONE_CODE, message=BATCH_GONE_MESSAGE)
+        outcome = job_mark_dead(job_id=job.id, code=BATCH_GONE_CODE, message=BATCH_GONE_MESSAGE,
+                                external_id=job.external_id)
         return ScanLine("dead" if outcome.won else "skipped", outcome.job, reason)
     if dry_run:
         return ScanLine("would_resubmit", job, reason)
     if job.state == JobState.RUNNING:
-        outcome = job_requeue(job_id=job.id, stale_before=timezone.now())
-        if not outcome.won:
-            return ScanLine("skipped", outcome.job, reason)
-        job = outcome.job
+        outcome = job_requeue(job_id=job.id, stale_before=timezone.now(), external_id=job.external_id)
     else:
-        changed = Job.objects.filter(id=job.id, state=JobState.QUEUED, external_id=job.external_id).update(
-            attempts=F("attempts") + 1, external_id="", updated_at=timezone.now())
-        if not changed:
-            return ScanLine("skipped", Job.objects.get(id=job.id), reason)
-        job.refresh_from_db()
+        outcome = job_release_lost_dispatch(job_id=job.id, external_id=job.external_id)
+    if not outcome.won:
+        return ScanLine("skipped", outcome.job, reason)
+    job = outcome.job
     try:
         sent = job_dispatch(job=job)
     except JobDispatchError:

@@ -415,3 +415,26 @@ def test_complete_racing_with_cancel_ends_in_exactly_one_terminal_state(make_job
         job.refresh_from_db()
         assert [completed, cancelled].count(True) == 1
         assert job.state == (JobState.DONE if completed else JobState.CANCELLED)
+
+
+def test_transitions_naming_a_dispatch_leave_a_job_that_was_sent_again_alone(make_job):
+    stale = timezone.now() - timedelta(hours=1)
+    running = make_job(state=JobState.RUNNING, heartbeat_at=stale, external_id="batch-2")
+    queued = make_job(state=JobState.QUEUED, external_id="batch-2")
+
+    requeue = services.job_requeue(job_id=running.id, stale_before=timezone.now(), external_id="batch-1")
+    dead = services.job_mark_dead(job_id=running.id, code="BATCH_JOB_LOST", message="x", external_id="batch-1")
+    released = services.job_release_lost_dispatch(job_id=queued.id, external_id="batch-1")
+
+    assert (requeue.won, dead.won, released.won) == (False, False, False)
+    assert Job.objects.get(id=running.id).state == JobState.RUNNING
+    assert Job.objects.values_list("external_id", "attempts").get(id=queued.id) == ("batch-2", 0)
+
+
+def test_a_lost_dispatch_is_released_and_charged_an_attempt(make_job):
+    job = make_job(state=JobState.QUEUED, external_id="batch-1")
+
+    released = services.job_release_lost_dispatch(job_id=job.id, external_id="batch-1")
+
+    assert released.won is True
+    assert (released.job.state, released.job.external_id, released.job.attempts) == (JobState.QUEUED, "", 1)
