@@ -162,23 +162,6 @@ def _json_value(value: object) -> object:
     return cell_text(value)
 
 
-def parse_phone(value: object) -> str:
-    """Shared normaliser with a fast path for the shapes most rosters hold (raises InvalidPhoneError)."""
-    kind = type(value)
-    if kind is float:
-        if 1_000_000_000 <= value < 1_100_000_000 and value.is_integer():
-            return f"0{int(value)}"
-    elif kind is str:
-        if value.isascii():
-            if len(value) == 11 and value.isdigit() and value.startswith("010"):
-                return value
-            if len(value) == 13 and value[3] == "-" and value[8] == "-":
-                digits = value[:3] + value[4:8] + value[9:]
-                if digits.isdigit() and digits.startswith("010"):
-                    return digits
-    return normalize_phone(value)
-
-
 def _school_type_of(value: object) -> str:
     text = header_key(cell_text(value))
     if not text:
@@ -354,24 +337,18 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
             if len(name) > NAME_MAX_LENGTH:
                 raise _RowError("NAME_TOO_LONG", MSG_NAME_TOO_LONG)
             raw = values[c_parent]
-            if type(raw) is str and raw.isascii() and len(parent_phone := raw.replace("-", "")) == 11 \
-                    and parent_phone.isdigit() and parent_phone.startswith("010"):
-                pass
-            elif raw == "" or (type(raw) is str and not raw.strip()):
-                raise _RowError("MISSING_PARENT_PHONE", MSG_MISSING_PARENT_PHONE)
-            else:
-                try:
-                    parent_phone = parse_phone(raw)
-                except InvalidPhoneError:
-                    raise _RowError("INVALID_PARENT_PHONE", MSG_INVALID_PARENT_PHONE)
+            try:
+                parent_phone = normalize_phone(raw)
+            except InvalidPhoneError:
+                if raw == "" or (type(raw) is str and not raw.strip()):
+                    raise _RowError("MISSING_PARENT_PHONE", MSG_MISSING_PARENT_PHONE)
+                raise _RowError("INVALID_PARENT_PHONE", MSG_INVALID_PARENT_PHONE)
             phone = ""
             if c_phone is not None:
                 raw = values[c_phone]
-                if type(raw) is float and 1_000_000_000 <= raw < 1_100_000_000 and raw.is_integer():
-                    phone = f"0{int(raw)}"
-                elif raw != "" and not (type(raw) is str and (not raw.strip() or raw.strip() in _BLANK_PHONES)):
+                if raw != "" and not (type(raw) is str and (not raw.strip() or raw.strip() in _BLANK_PHONES)):
                     try:
-                        phone = parse_phone(raw)
+                        phone = normalize_phone(raw)
                     except InvalidPhoneError:
                         raise _RowError("INVALID_STUDENT_PHONE", MSG_INVALID_STUDENT_PHONE)
             if profile_of is not None:
