@@ -3,7 +3,7 @@
 import hmac
 
 from django.conf import settings
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
 
 class IsTenantMember(BasePermission):
@@ -22,17 +22,6 @@ class IsTenantStaff(IsTenantMember):
 class IsTenantAdmin(IsTenantMember):
     def has_permission(self, request, view):
         return super().has_permission(request, view) and request.user.is_tenant_admin
-
-
-class StaffReadAdminWrite(IsTenantMember):
-    """Staff read; owners and admins change."""
-
-    def has_permission(self, request, view):
-        if not super().has_permission(request, view):
-            return False
-        if request.method in SAFE_METHODS:
-            return request.user.is_tenant_staff
-        return request.user.is_tenant_admin
 
 
 class StaffWriteAdminDelete(IsTenantStaff):

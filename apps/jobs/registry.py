@@ -64,10 +64,6 @@ def register(spec: JobKindSpec) -> JobKindSpec:
     return spec
 
 
-def unregister(kind: str) -> None:
-    _registry.pop(kind, None)
-
-
 def get_spec(kind: str) -> JobKindSpec:
     try:
         return _registry[kind]

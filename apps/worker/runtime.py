@@ -74,10 +74,6 @@ class JobContext:
         """True after SIGTERM, or once the job was cancelled or taken over: stop and raise JobInterrupted."""
         return self._stop.is_set() or self._lost.is_set()
 
-    @property
-    def lost(self) -> bool:
-        return self._lost.is_set()
-
     def progress(self, percent: int, stage: str = "") -> None:
         self._report(lambda: self._client.progress(self.job.id, percent=percent, stage=stage, attempt=self.attempt))
 

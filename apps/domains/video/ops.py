@@ -55,9 +55,6 @@ class VideoScanReport:
     lines: list[ScanLine] = field(default_factory=list)
     describe_error: str = ""  # Batch could not be asked: its part of the scan was skipped
 
-    def count(self, action: str) -> int:
-        return sum(1 for line in self.lines if line.action == action)
-
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for line in self.lines:

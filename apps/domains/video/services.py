@@ -118,8 +118,9 @@ def video_set_upload_id(*, video: Video, upload_id: str) -> VideoTransition:
     return _transition(video, (VideoState.PENDING_UPLOAD,), upload_id=upload_id)
 
 
-def video_mark_uploaded(*, video: Video, job_id: uuid.UUID | None = None) -> VideoTransition:
-    fields = {"state": VideoState.UPLOADED, "upload_id": ""}
+def video_mark_uploaded(*, video: Video, job_id: uuid.UUID | None = None, **probed) -> VideoTransition:
+    """PENDING_UPLOAD → UPLOADED; `probed` carries what the probe measured (duration_seconds, width, height)."""
+    fields = {"state": VideoState.UPLOADED, "upload_id": "", **probed}
     if job_id is not None:
         fields["current_job_id"] = job_id
     return _transition(video, (VideoState.PENDING_UPLOAD,), **fields)
@@ -374,8 +375,8 @@ def video_upload_complete(*, video: Video, parts: list[dict] | None = None, crea
     job_id = uuid.uuid4()
     # The video names its job before the job exists, so a container that starts at once finds it UPLOADED,
     # and a concurrent call loses this guarded transition and submits the same job id (one job).
-    _transition(video, (VideoState.PENDING_UPLOAD,), state=VideoState.UPLOADED, upload_id="", current_job_id=job_id,
-                duration_seconds=probed.duration, width=probed.display_width, height=probed.display_height)
+    video_mark_uploaded(video=video, job_id=job_id, duration_seconds=probed.duration, width=probed.display_width,
+                        height=probed.display_height)
     if video.state not in LIVE_STATES or video.current_job_id is None:
         raise ConflictError("VIDEO_UPLOAD_CLOSED", "업로드를 진행할 수 없는 상태의 영상입니다.",
                             details={"state": video.state})
