@@ -38,3 +38,17 @@ def test_changelists_render_filtered_by_tenant_and_searched(operator, tenant, ma
     response = operator.get(f"/admin/{app}/{model}/?tenant__id__exact={tenant.id}&q=수학")
 
     assert response.status_code == 200
+
+
+def test_deleting_a_student_in_the_admin_also_removes_their_login(operator, tenant, make_student, make_user):
+    from apps.core.models import User
+    from apps.domains.students.models import Student
+
+    login = make_user(tenant, Role.STUDENT)
+    student = make_student(tenant, user=login)
+
+    response = operator.post(f"/admin/students/student/{student.id}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert Student.objects.filter(id=student.id).exists() is False
+    assert User.objects.filter(id=login.id).exists() is False

@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.db import transaction
 
 from apps.domains.students.models import Student
+from apps.domains.students.services import student_hard_delete
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -26,3 +28,12 @@ class StudentAdmin(admin.ModelAdmin):
     list_select_related = ["tenant"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
+
+    # Deleting here is the same permanent delete as the repair commands: the student's login goes too.
+    def delete_model(self, request, obj):
+        with transaction.atomic():
+            student_hard_delete(student_ids=[obj.id])
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            student_hard_delete(student_ids=list(queryset.values_list("id", flat=True)))
