@@ -3,10 +3,13 @@
 import os
 import socket
 import sys
+from urllib.parse import urlsplit
 
+# The same defaults as apps/api/config/settings/test.py, so this checks what the tests will use.
+_redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
 SERVICES = {
     "PostgreSQL": (os.environ.get("DB_HOST", "127.0.0.1"), int(os.environ.get("DB_PORT", "5432"))),
-    "Redis": ("127.0.0.1", 6379),
+    "Redis": (_redis.hostname or "127.0.0.1", _redis.port or 6379),
 }
 
 
