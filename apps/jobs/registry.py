@@ -3,6 +3,7 @@
 Domain apps register their kinds in their AppConfig.ready(), so the API and every worker see the same table.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -11,6 +12,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from apps.jobs.errors import UnknownJobKindError
+
+# Hooks are resolved on hot paths (every status poll asks for the presenter): import each dotted path once.
+_import = functools.cache(import_string)
 
 
 @dataclass(frozen=True)
@@ -41,16 +45,16 @@ class JobKindSpec:
         return getattr(settings, self.queue_setting) if self.queue_setting else ""
 
     def load_handler(self) -> Callable:
-        return import_string(self.handler)
+        return _import(self.handler)
 
     def load_on_terminal(self) -> Callable | None:
-        return import_string(self.on_terminal) if self.on_terminal else None
+        return _import(self.on_terminal) if self.on_terminal else None
 
     def load_present_result(self) -> Callable | None:
-        return import_string(self.present_result) if self.present_result else None
+        return _import(self.present_result) if self.present_result else None
 
     def load_dispatch_gate(self) -> Callable | None:
-        return import_string(self.dispatch_gate) if self.dispatch_gate else None
+        return _import(self.dispatch_gate) if self.dispatch_gate else None
 
 
 _registry: dict[str, JobKindSpec] = {}
