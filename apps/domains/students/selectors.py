@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 
-from django.db.models import Count, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from apps.core.models import Tenant
 from apps.domains.students.models import Student
@@ -43,21 +45,18 @@ def student_deleted_duplicates(*, tenant: Tenant | None = None, lock: bool = Fal
     deleted = Student.objects.deleted()
     if tenant is not None:
         deleted = deleted.filter(tenant=tenant)
-    keys = (
-        deleted.values("tenant_id", "name", "parent_phone")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .order_by("tenant_id", "name", "parent_phone")
-    )
-    groups = []
-    for key in keys:
-        members = deleted.filter(tenant_id=key["tenant_id"], name=key["name"], parent_phone=key["parent_phone"])
-        if lock:
-            members = members.select_for_update()
-        students = list(members.order_by("deleted_at", "id"))
-        if len(students) > 1:
-            groups.append(DeletedDuplicateGroup(key["tenant_id"], key["name"], key["parent_phone"], students))
-    return groups
+    # One query for every member of every group (an EXISTS, not a window: Postgres refuses FOR UPDATE with windows).
+    twin = Student.objects.deleted().filter(
+        tenant_id=OuterRef("tenant_id"), name=OuterRef("name"), parent_phone=OuterRef("parent_phone")
+    ).exclude(id=OuterRef("id"))
+    members = deleted.filter(Exists(twin)).order_by("tenant_id", "name", "parent_phone", "deleted_at", "id")
+    if lock:
+        members = members.select_for_update()
+    identity = attrgetter("tenant_id", "name", "parent_phone")
+    return [
+        DeletedDuplicateGroup(*key, list(students))
+        for key, students in groupby(members, key=identity)
+    ]
 
 
 def student_purge_candidates(*, cutoff: datetime) -> QuerySet[Student]:
