@@ -212,19 +212,3 @@ def test_two_concurrent_creates_of_the_same_student_leave_exactly_one(make_tenan
     assert sorted(outcomes) == ["created", "duplicate"]
     assert Student.objects.filter(tenant=tenant).count() == 1
 
-
-def test_deleted_duplicate_groups_are_read_in_one_query_however_many(tenant, make_student,
-                                                                     django_assert_num_queries):
-    from django.utils import timezone
-
-    from apps.domains.students.selectors import student_deleted_duplicates
-
-    for n in range(5):
-        for _ in range(2):
-            make_student(tenant, name=f"학생{n}", parent_phone=f"0101111000{n}", deleted_at=timezone.now())
-    make_student(tenant, name="혼자", parent_phone="01022220000", deleted_at=timezone.now())
-
-    with django_assert_num_queries(1):
-        groups = student_deleted_duplicates(tenant=tenant)
-
-    assert [(g.name, len(g.students)) for g in groups] == [(f"학생{n}", 2) for n in range(5)]
