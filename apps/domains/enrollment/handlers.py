@@ -26,6 +26,7 @@ from apps.domains.enrollment.excel.services import (
     XLSX_CONTENT_TYPE,
     excel_export_key,
     excel_import_key,
+    excel_import_scope,
 )
 from apps.domains.lectures.models import Lecture, Session
 from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
@@ -41,8 +42,6 @@ STAGE_EXPORT_UPLOAD = "업로드"
 
 FILE_MISSING = ("EXCEL_FILE_MISSING", "업로드한 파일을 찾을 수 없습니다. 파일을 다시 올려 주세요.")
 STORAGE_UNAVAILABLE = ("EXCEL_STORAGE_UNAVAILABLE", "파일 저장소에 연결할 수 없습니다. 자동으로 다시 시도합니다.")
-LECTURE_GONE = ("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다. 삭제된 강의인지 확인해 주세요.")
-SESSION_GONE = ("SESSION_NOT_FOUND", "차시를 찾을 수 없습니다. 삭제된 차시인지 확인해 주세요.")
 
 
 class _AlreadyRecorded(Exception):
@@ -68,18 +67,12 @@ def _result_recorder(job: Job):
     return record
 
 
-def _import_scope(job: Job) -> tuple[Lecture | None, Session | None]:
-    payload = job.payload
-    lecture = session = None
-    if payload.get("lecture_id") is not None:
-        lecture = Lecture.objects.filter(tenant_id=job.tenant_id, id=payload["lecture_id"]).first()
-        if lecture is None:
-            raise JobFailure(*LECTURE_GONE)
-    if payload.get("session_id") is not None:
-        session = Session.objects.filter(tenant_id=job.tenant_id, id=payload["session_id"]).first()
-        if session is None:
-            raise JobFailure(*SESSION_GONE)
-    return lecture, session
+def _scope(job: Job, *, lecture_id, session_id=None) -> tuple[Lecture | None, Session | None]:
+    # Deleted since the upload, or a session moved to another lecture: the job fails for good with the API's code.
+    try:
+        return excel_import_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
+    except DomainError as exc:
+        raise JobFailure(exc.code, exc.message)
 
 
 def _download(key: str, path: Path) -> None:
@@ -102,7 +95,7 @@ def excel_import(job: Job, ctx) -> dict:
         logger.info("excel_import_result_reused", extra={"job_id": str(job.id), "tenant_id": job.tenant_id})
         return job.result
     payload = job.payload
-    lecture, session = _import_scope(job)
+    lecture, session = _scope(job, lecture_id=payload.get("lecture_id"), session_id=payload.get("session_id"))
     ctx.progress(STAGE_PERCENT[STAGE_DOWNLOAD], STAGE_DOWNLOAD)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="excel-import-") as directory:
@@ -141,9 +134,7 @@ def excel_import_cleanup(job: Job) -> None:
 def excel_export(job: Job, ctx) -> dict:
     """payload {lecture_id, statuses, filename} → {"key", "filename", "row_count"}; running it again overwrites."""
     payload = job.payload
-    lecture = Lecture.objects.filter(tenant_id=job.tenant_id, id=payload["lecture_id"]).first()
-    if lecture is None:
-        raise JobFailure(*LECTURE_GONE)
+    lecture, _ = _scope(job, lecture_id=payload["lecture_id"])
     filename = payload["filename"]
     key = excel_export_key(tenant_id=job.tenant_id, job_id=job.id, filename=filename)
     ctx.progress(10, STAGE_EXPORT_WRITE)

@@ -60,7 +60,10 @@ def excel_safe_filename(name: str | None, *, default: str) -> str:
     return f"{stem}.xlsx"
 
 
-def _scope(*, tenant: Tenant, lecture_id: int | None, session_id: int | None) -> tuple[Lecture | None, Session | None]:
+def excel_import_scope(
+    *, tenant: Tenant, lecture_id: int | None, session_id: int | None
+) -> tuple[Lecture | None, Session | None]:
+    """The tenant's lecture and session an import or export names (checked by the API, again by the worker)."""
     lecture = session = None
     if lecture_id is not None:
         lecture = Lecture.objects.for_tenant(tenant).filter(id=lecture_id).first()
@@ -101,7 +104,7 @@ def excel_import_submit(
     a queue failure ExcelEnqueueFailedError (503, details.job_id): the job stays QUEUED, the file is kept and
     `scan_stuck_jobs` sends it later.
     """
-    lecture, session = _scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
+    lecture, session = excel_import_scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
     excel_validate_upload(upload, filename=getattr(upload, "name", "") or "")
 
     job_id = uuid.uuid4()
@@ -147,7 +150,7 @@ def excel_export_submit(
 
     Another tenant's lecture is a 404; a queue failure raises ExcelEnqueueFailedError with details.job_id.
     """
-    lecture, _ = _scope(tenant=tenant, lecture_id=lecture_id, session_id=None)
+    lecture, _ = excel_import_scope(tenant=tenant, lecture_id=lecture_id, session_id=None)
     default = f"{lecture.title}_수강생명단_{timezone.localdate():%Y%m%d}"
     payload = {
         "lecture_id": lecture.id,
