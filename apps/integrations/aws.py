@@ -28,6 +28,22 @@ def aws_client(service: str, *, region: str | None = None, read_timeout: int = 3
     )
 
 
+def aws_call(what: str, fn, /, *, translate: Callable[[str, Exception], Exception],
+             ignore_codes: frozenset[str] | set[str] = frozenset(), **kwargs):
+    """Call a boto3 method; botocore errors become the port's own (`translate`), and an AWS error whose code is in
+    `ignore_codes` (an expected answer such as "no such queue") returns None instead."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        return fn(**kwargs)
+    except ClientError as exc:
+        if aws_error_code(exc) in ignore_codes:
+            return None
+        raise translate(what, exc) from exc
+    except BotoCoreError as exc:
+        raise translate(what, exc) from exc
+
+
 class AwsAdapter:
     """Base of the AWS adapters: the client is built on first use, and botocore errors become `error_class`."""
 
@@ -52,13 +68,8 @@ class AwsAdapter:
     def translate_error(self, what: str, exc: Exception) -> Exception:
         return self.error_class(f"{self.service_label} {what}: {exc}")
 
-    def _call(self, what: str, fn, /, **kwargs):
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            return fn(**kwargs)
-        except (ClientError, BotoCoreError) as exc:
-            raise self.translate_error(what, exc) from exc
+    def _call(self, what: str, fn, /, *, ignore_codes: frozenset[str] = frozenset(), **kwargs):
+        return aws_call(what, fn, translate=self.translate_error, ignore_codes=ignore_codes, **kwargs)
 
 
 class AdapterSlot(Generic[T]):

@@ -7,8 +7,9 @@ when AWS cannot be asked (no credentials, denied, unreachable), so the command c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
-from apps.integrations.aws import aws_client, aws_error_code
+from apps.integrations.aws import aws_call, aws_client
 
 
 class AwsCheckError(Exception):
@@ -22,13 +23,7 @@ class JobQueueInfo:
     status: str  # VALID | INVALID | CREATING | UPDATING | DELETING | DELETED
 
 
-def _call(what: str, fn, /, **kwargs):
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        return fn(**kwargs)
-    except (ClientError, BotoCoreError) as exc:
-        raise AwsCheckError(f"{what}: {exc}") from exc
+_call = partial(aws_call, translate=lambda what, exc: AwsCheckError(f"{what}: {exc}"))
 
 
 def batch_job_queue(name: str) -> JobQueueInfo | None:
@@ -51,14 +46,4 @@ def log_group_exists(name: str) -> bool:
 
 
 def iam_role_exists(name: str) -> bool:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        aws_client("iam").get_role(RoleName=name)
-    except ClientError as exc:
-        if aws_error_code(exc) == "NoSuchEntity":
-            return False
-        raise AwsCheckError(f"get_role: {exc}") from exc
-    except BotoCoreError as exc:
-        raise AwsCheckError(f"get_role: {exc}") from exc
-    return True
+    return _call("get_role", aws_client("iam").get_role, ignore_codes={"NoSuchEntity"}, RoleName=name) is not None

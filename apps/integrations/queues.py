@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code
+from apps.integrations.aws import AdapterSlot, AwsAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -313,17 +313,8 @@ class SqsQueues(AwsAdapter, Queues):
         ]
 
     def _receipt_call(self, what: str, fn, **kwargs) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            fn(**kwargs)
-        except ClientError as exc:
-            if aws_error_code(exc) in _STALE_RECEIPT_CODES:
-                logger.warning("sqs %s ignored a stale receipt", what, extra={"error_code": aws_error_code(exc)})
-                return
-            raise QueueError(f"sqs {what}: {exc}") from exc
-        except BotoCoreError as exc:
-            raise QueueError(f"sqs {what}: {exc}") from exc
+        if self._call(what, fn, ignore_codes=_STALE_RECEIPT_CODES, **kwargs) is None:
+            logger.warning("sqs %s ignored a stale receipt", what)
 
     def delete(self, queue, receipt) -> None:
         self._receipt_call("delete_message", self.client.delete_message, QueueUrl=self.url(queue),
@@ -366,14 +357,10 @@ def sqs_ensure_queues(region: str | None = None, *, client=None) -> list[tuple[s
 
 
 def _ensure_queue(sqs: SqsQueues, name: str, attributes: dict[str, str]) -> str:
-    from botocore.exceptions import ClientError
-
-    try:
-        url = sqs.client.get_queue_url(QueueName=name)["QueueUrl"]
-    except ClientError as exc:
-        if aws_error_code(exc) not in _MISSING_QUEUE_CODES:
-            raise QueueError(f"sqs get_queue_url {name}: {exc}") from exc
+    found = sqs._call("get_queue_url", sqs.client.get_queue_url, ignore_codes=_MISSING_QUEUE_CODES, QueueName=name)
+    if found is None:
         return sqs._call("create_queue", sqs.client.create_queue, QueueName=name, Attributes=attributes)["QueueUrl"]
+    url = found["QueueUrl"]
     sqs._call("set_queue_attributes", sqs.client.set_queue_attributes, QueueUrl=url, Attributes=attributes)
     return url
 
