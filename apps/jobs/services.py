@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from apps.core.models import Tenant
@@ -292,13 +292,17 @@ def job_fail(
         if _guarded_update(
             job_id, (JobState.RUNNING,), requeue_guard,
             state=JobState.QUEUED, error_code=code, error_message=message, heartbeat_at=None, updated_at=now,
+            # A Batch job gives its dispatch back (re-submitted below); a queue job's message is redelivered.
+            external_id=Case(When(backend=JobBackend.BATCH, then=Value("")), default=F("external_id")),
         ):
             job = _load(job_id)
             if job.backend == JobBackend.BATCH:
-                job.external_id = ""
-                Job.objects.filter(id=job.id, state=JobState.QUEUED).update(external_id="")
                 _dispatch_after_commit(job)
             return TransitionResult(won=True, job=job)
+        job = _load(job_id)
+        if job.state == JobState.QUEUED and job.error_code == code and (attempt is None or job.attempts == attempt):
+            # The same report again (its answer was lost on the way back): already requeued.
+            return TransitionResult(won=True, job=job, noop=True)
     target = JobState.DEAD if retryable else JobState.FAILED
     won = _guarded_update(
         job_id, (JobState.RUNNING,), guard,

@@ -438,3 +438,14 @@ def test_a_lost_dispatch_is_released_and_charged_an_attempt(make_job):
 
     assert released.won is True
     assert (released.job.state, released.job.external_id, released.job.attempts) == (JobState.QUEUED, "", 1)
+
+
+def test_a_retryable_fail_reported_twice_is_a_no_op_the_second_time(make_job):
+    job = make_job(state=JobState.RUNNING)
+
+    first = services.job_fail(job_id=job.id, code="STORAGE_DOWN", message="x", retryable=True, attempt=1)
+    again = services.job_fail(job_id=job.id, code="STORAGE_DOWN", message="x", retryable=True, attempt=1)
+
+    assert (first.won, first.noop) == (True, False)
+    assert (again.won, again.noop) == (True, True)
+    assert Job.objects.values_list("state", "attempts").get(id=job.id) == (JobState.QUEUED, 1)
