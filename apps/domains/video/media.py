@@ -512,10 +512,11 @@ def parse_media_playlist(path: str | os.PathLike) -> list[tuple[str, float]]:
     return segments
 
 
-def measure_variant(out_dir: str | os.PathLike, playlist: str, *, segment_seconds: float) -> tuple[int, int]:
+def measure_variant(out_dir: str | os.PathLike, playlist: str, *, segment_seconds: float,
+                    segments: list[tuple[str, float]] | None = None) -> tuple[int, int]:
     """(peak, average) bits per second over the segments; segments shorter than half a target are not peaks."""
     base = Path(out_dir) / playlist
-    segments = parse_media_playlist(base)
+    segments = parse_media_playlist(base) if segments is None else segments
     if not segments:
         raise MediaError("TRANSCODE_FAILED", "재생 목록에 구간이 없습니다.", detail=playlist)
     sizes = [((base.parent / name).stat().st_size, seconds) for name, seconds in segments]

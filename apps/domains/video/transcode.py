@@ -112,9 +112,9 @@ def transcode_to_hls(
     encoded = time.monotonic()
 
     frame_rate = float(media.output_frame_rate(source, options.max_fps))
-    variants = _finish_master_playlist(out_dir, rungs, options, frame_rate=frame_rate)
+    variants, segments_of = _finish_master_playlist(out_dir, rungs, options, frame_rate=frame_rate)
     thumbnail_key = _thumbnail(source_path, out_dir, source, timeout=min(120.0, options.timeout_seconds))
-    files = _collect_files(out_dir, variants, thumbnail_key)
+    files = _collect_files(out_dir, variants, segments_of, thumbnail_key)
     if on_progress is not None:
         on_progress(100)
     elapsed = time.monotonic() - started
@@ -143,7 +143,7 @@ def _capped(on_progress: Callable[[int], None]) -> Callable[[int], None]:
 
 
 def _finish_master_playlist(out_dir: Path, rungs: list[media.Rung], options: TranscodeOptions, *,
-                            frame_rate: float) -> list[media.VariantInfo]:
+                            frame_rate: float) -> tuple[list[media.VariantInfo], dict[str, list[tuple[str, float]]]]:
     """Rewrite ffmpeg's master playlist with measured peak BANDWIDTH and checked RESOLUTION/CODECS.
 
     ffmpeg 5.1 writes a nominal BANDWIDTH (target bitrates + 10%), not the peak segment rate HLS requires, and
@@ -152,27 +152,31 @@ def _finish_master_playlist(out_dir: Path, rungs: list[media.Rung], options: Tra
     master = out_dir / media.MASTER_PLAYLIST
     written = {v.playlist: v for v in media.parse_master_playlist(master)} if master.exists() else {}
     variants = []
-    for i, _rung in enumerate(rungs):
+    segments_of: dict[str, list[tuple[str, float]]] = {}
+    for i, rung in enumerate(rungs):
         playlist = f"v{i}/{media.VARIANT_PLAYLIST}"
-        segments = media.parse_media_playlist(out_dir / playlist)
+        segments = segments_of[playlist] = media.parse_media_playlist(out_dir / playlist)
         if not segments:
             raise media.MediaError("TRANSCODE_FAILED", "변환 결과에 영상 구간이 없습니다.", detail=playlist)
-        first_segment = out_dir / f"v{i}" / segments[0][0]
-        probed = media.probe(str(first_segment), timeout=options.probe_timeout_seconds)
-        peak, average = media.measure_variant(out_dir, playlist, segment_seconds=options.segment_seconds)
+        peak, average = media.measure_variant(out_dir, playlist, segment_seconds=options.segment_seconds,
+                                              segments=segments)
         codecs = written[playlist].codecs if playlist in written and written[playlist].codecs else None
         if codecs is None:
+            # Only when ffmpeg left CODECS out: read profile and level from the first segment.
+            first_segment = out_dir / f"v{i}" / segments[0][0]
+            probed = media.probe(str(first_segment), timeout=options.probe_timeout_seconds)
             video_codec = media.avc_codec_string(probed.profile, probed.level)
             if video_codec is None:
                 raise media.MediaError("TRANSCODE_FAILED", "코덱 정보를 확인할 수 없습니다.", detail=playlist)
             codecs = video_codec + (f",{media.AAC_LC_CODEC}" if probed.has_audio else "")
         variants.append(media.VariantInfo(
             playlist=playlist, bandwidth=peak, average_bandwidth=average,
-            resolution=(probed.display_width, probed.display_height), codecs=codecs,
+            # The filter graph scales every rung to exactly this size (setsar=1), so it is the picture size.
+            resolution=(rung.width, rung.height), codecs=codecs,
             frame_rate=frame_rate,
         ))
     media.master_playlist_write(master, variants)
-    return variants
+    return variants, segments_of
 
 
 def _thumbnail(source_path, out_dir: Path, source: media.ProbeResult, *, timeout: float) -> str | None:
@@ -191,10 +195,10 @@ def _thumbnail(source_path, out_dir: Path, source: media.ProbeResult, *, timeout
     return media.THUMBNAIL
 
 
-def _collect_files(out_dir: Path, variants: list[media.VariantInfo], thumbnail_key: str | None) -> list[OutputFile]:
+def _collect_files(out_dir: Path, variants: list[media.VariantInfo], segments_of: dict[str, list[tuple[str, float]]],
+                   thumbnail_key: str | None) -> list[OutputFile]:
     """Only what the playlists name (the source may sit in the same directory): segments, poster, playlists, master."""
-    keys = [f"{Path(v.playlist).parent.as_posix()}/{name}" for v in variants
-            for name, _ in media.parse_media_playlist(out_dir / v.playlist)]
+    keys = [f"{Path(v.playlist).parent.as_posix()}/{name}" for v in variants for name, _ in segments_of[v.playlist]]
     if thumbnail_key:
         keys.append(thumbnail_key)
     keys += [v.playlist for v in variants]

@@ -203,7 +203,7 @@ def test_a_master_playlist_without_codecs_is_rewritten_from_the_renditions(make_
     master = tmp_path / "master.m3u8"
     master.write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv0/index.m3u8\n")
 
-    variants = transcode._finish_master_playlist(tmp_path, result.rungs, FAST, frame_rate=30.0)
+    variants, _ = transcode._finish_master_playlist(tmp_path, result.rungs, FAST, frame_rate=30.0)
 
     written = media.parse_master_playlist(master)
     assert media.master_playlist_missing(written) == []
