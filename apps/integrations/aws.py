@@ -51,19 +51,14 @@ class AwsAdapter:
     service_label = "aws"
 
     def __init__(self, client=None):
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client = AdapterSlot(self.make_client, built=client)
 
     def make_client(self):
         raise NotImplementedError
 
     @property
     def client(self):
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self.make_client()
-        return self._client
+        return self._client.get()
 
     def translate_error(self, what: str, exc: Exception) -> Exception:
         return self.error_class(f"{self.service_label} {what}: {exc}")
@@ -75,9 +70,9 @@ class AwsAdapter:
 class AdapterSlot(Generic[T]):
     """The adapter a setting picks, built once per process; tests reset it after changing the setting."""
 
-    def __init__(self, build: Callable[[], T]):
+    def __init__(self, build: Callable[[], T], *, built: T | None = None):
         self._build = build
-        self._adapter: T | None = None
+        self._adapter: T | None = built
         self._lock = threading.Lock()
 
     def get(self) -> T:

@@ -178,6 +178,9 @@ class LocalGrant:
     part_number: int | None = None
 
 
+_LOCAL_URL_NAMES = {"o": "storage-local-object", "part": "storage-local-part"}
+
+
 class LocalStorage(Storage):
     """Objects in LOCAL_STORAGE_DIR/<physical bucket>/<key>; metadata and uploads in dot-directories beside them.
 
@@ -368,7 +371,9 @@ class LocalStorage(Storage):
         )
 
     def _url(self, kind: str, bucket: str, key: str, token: str) -> str:
-        path = f"/api/v1/storage/local/{kind}/{bucket}/{quote(key, safe='/')}"
+        from django.urls import reverse
+
+        path = reverse(_LOCAL_URL_NAMES[kind], kwargs={"bucket": bucket, "key": key})
         return f"{self.base_url}{path}?{urlencode({'sig': token})}"
 
     def presign_get(self, bucket, key, *, expires=300, download_name=None) -> str:
