@@ -5,9 +5,20 @@ import itertools
 import pytest
 from rest_framework.test import APIClient
 
+from apps.core import versioned_cache
 from apps.core.models import Role, Tenant, User
 
 _seq = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def empty_redis():
+    """Each test starts with nothing cached: database ids repeat from one test run to the next."""
+    versioned_cache._Breaker.off_until = 0.0
+    client = versioned_cache.redis_client()
+    if client is not None:
+        client.flushdb()
+    return client
 
 
 @pytest.fixture

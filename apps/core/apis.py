@@ -1,6 +1,5 @@
 """Health and auth endpoints."""
 
-import functools
 import logging
 
 from django.conf import settings
@@ -12,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.serializers import MeOutputSerializer
+from apps.core.versioned_cache import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -27,19 +27,12 @@ def _database_ok() -> bool:
         return False
 
 
-@functools.cache
-def _redis_client(url: str):
-    import redis
-
-    # One pooled client per URL: a load balancer polls /health often, and a new connection per check adds up.
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, health_check_interval=30)
-
-
 def _redis_status() -> str:
     if not settings.REDIS_URL:
         return "disabled"
     try:
-        _redis_client(settings.REDIS_URL).ping()
+        # The process's pooled client: a load balancer polls /health often, and a new connection per check adds up.
+        redis_client().ping()
         return "connected"
     except Exception:
         logger.warning("health: redis unreachable")

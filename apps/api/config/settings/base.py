@@ -121,8 +121,13 @@ else:
 # Cache and counters: Redis when REDIS_URL is set, else process memory
 # ---------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# Starts every key this deployment writes, so two deployments (staging, production) may share one Redis.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="academy")
+# The job status poll's cache (apps/jobs/status_cache.py); off without REDIS_URL, as workers share no memory.
+JOB_STATUS_CACHE_SECONDS = env.int("JOB_STATUS_CACHE_SECONDS", default=60)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": CACHE_KEY_PREFIX}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
