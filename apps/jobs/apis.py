@@ -1,12 +1,14 @@
 """ARCHITECTURE §2 status API and internal callbacks: admins poll jobs, workers report through token-guarded paths."""
 
+import functools
 import hashlib
 import json
 import threading
 import time
 
 from django.conf import settings
-from django.http import JsonResponse, StreamingHttpResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,10 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 
 from apps.core.permissions import HasInternalWorkerToken, IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
-from apps.jobs import selectors, services
+from apps.jobs import selectors, services, status_cache
 from apps.jobs.errors import JobNotFoundError
 from apps.jobs.models import Job
 from apps.jobs.serializers import (
@@ -49,26 +52,23 @@ class JobScopedMixin(TenantScopedMixin):
         return job
 
 
-def _etag(job: Job) -> str:
+def _etag(job: Job) -> str | None:
+    """A finished job's ETag; None while it may still change, or when its kind presents the result afresh on each
+    read (a short-lived download URL: a cached copy would hand out an expired URL)."""
+    if not job.is_terminal or result_is_presented(job):
+        return None
     digest = hashlib.sha256(f"{job.id}:{job.state}:{job.updated_at.isoformat()}".encode()).hexdigest()[:32]
     return f'"{digest}"'
 
 
-def _status_response(request, job: Job, response_class):
-    """The status body with its cache headers: a finished job is cacheable by the browser (ETag), a running one not.
-
-    Neither is a finished job whose kind presents its result afresh on each read (a short-lived download URL): a
-    cached copy would hand out an expired URL.
-    """
-    if not job.is_terminal or result_is_presented(job):
-        response = response_class(JobOutputSerializer(job).data)
+def _with_cache_headers(request, etag: str | None, make_response):
+    """A finished job is cacheable by the browser and answers 304 to its ETag; anything else is no-store."""
+    if etag is None:
+        response = make_response(status.HTTP_200_OK)
         response["Cache-Control"] = "no-store"
     else:
-        etag = _etag(job)
-        if etag in request.headers.get("If-None-Match", ""):
-            response = response_class(None, status=status.HTTP_304_NOT_MODIFIED)
-        else:
-            response = response_class(JobOutputSerializer(job).data)
+        matched = etag in request.headers.get("If-None-Match", "")
+        response = make_response(status.HTTP_304_NOT_MODIFIED if matched else status.HTTP_200_OK)
         response["ETag"] = etag
         patch_cache_control(response, **TERMINAL_CACHE_CONTROL)
     patch_vary_headers(response, ["Authorization"])
@@ -85,40 +85,63 @@ class JobDetailApi(JobScopedMixin, APIView):
 
     @extend_schema(responses={200: JobOutputSerializer, 304: OpenApiResponse(description="ETag 일치 (완료된 작업)")})
     def get(self, request, job_id):
-        return _status_response(request, self.get_job(job_id), Response)
+        job = self.get_job(job_id)
+        return _with_cache_headers(request, _etag(job), lambda code: Response(
+            JobOutputSerializer(job).data if code == status.HTTP_200_OK else None, status=code))
 
 
 _job_detail_api = JobDetailApi.as_view()
 _jwt = JWTAuthentication()  # used only to read and verify the token, never to load the user
 
 
-class _JsonResponse(JsonResponse):
-    def __init__(self, data, status=200):
-        super().__init__(data, status=status, safe=False, json_dumps_params={"ensure_ascii": False})
-        if data is None:
-            self.content = b""
+@functools.lru_cache(maxsize=4096)
+def _verified_token(raw_token: bytes) -> tuple[int, float]:
+    """(user id, expiry) of a token whose signature and claims simplejwt accepted. Bounded by the number of tokens
+    polling at once: an admin's token is verified once, not every second. Refusals raise, so they are not kept."""
+    token = _jwt.get_validated_token(raw_token)
+    return token[jwt_settings.USER_ID_CLAIM], float(token["exp"])
+
+
+def _token_user_id(request) -> int | None:
+    try:
+        header = _jwt.get_header(request)
+        raw_token = _jwt.get_raw_token(header) if header is not None else None
+        if not raw_token:
+            return None
+        user_id, expires = _verified_token(raw_token)
+    except (exceptions.AuthenticationFailed, KeyError, TypeError, ValueError):
+        return None
+    # simplejwt's own expiry rule (Token.check_exp), applied on every use of a remembered token.
+    return user_id if time.time() < expires + token_backend.get_leeway().total_seconds() else None
+
+
+def _json_status(request, body: bytes, etag: str | None) -> HttpResponse:
+    return _with_cache_headers(request, etag, lambda code: HttpResponse(
+        body if code == status.HTTP_200_OK else b"", status=code, content_type="application/json"))
 
 
 def job_status(request, job_id):
-    """The status poll, polled every second by every admin: one SQL query, authentication included.
+    """The status poll, polled every second by every admin: no SQL at all when the cache has it, else one query.
 
     The common case, a valid JWT of a user allowed to see the job, is answered here: the token is verified without
-    loading the user, and the job query joins the user to check they are active staff of the job's active tenant.
+    loading the user; the body and the user's staff tenant come from Redis (apps/jobs/status_cache.py), or from one
+    query that joins the user to check they are active staff of the job's active tenant, which then fills the cache.
     Everything else (no or bad token, session users, refusals, other methods) is handed to JobDetailApi, so every
     answer but the fast 200/304 is DRF's own. Plain Django because DRF's request/response machinery costs more than
-    the query (scripts/bench/job_status.py).
+    the poll itself (scripts/bench/job_status.py).
     """
-    if request.method == "GET":
-        try:
-            header = _jwt.get_header(request)
-            raw_token = _jwt.get_raw_token(header) if header is not None else None
-            user_id = _jwt.get_validated_token(raw_token)[jwt_settings.USER_ID_CLAIM] if raw_token else None
-        except (exceptions.AuthenticationFailed, KeyError):
-            user_id = None
-        if user_id is not None:
-            job = selectors.job_get_for_staff(user_id=user_id, job_id=job_id)
-            if job is not None:
-                return _status_response(request, job, _JsonResponse)
+    if request.method == "GET" and (user_id := _token_user_id(request)) is not None:
+        found = status_cache.lookup(job_id=job_id, user_id=user_id)
+        cached = found.status()
+        if cached is not None:
+            return _json_status(request, cached.body, cached.etag)
+        job = selectors.job_get_for_staff(user_id=user_id, job_id=job_id)
+        if job is not None:
+            body = json.dumps(JobOutputSerializer(job).data, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
+            etag = _etag(job)
+            cacheable = not result_is_presented(job)
+            status_cache.remember(found, tenant_id=job.tenant_id, etag=etag, body=body if cacheable else None)
+            return _json_status(request, body, etag)
     return _job_detail_api(request, job_id=job_id)
 
 

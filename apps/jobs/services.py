@@ -15,6 +15,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from apps.core.models import Tenant
+from apps.jobs import status_cache
 from apps.jobs.errors import JobDispatchError, JobNotFoundError, JobStateConflictError, UnknownJobKindError
 from apps.jobs.models import Job, JobBackend, JobState
 from apps.jobs.registry import JobKindSpec, all_specs, get_spec
@@ -49,12 +50,20 @@ def _load(job_id: UUID | str) -> Job:
         raise JobNotFoundError()
 
 
-def _guarded_update(job_id: UUID | str, from_states: tuple[str, ...], guard: Q | None = None, **changes) -> bool:
+def _update(queryset, job_id: UUID | str, **changes) -> int:
+    """Every write to a Job row goes through here: the status poll's cache must hear of each one."""
     changes.setdefault("updated_at", timezone.now())
+    updated = queryset.update(**changes)
+    if updated:
+        status_cache.job_changed(job_id)
+    return updated
+
+
+def _guarded_update(job_id: UUID | str, from_states: tuple[str, ...], guard: Q | None = None, **changes) -> bool:
     queryset = Job.objects.filter(id=job_id, state__in=from_states)
     if guard is not None:
         queryset = queryset.filter(guard)
-    return queryset.update(**changes) == 1
+    return _update(queryset, job_id, **changes) == 1
 
 
 def _attempt_guard(attempt: int | None) -> Q | None:
@@ -202,9 +211,7 @@ def _send(job: Job, spec: JobKindSpec) -> str:
         logger.exception("job_dispatch_failed", extra={"job_id": str(job.id), "kind": job.kind,
                                                        "tenant_id": job.tenant_id})
         raise JobDispatchError()
-    Job.objects.filter(id=job.id).update(
-        backend=backend, queue=queue_name, external_id=external_id, updated_at=timezone.now()
-    )
+    _update(Job.objects.filter(id=job.id), job.id, backend=backend, queue=queue_name, external_id=external_id)
     job.backend, job.queue, job.external_id = backend, queue_name, external_id
     logger.info("job_dispatched", extra={"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id,
                                           "queue": queue_name, "external_id": external_id})
@@ -315,6 +322,12 @@ def job_fail(
     if job.state in (JobState.FAILED, JobState.DEAD) and job.error_code == code:
         return TransitionResult(won=True, job=job, noop=True)
     return TransitionResult(won=False, job=job)
+
+
+def job_record_result(*, job_id: UUID | str, result: dict) -> bool:
+    """Stores a RUNNING job's result before it completes, inside the caller's transaction, so the result commits
+    with the rows it counts. False when the job has a result already or is no longer RUNNING."""
+    return _guarded_update(job_id, (JobState.RUNNING,), Q(result__isnull=True), result=result)
 
 
 def job_cancel(*, job_id: UUID | str) -> TransitionResult:

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.utils import timezone
 
 from apps.core.exceptions import DomainError
 from apps.domains.enrollment.excel.export import enrollment_export_roster_counted
@@ -31,7 +30,8 @@ from apps.domains.enrollment.excel.services import (
 from apps.domains.lectures.models import Lecture, Session
 from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
 from apps.jobs.errors import JobFailure, JobInterrupted
-from apps.jobs.models import Job, JobState
+from apps.jobs.models import Job
+from apps.jobs.services import job_record_result
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +55,7 @@ class _NoLongerRunning(Exception):
 def _result_recorder(job: Job):
     def record(body: dict) -> None:
         # Runs inside the import transaction: the result commits with the rows it counts, or neither does.
-        recorded = Job.objects.filter(id=job.id, state=JobState.RUNNING, result__isnull=True).update(
-            result=body, updated_at=timezone.now()
-        )
-        if recorded:
+        if job_record_result(job_id=job.id, result=body):
             return
         if Job.objects.filter(id=job.id, result__isnull=False).exists():
             raise _AlreadyRecorded()
