@@ -1,12 +1,15 @@
 #!/usr/bin/env python
 """Benchmark of the job status poll: GET /api/v1/jobs/<id>/ with a real JWT, against a bare Django JSON view.
 
-Starts gunicorn (2 workers) on loopback against a Postgres bench database, sends a fixed number of requests to each
-URL from a small pool of clients, and prints requests/s, p50, p99 and the ratio. The two URLs alternate for
-`--rounds` rounds and the medians are compared, so a neighbour's load spike does not land on one side only.
+Starts gunicorn (2 workers) on loopback against a Postgres bench database and the local Redis, sends a fixed number
+of requests to each URL from a small pool of clients, and prints requests/s, p50, p99 and the ratio. The URLs
+alternate for `--rounds` rounds and the medians are compared, so a neighbour's load spike does not land on one side
+only. While the status URL is polled, the job reports progress `--changes-per-second` times a second (a real worker
+reports every few seconds), so the poll pays for its cache misses too. A second gunicorn without REDIS_URL shows
+the poll without its cache, for reference.
 Targets: the status poll at >= 0.5 of the bare view and >= 1,000 requests/s.
 
-    .venv/bin/python scripts/bench/job_status.py [--requests 3000] [--rounds 3] [--clients 8] [--worker-class gthread]
+    .venv/bin/python scripts/bench/job_status.py [--requests 3000] [--rounds 3] [--clients 8] [--changes-per-second 2]
 """
 
 import argparse
@@ -58,8 +61,10 @@ def prepare(db_name: str) -> tuple[str, str]:
     return str(job.id), str(AccessToken.for_user(user))
 
 
-def start_gunicorn(port: int, db_name: str, worker_class: str) -> subprocess.Popen:
+def start_gunicorn(port: int, db_name: str, worker_class: str, redis_url: str | None = None) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DB_NAME": db_name}
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
     command = [str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "apps.api.config.wsgi:application", "--workers", "2",
                "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
                "--chdir", str(REPO_ROOT)]
@@ -114,6 +119,35 @@ def hammer(port: int, path: str, headers: dict, total: int, clients: int) -> tup
     return time.perf_counter() - began, latencies
 
 
+class ProgressReporter(threading.Thread):
+    """Moves the job's progress through the real service (so the status cache is invalidated) at a fixed rate."""
+
+    def __init__(self, job_id: str, per_second: float):
+        super().__init__(daemon=True)
+        self.job_id, self.interval, self.changes = job_id, 1 / per_second if per_second > 0 else 0, 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        from apps.jobs.services import job_progress
+
+        while self.interval and not self.halt.wait(self.interval):
+            self.changes += 1
+            job_progress(job_id=self.job_id, percent=self.changes % 100, stage="등록 중")
+        connection.close()
+
+
+def poll_status(port: int, path: str, headers: dict, total: int, clients: int, per_second: float):
+    reporter = ProgressReporter(path.rstrip("/").rsplit("/", 1)[-1], per_second)
+    reporter.start()
+    try:
+        return hammer(port, path, headers, total, clients)
+    finally:
+        reporter.halt.set()
+        reporter.join()
+
+
 def summarise(name: str, elapsed: float, latencies: list[float]) -> tuple[float, float, float]:
     latencies.sort()
     rate = len(latencies) / elapsed
@@ -123,41 +157,52 @@ def summarise(name: str, elapsed: float, latencies: list[float]) -> tuple[float,
     return rate, p50, p99
 
 
+def measure(args, job_id: str, token: str, redis_url: str | None) -> tuple[float, float, float, float]:
+    """Median (bare req/s, status req/s, status p50, status p99) over the rounds, on a fresh gunicorn."""
+    server = start_gunicorn(args.port, args.db_name, args.worker_class, redis_url)
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        status_path = f"/api/v1/jobs/{job_id}/"
+        for path, headers in ((status_path, auth), ("/bench/bare/", {})):
+            hammer(args.port, path, headers, min(300, args.requests), args.clients)  # warm-up: connections, caches
+        bare, status = [], []
+        for number in range(1, args.rounds + 1):
+            print(f"round {number}")
+            bare.append(summarise("bare view", *hammer(args.port, "/bench/bare/", {}, args.requests, args.clients)))
+            status.append(summarise("job status", *poll_status(args.port, status_path, auth, args.requests,
+                                                               args.clients, args.changes_per_second)))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return (statistics.median(rate for rate, _, _ in bare), statistics.median(rate for rate, _, _ in status),
+            statistics.median(p50 for _, p50, _ in status), statistics.median(p99 for _, _, p99 in status))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--changes-per-second", type=float, default=2.0)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
     parser.add_argument("--db-name", default=os.environ.get("BENCH_DB_NAME", "academy_bench"))
     args = parser.parse_args()
 
     job_id, token = prepare(args.db_name)
-    server = start_gunicorn(args.port, args.db_name, args.worker_class)
-    try:
-        auth = {"Authorization": f"Bearer {token}"}
-        status_path = f"/api/v1/jobs/{job_id}/"
-        for path, headers in ((status_path, auth), ("/bench/bare/", {})):
-            hammer(args.port, path, headers, min(300, args.requests), args.clients)  # warm-up: connections, caches
-        print(f"gunicorn: 2 {args.worker_class} workers; {args.rounds} rounds of {args.requests} requests per URL "
-              f"from {args.clients} clients; load average {os.getloadavg()[0]:.1f}")
-        bare, status = [], []
-        for number in range(1, args.rounds + 1):
-            print(f"round {number}")
-            bare.append(summarise("bare view", *hammer(args.port, "/bench/bare/", {}, args.requests, args.clients)))
-            status.append(summarise("job status", *hammer(args.port, status_path, auth, args.requests, args.clients)))
-        bare_rate = statistics.median(rate for rate, _, _ in bare)
-        status_rate = statistics.median(rate for rate, _, _ in status)
-        status_p50 = statistics.median(p50 for _, p50, _ in status)
-        status_p99 = statistics.median(p99 for _, _, p99 in status)
-        ratio = status_rate / bare_rate
-        verdict = "OK" if ratio >= 0.5 and status_rate >= 1000 else "BELOW TARGET"
-        print(f"median: bare {bare_rate:.0f} req/s, job status {status_rate:.0f} req/s (p50 {status_p50:.2f} ms, "
-              f"p99 {status_p99:.2f} ms); ratio {ratio:.2f} (target >= 0.50), >= 1000 req/s target: {verdict}")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+    print(f"gunicorn: 2 {args.worker_class} workers; {args.rounds} rounds of {args.requests} requests per URL "
+          f"from {args.clients} clients; the job changes {args.changes_per_second:g} times a second; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("without the status cache (no REDIS_URL), for reference:")
+    bare_off, status_off, _, _ = measure(args, job_id, token, redis_url="")
+    print("as deployed (Redis status cache):")
+    bare_rate, status_rate, status_p50, status_p99 = measure(args, job_id, token, redis_url=None)
+    ratio = status_rate / bare_rate
+    verdict = "OK" if ratio >= 0.5 and status_rate >= 1000 else "BELOW TARGET"
+    print(f"median without the cache: job status {status_off:.0f} req/s against bare {bare_off:.0f} req/s, "
+          f"ratio {status_off / bare_off:.2f}")
+    print(f"median: bare {bare_rate:.0f} req/s, job status {status_rate:.0f} req/s (p50 {status_p50:.2f} ms, "
+          f"p99 {status_p99:.2f} ms); ratio {ratio:.2f} (target >= 0.50), >= 1000 req/s target: {verdict}")
 
 
 if __name__ == "__main__":
