@@ -165,43 +165,36 @@ def test_a_deleted_job_is_404_at_the_next_poll(poller, make_job):
     assert poller.get(_url(job)).status_code == 404
 
 
-def test_a_user_deactivated_in_the_admin_is_refused_at_the_next_poll(poller, admin_user, make_job):
-    job = make_job(state=JobState.RUNNING)
-    assert poller.get(_url(job)).status_code == 200
-
-    admin_user.is_active = False
-    admin_user.save()
-
-    assert poller.get(_url(job)).status_code == 401
+def _deactivate_user(user, tenant):
+    user.is_active = False
+    user.save()
 
 
-def test_a_user_made_a_student_is_refused_at_the_next_poll(poller, admin_user, make_job):
-    job = make_job(state=JobState.RUNNING)
-    assert poller.get(_url(job)).status_code == 200
-
-    admin_user.role = Role.STUDENT
-    admin_user.save()
-
-    assert poller.get(_url(job)).status_code == 403
+def _make_student(user, tenant):
+    user.role = Role.STUDENT
+    user.save()
 
 
-def test_a_deleted_user_is_refused_at_the_next_poll(poller, admin_user, make_job):
-    job = make_job(state=JobState.RUNNING)
-    assert poller.get(_url(job)).status_code == 200
-
-    admin_user.delete()
-
-    assert poller.get(_url(job)).status_code == 401
+def _delete_user(user, tenant):
+    user.delete()
 
 
-def test_a_deactivated_tenant_is_refused_at_the_next_poll(poller, tenant, make_job):
-    job = make_job(state=JobState.RUNNING)
-    assert poller.get(_url(job)).status_code == 200
-
+def _deactivate_tenant(user, tenant):
     tenant.is_active = False
     tenant.save()
 
-    assert poller.get(_url(job)).status_code == 403
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    (_deactivate_user, 401), (_make_student, 403), (_delete_user, 401), (_deactivate_tenant, 403),
+])
+def test_a_change_to_the_user_or_tenant_in_the_admin_is_seen_at_the_next_poll(poller, admin_user, tenant, make_job,
+                                                                             change, refusal):
+    job = make_job(state=JobState.RUNNING)
+    assert poller.get(_url(job)).status_code == 200
+
+    change(admin_user, tenant)
+
+    assert poller.get(_url(job)).status_code == refusal
 
 
 def test_a_cached_job_of_another_academy_is_still_404(poller, make_user, other_tenant, make_job):
