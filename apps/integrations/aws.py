@@ -44,6 +44,14 @@ def aws_call(what: str, fn, /, *, translate: Callable[[str, Exception], Exceptio
         raise translate(what, exc) from exc
 
 
+def in_batches(items, size: int):
+    """Consecutive lists of at most `size` items: AWS calls take a bounded number each (SQS 10, S3 1,000,
+    Batch describe 100)."""
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 class AwsAdapter:
     """Base of the AWS adapters: the client is built on first use, and botocore errors become `error_class`."""
 

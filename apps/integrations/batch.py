@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter
+from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
 
 ABSENT = "ABSENT"
 DESCRIBE_CHUNK = 100
@@ -82,8 +82,8 @@ class AwsBatch(AwsAdapter, Batch):
     def describe(self, external_ids) -> dict[str, BatchJobInfo]:
         ids = list(dict.fromkeys(external_ids))
         found: dict[str, BatchJobInfo] = {}
-        for start in range(0, len(ids), DESCRIBE_CHUNK):
-            answer = self._call("describe_jobs", self.client.describe_jobs, jobs=ids[start:start + DESCRIBE_CHUNK])
+        for chunk in in_batches(ids, DESCRIBE_CHUNK):
+            answer = self._call("describe_jobs", self.client.describe_jobs, jobs=chunk)
             for job in answer.get("jobs", []):
                 found[job["jobId"]] = BatchJobInfo(job["jobId"], job["status"], job.get("statusReason", ""))
         return {i: found.get(i, BatchJobInfo(i, ABSENT, "unknown to AWS Batch")) for i in ids}

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter
+from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -61,11 +61,6 @@ def dlq_name(queue: str) -> str:
 def configured_queue_names() -> list[str]:
     """Every work queue named in settings (their DLQs are derived with dlq_name)."""
     return [getattr(settings, name) for name in QUEUE_NAME_SETTINGS]
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class Queues:
@@ -130,7 +125,7 @@ class TableQueue(Queues):
 
     def send_batch(self, queue, bodies) -> list[str]:
         ids: list[str] = []
-        for chunk in _chunks(list(bodies), SQS_BATCH_SIZE):
+        for chunk in in_batches(bodies, SQS_BATCH_SIZE):
             ids.extend(self._insert(queue, chunk, 0))
         return ids
 
@@ -276,7 +271,7 @@ class SqsQueues(AwsAdapter, Queues):
 
     def send_batch(self, queue, bodies) -> list[str]:
         ids: list[str] = []
-        for chunk in _chunks(list(bodies), SQS_BATCH_SIZE):
+        for chunk in in_batches(bodies, SQS_BATCH_SIZE):
             entries = [{"Id": str(i), "MessageBody": json.dumps(body)} for i, body in enumerate(chunk)]
             answer = self._call("send_message_batch", self.client.send_message_batch, QueueUrl=self.url(queue),
                                 Entries=entries)

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code, in_batches
 
 LOGICAL_BUCKETS = {
     "ai": "R2_BUCKET_AI",
@@ -545,8 +545,8 @@ class R2Storage(AwsAdapter, Storage):
                 )
 
     def delete_keys(self, bucket, keys) -> int:
-        for start in range(0, len(keys), S3_DELETE_BATCH):
-            batch = keys[start:start + S3_DELETE_BATCH]
+        keys = list(keys)
+        for batch in in_batches(keys, S3_DELETE_BATCH):
             answer = self._call("delete_objects", self.client.delete_objects, Bucket=bucket_name(bucket),
                                 Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
             errors = answer.get("Errors") or []
