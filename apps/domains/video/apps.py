@@ -11,9 +11,11 @@ class VideoConfig(AppConfig):
 
         from apps.jobs.registry import JobKindSpec, register
 
+        from .models import TRANSCODE_KIND
+
         # Transcodes run on AWS Batch; retries are ours (the job definition sets retryStrategy attempts=1).
         register(JobKindSpec(
-            kind="video_transcode",
+            kind=TRANSCODE_KIND,
             backend="batch",
             queue_setting=None,
             handler="apps.domains.video.handlers.video_transcode",

@@ -22,13 +22,12 @@ from apps.jobs.errors import JobFailure, JobInterrupted
 from apps.jobs.models import Job, JobState
 
 from . import media
-from .models import Video, VideoState
+from .models import VIDEO_BUCKET, Video, VideoState
 from .services import video_mark_failed, video_mark_processing, video_mark_ready
 from .transcode import TranscodeOptions, transcode_to_hls
 
 logger = logging.getLogger(__name__)
 
-VIDEO_BUCKET = "video"
 STAGE_DOWNLOAD = "다운로드"
 STAGE_ENCODE = "인코딩"
 STAGE_UPLOAD = "업로드"

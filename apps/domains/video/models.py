@@ -5,6 +5,9 @@ from django.db import models
 
 from apps.core.models import TenantOwnedModel
 
+VIDEO_BUCKET = "video"  # the logical storage bucket of raw uploads and HLS trees
+TRANSCODE_KIND = "video_transcode"  # the Job kind of a transcode
+
 
 class VideoState(models.TextChoices):
     PENDING_UPLOAD = "PENDING_UPLOAD", "업로드 대기"

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from apps.domains.video.models import TRANSCODE_KIND
 from apps.jobs.errors import JobDispatchError
 from apps.jobs.models import Job, JobBackend, JobState
 from apps.jobs.services import (
@@ -24,7 +25,6 @@ from apps.jobs.services import (
 
 logger = logging.getLogger(__name__)
 
-KIND = "video_transcode"
 # Batch says the container is gone (or never existed) while the row still waits on it.
 GONE_STATUSES = frozenset({"FAILED", "SUCCEEDED", "ABSENT"})
 BATCH_GONE_CODE = "BATCH_JOB_LOST"
@@ -82,14 +82,14 @@ def video_jobs_scan(*, dry_run: bool = False, now: datetime | None = None,
     now = now or timezone.now()
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS if grace_seconds is None else grace_seconds
     report = VideoScanReport()
-    shared = job_scan_stuck(kind=KIND, dry_run=dry_run, now=now, dispatch_grace_seconds=grace)
+    shared = job_scan_stuck(kind=TRANSCODE_KIND, dry_run=dry_run, now=now, dispatch_grace_seconds=grace)
     handled = set()
     for action, job in shared.actions:
         report.lines.append(ScanLine(action, job, "heartbeat" if action in HEARTBEAT_ACTIONS else "no batch id"))
         handled.add(job.id)
 
     candidates = list(
-        Job.objects.filter(kind=KIND, state__in=(JobState.RUNNING, JobState.QUEUED), backend=JobBackend.BATCH,
+        Job.objects.filter(kind=TRANSCODE_KIND, state__in=(JobState.RUNNING, JobState.QUEUED), backend=JobBackend.BATCH,
                            updated_at__lt=now - timedelta(seconds=grace))
         .exclude(external_id="").exclude(id__in=handled).order_by("created_at")
     )
@@ -168,8 +168,8 @@ def _db_check(now: datetime) -> tuple[bool, str]:
     from apps.jobs.registry import get_spec
 
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS
-    gate = get_spec(KIND).load_dispatch_gate()
-    recent = Job.objects.filter(kind=KIND, created_at__gte=now - RECENT)
+    gate = get_spec(TRANSCODE_KIND).load_dispatch_gate()
+    recent = Job.objects.filter(kind=TRANSCODE_KIND, created_at__gte=now - RECENT)
     unsent = list(recent.filter(state=JobState.QUEUED, external_id="", updated_at__lt=now - timedelta(seconds=grace)))
     # A job the concurrency gate holds back waits by design; one it would let through should have reached Batch.
     lost = [job for job in unsent if gate is None or gate(job)]
@@ -195,7 +195,7 @@ def _batch_check(now: datetime) -> tuple[bool, str]:
             problems.append(f"job queue {queue.name} is {queue.state}/{queue.status}")
         if not aws_checks.batch_job_definition_active(settings.BATCH_JOB_DEFINITION):
             problems.append(f"job definition {settings.BATCH_JOB_DEFINITION} has no ACTIVE revision")
-    ids = list(Job.objects.filter(kind=KIND, created_at__gte=now - RECENT).exclude(external_id="")
+    ids = list(Job.objects.filter(kind=TRANSCODE_KIND, created_at__gte=now - RECENT).exclude(external_id="")
                .values_list("external_id", flat=True)[:100])
     described = _get_batch().describe(ids) if ids else {}
     statuses: dict[str, int] = {}

@@ -21,12 +21,12 @@ from django.urls import reverse
 
 from apps.core.exceptions import ConflictError, DomainError, ForbiddenError, NotFoundError
 
-from .models import Video, VideoState
+from .media import MASTER_PLAYLIST
+from .models import VIDEO_BUCKET, Video, VideoState
 from .selectors import video_can_watch
 
 SIGNING_SALT = "apps.domains.video.playback"
 CONTENT_TYPE = "application/vnd.apple.mpegurl"
-MASTER = "master.m3u8"
 # Playlists of a READY video never change (READY is final), so their text is cached; the signatures never are.
 PLAYLIST_CACHE_SECONDS = 3600
 MAX_PLAYLIST_CACHE_CONTROL = 300
@@ -117,8 +117,6 @@ def playlist_cache_control(grant: PlaybackGrant) -> str:
 def _read_playlist(key: str) -> str:
     from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
 
-    from .services import VIDEO_BUCKET
-
     cache_key = f"video:playlist:{key}"
     text = cache.get(cache_key)
     if text is not None:
@@ -158,14 +156,12 @@ def playlist_render_master(*, video: Video, token: str) -> str:
             raise PlaylistError(details={"uri": uri[:200]})
         return variant_playlist_url(video_id=video.id, token=token, rendition=rendition, playlist=playlist)
 
-    return _rewrite(_read_playlist(video.hls_prefix + MASTER), resolve)
+    return _rewrite(_read_playlist(video.hls_prefix + MASTER_PLAYLIST), resolve)
 
 
 def playlist_render_variant(*, video: Video, rendition: str, playlist: str, grant: PlaybackGrant) -> str:
     """The stored variant with every segment URI turned into a presigned GET expiring with the token."""
     from apps.integrations.storage import get_storage
-
-    from .services import VIDEO_BUCKET
 
     if not _NAME.match(rendition) or not _PLAYLIST_NAME.match(playlist):
         raise ForbiddenError("PLAYBACK_NOT_ALLOWED", "이 영상을 재생할 수 없습니다.")

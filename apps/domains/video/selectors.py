@@ -7,9 +7,7 @@ from django.db.models import Q, QuerySet
 
 from apps.jobs.models import Job, JobState
 
-from .models import Video, VideoState
-
-TRANSCODE_KIND = "video_transcode"
+from .models import TRANSCODE_KIND, Video, VideoState
 
 
 def video_list(*, tenant, lecture_id: int | None = None, state: str | None = None) -> QuerySet[Video]:

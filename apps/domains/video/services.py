@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError, ServiceUnavailableError
 
-from .models import Video, VideoState
+from .models import TRANSCODE_KIND, VIDEO_BUCKET, Video, VideoState
 
 VIDEO_EXTENSIONS = frozenset({
     ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
@@ -164,8 +164,6 @@ def video_mark_deleted(*, video: Video) -> VideoTransition:
 # ---------------------------------------------------------------------------
 # Direct upload, upload_complete, retry, deletion (the HTTP flows of ARCHITECTURE §4 Video)
 # ---------------------------------------------------------------------------
-VIDEO_BUCKET = "video"
-TRANSCODE_KIND = "video_transcode"
 MAX_PARTS = 10_000  # S3 and R2 limit per multipart upload
 PROBE_URL_MARGIN_SECONDS = 60
 PARTS_MISSING_MESSAGE = "업로드가 끝나지 않았습니다. 모든 조각을 올린 뒤 다시 시도해 주세요."
@@ -386,10 +384,9 @@ def video_upload_complete(*, video: Video, parts: list[dict] | None = None, crea
 def _ensure_job(video: Video, *, created_by=None):
     """The video's current transcode Job, submitted if the row does not exist yet (the first call, or a crash)."""
     from apps.jobs.errors import JobDispatchError
-    from apps.jobs.models import Job
     from apps.jobs.services import job_submit
 
-    job = Job.objects.filter(id=video.current_job_id).first()
+    job = _current_job(video)
     if job is not None:
         return job
     try:
