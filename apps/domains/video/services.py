@@ -329,12 +329,11 @@ def _complete_multipart(video: Video, parts: list[dict]) -> None:
 
 def _probe_raw(video: Video):
     from . import media
+    from .transcode import probe_limits_from_settings
 
     timeout = settings.VIDEO_PROBE_TIMEOUT_SECONDS
     url = _storage().presign_get(VIDEO_BUCKET, video.raw_key, expires=timeout + PROBE_URL_MARGIN_SECONDS)
-    limits = media.ProbeLimits(max_duration_seconds=settings.VIDEO_MAX_DURATION_SECONDS,
-                               max_dimension=settings.VIDEO_MAX_DIMENSION, max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES)
-    return media.probe(url, timeout=timeout, limits=limits)
+    return media.probe(url, timeout=timeout, limits=probe_limits_from_settings())
 
 
 def video_upload_complete(*, video: Video, parts: list[dict] | None = None, created_by=None):

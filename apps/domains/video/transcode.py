@@ -54,12 +54,16 @@ class TranscodeOptions:
             max_fps=settings.VIDEO_MAX_FPS,
             timeout_seconds=settings.VIDEO_TRANSCODE_TIMEOUT_SECONDS,
             probe_timeout_seconds=settings.VIDEO_PROBE_TIMEOUT_SECONDS,
-            limits=media.ProbeLimits(
-                max_duration_seconds=settings.VIDEO_MAX_DURATION_SECONDS,
-                max_dimension=settings.VIDEO_MAX_DIMENSION,
-                max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES,
-            ),
+            limits=probe_limits_from_settings(),
         )
+
+
+def probe_limits_from_settings() -> media.ProbeLimits:
+    """The upload limits: `upload_complete`'s probe and the worker's probe check the same ones."""
+    from django.conf import settings
+
+    return media.ProbeLimits(max_duration_seconds=settings.VIDEO_MAX_DURATION_SECONDS,
+                             max_dimension=settings.VIDEO_MAX_DIMENSION, max_bytes=settings.VIDEO_MAX_UPLOAD_BYTES)
 
 
 @dataclass(frozen=True)
