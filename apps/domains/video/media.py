@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -113,7 +113,6 @@ class VariantInfo:
     resolution: tuple[int, int] | None = None
     codecs: str | None = None
     frame_rate: float | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -481,7 +480,6 @@ def parse_master_playlist(path: str | os.PathLike) -> list[VariantInfo]:
                 resolution=resolution,
                 codecs=pending.get("CODECS"),
                 frame_rate=_float(pending.get("FRAME-RATE")),
-                extra=pending,
             ))
             pending = None
     return variants

@@ -81,10 +81,8 @@ class TranscodeResult:
     rungs: list[media.Rung]
     renditions: list[dict]  # for Video.renditions: name, width, height, bandwidth, average_bandwidth, codecs, playlist
     files: list[OutputFile]  # upload order: segments, thumbnail, variant playlists, master playlist last
-    master_key: str
     thumbnail_key: str | None
     total_bytes: int
-    elapsed_seconds: float
 
     @property
     def duration(self) -> float:
@@ -131,8 +129,8 @@ def transcode_to_hls(
         for rung, v in zip(rungs, variants, strict=True)
     ]
     return TranscodeResult(
-        source=source, rungs=rungs, renditions=renditions, files=files, master_key=media.MASTER_PLAYLIST,
-        thumbnail_key=thumbnail_key, total_bytes=sum(f.size for f in files), elapsed_seconds=elapsed,
+        source=source, rungs=rungs, renditions=renditions, files=files, thumbnail_key=thumbnail_key,
+        total_bytes=sum(f.size for f in files),
     )
 
 
