@@ -164,19 +164,17 @@ def _check(name: str, fn) -> Check:
     return Check(name, ok, reason)
 
 
-def _db_check(now: datetime) -> tuple[bool, str]:
-    from apps.jobs.registry import get_spec
-
+def _db_check(now: datetime, scan: VideoScanReport) -> tuple[bool, str]:
+    # The scan's undispatched part: a job the concurrency gate holds back waits by design ("would_wait"); one it
+    # would let through ("would_redispatch") should have reached Batch.
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS
-    gate = get_spec(TRANSCODE_KIND).load_dispatch_gate()
-    recent = Job.objects.filter(kind=TRANSCODE_KIND, created_at__gte=now - RECENT)
-    unsent = list(recent.filter(state=JobState.QUEUED, external_id="", updated_at__lt=now - timedelta(seconds=grace)))
-    # A job the concurrency gate holds back waits by design; one it would let through should have reached Batch.
-    lost = [job for job in unsent if gate is None or gate(job)]
+    counts = scan.summary()
+    lost, waiting = counts.get("would_redispatch", 0), counts.get("would_wait", 0)
     if lost:
-        return False, f"{len(lost)} QUEUED job(s) without a Batch id after {grace}s"
-    waiting = f", {len(unsent)} waiting for a transcode slot" if unsent else ""
-    return True, f"{recent.count()} job(s) in 24h, every QUEUED one has a Batch id{waiting}"
+        return False, f"{lost} QUEUED job(s) without a Batch id after {grace}s"
+    recent = Job.objects.filter(kind=TRANSCODE_KIND, created_at__gte=now - RECENT).count()
+    waiting_text = f", {waiting} waiting for a transcode slot" if waiting else ""
+    return True, f"{recent} job(s) in 24h, every QUEUED one has a Batch id{waiting_text}"
 
 
 def _aws_backend() -> bool:
@@ -222,8 +220,7 @@ def _log_check() -> tuple[bool, str]:
     return False, f"log group {name} not found"
 
 
-def _stuck_check(now: datetime) -> tuple[bool, str]:
-    report = video_jobs_scan(dry_run=True, now=now)
+def _stuck_check(report: VideoScanReport) -> tuple[bool, str]:
     if report.describe_error:
         return False, f"Batch describe failed: {report.describe_error}"
     stuck = [line for line in report.lines if line.action not in WAITING_ACTIONS]
@@ -252,11 +249,13 @@ def _iam_check() -> tuple[bool, str]:
 def video_system_validate(*, now: datetime | None = None) -> list[Check]:
     """The runbook's checks in order (queue → worker → scaling): DB, BATCH, LOG, STUCK, IAM."""
     now = now or timezone.now()
+    # One dry scan serves both DB_CHECK (its QUEUED-without-Batch-id part) and STUCK_CHECK (all of it).
+    scan = video_jobs_scan(dry_run=True, now=now)
     return [
-        _check("DB_CHECK", lambda: _db_check(now)),
+        _check("DB_CHECK", lambda: _db_check(now, scan)),
         _check("BATCH_CHECK", lambda: _batch_check(now)),
         _check("LOG_CHECK", _log_check),
-        _check("STUCK_CHECK", lambda: _stuck_check(now)),
+        _check("STUCK_CHECK", lambda: _stuck_check(scan)),
         _check("IAM_CHECK", _iam_check),
     ]
 

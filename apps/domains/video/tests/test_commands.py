@@ -304,6 +304,25 @@ def test_validate_on_the_local_backend_checks_the_database_and_the_processes(upl
     batch_module.reset_batch_for_tests()
 
 
+def test_a_job_that_never_reached_batch_fails_db_check_however_old_it_is(uploaded_video, settings, tmp_path,
+                                                                          fake_batch):
+    settings.BATCH_BACKEND = "local"
+    settings.BATCH_LOCAL_LOG_DIR = tmp_path / "batch-logs"
+    settings.JOBS_DISPATCH_GRACE_SECONDS = 30
+    batch_module.reset_batch_for_tests()
+    lost = make_transcode_job(uploaded_video(b"x" * 10), backend="", external_id="")
+    Job.objects.filter(id=lost.id).update(created_at=_ago(2 * 86400), updated_at=_ago(2 * 86400))
+
+    code, lines = _validate()
+
+    assert code == 1
+    assert lines[0] == "DB_CHECK: FAIL 1 QUEUED job(s) without a Batch id after 30s"
+    assert lines[3] == "STUCK_CHECK: FAIL scan_stuck_video_jobs would act on 1 job(s): would_redispatch=1"
+    assert fake_batch.submitted == []
+    assert Job.objects.get(id=lost.id).external_id == ""
+    batch_module.reset_batch_for_tests()
+
+
 def test_a_job_held_back_by_the_transcode_limit_is_waiting_not_stuck(uploaded_video, settings, tmp_path,
                                                                      fake_batch):
     settings.BATCH_BACKEND = "local"
