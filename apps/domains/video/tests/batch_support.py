@@ -1,6 +1,5 @@
 """Shared pieces of the Batch entrypoint, handler and command tests: a video with its raw object and job."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ FAST_VIDEO_SETTINGS = {
     "VIDEO_TRANSCODE_TIMEOUT_SECONDS": 120,
     "VIDEO_DISK_FACTOR": 3.0,
 }
-
-
-def make_media(path: Path, *, seconds: float = 2, width: int = 640, height: int = 360, preset: str = "ultrafast"):
-    subprocess.run([
-        "ffmpeg", "-hide_banner", "-v", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=30:duration={seconds}",
-        "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={seconds}",
-        "-c:v", "libx264", "-preset", preset, "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path),
-    ], check=True, capture_output=True, timeout=120)
-    return path
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from apps.domains.video.models import Video, VideoState
 from apps.domains.video.tests import batch_support
-from apps.domains.video.tests.batch_support import hls_objects, make_media, make_transcode_job
+from apps.domains.video.tests.batch_support import hls_objects, make_transcode_job
 from apps.integrations.batch import get_batch
 from apps.jobs.models import Job, JobState
 from apps.jobs.registry import get_spec
@@ -35,14 +35,14 @@ uploaded_video = batch_support.uploaded_video
 in_process_client = worker_fixtures.in_process_client
 
 
-@pytest.fixture(scope="module")
-def short_source(tmp_path_factory):
-    return make_media(tmp_path_factory.mktemp("src") / "short.mp4", seconds=2)
+@pytest.fixture
+def short_source(make_source):
+    return make_source(width=640, height=360, seconds=2)
 
 
-@pytest.fixture(scope="module")
-def long_source(tmp_path_factory):
-    return make_media(tmp_path_factory.mktemp("src") / "long.mp4", seconds=12)
+@pytest.fixture
+def long_source(make_source):
+    return make_source(width=640, height=360, seconds=12)
 
 
 @pytest.fixture
@@ -122,6 +122,23 @@ def _encoding(job: Job) -> bool:
     return current.stage == "인코딩" and current.progress > 0
 
 
+def _submit_until_encoding(video: Video) -> tuple[Job, int, list[int]]:
+    """The video's job submitted and encoding: the job, its container's (entrypoint's) pid and its ffmpeg pids."""
+    job = _submit(video)
+    wait_until(lambda: _encoding(job), timeout=90)
+    pid = int(job.external_id.removeprefix("local-"))
+    return job, pid, _children(pid)
+
+
+def _assert_second_attempt_completes(job: Job, video: Video, external_id: str, work_dir: Path) -> None:
+    assert get_batch().wait(external_id, timeout=120).status == "SUCCEEDED"
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.error_code) == (JobState.DONE, 2, "")
+    assert Video.objects.get(id=video.id).state == VideoState.READY
+    # The second container removed what the first one left in the scratch directory.
+    assert list(work_dir.iterdir()) == []
+
+
 @pytest.mark.django_db(transaction=True)
 def test_submitted_job_runs_to_ready_and_a_second_run_changes_nothing(worker_env, uploaded_video, short_source,
                                                                       video_env, settings, tmp_path):
@@ -157,13 +174,10 @@ def test_submitted_job_runs_to_ready_and_a_second_run_changes_nothing(worker_env
 def test_killed_mid_encode_the_scanner_resubmits_and_the_second_attempt_completes(slow_encode, uploaded_video,
                                                                                  long_source, tmp_path):
     video = uploaded_video(long_source)
-    job = _submit(video)
+    job, pid, ffmpeg = _submit_until_encoding(video)
     first = job.external_id
-    wait_until(lambda: _encoding(job), timeout=90)
 
     # The container dies with everything in it (Spot reclaim without notice): the entrypoint and its ffmpeg.
-    pid = int(first.removeprefix("local-"))
-    ffmpeg = _children(pid)
     assert ffmpeg
     os.kill(pid, signal.SIGKILL)
     for child in ffmpeg:
@@ -183,23 +197,15 @@ def test_killed_mid_encode_the_scanner_resubmits_and_the_second_attempt_complete
         "reason=heartbeat",
         "scan_stuck_video_jobs: requeued=1",
     ]
-    assert get_batch().wait(resubmitted.external_id, timeout=120).status == "SUCCEEDED"
-    job.refresh_from_db()
-    assert (job.state, job.attempts) == (JobState.DONE, 2)
-    assert Video.objects.get(id=video.id).state == VideoState.READY
-    # The second container removed what the killed one left in the scratch directory.
-    assert list((tmp_path / "work").iterdir()) == []
+    _assert_second_attempt_completes(job, video, resubmitted.external_id, tmp_path / "work")
 
 
 @pytest.mark.django_db(transaction=True)
 def test_sigterm_mid_encode_kills_ffmpeg_exits_1_and_the_server_resubmits(slow_encode, uploaded_video,
                                                                           long_source, tmp_path):
     video = uploaded_video(long_source)
-    job = _submit(video)
+    job, pid, ffmpeg = _submit_until_encoding(video)
     first = job.external_id
-    wait_until(lambda: _encoding(job), timeout=90)
-    pid = int(first.removeprefix("local-"))
-    ffmpeg = _children(pid)
 
     os.kill(pid, signal.SIGTERM)
 
@@ -207,12 +213,7 @@ def test_sigterm_mid_encode_kills_ffmpeg_exits_1_and_the_server_resubmits(slow_e
     assert (info.status, info.status_reason) == ("FAILED", "exit code 1")
     assert ffmpeg and not any(_alive(child) for child in ffmpeg)
     wait_until(lambda: Job.objects.get(id=job.id).external_id not in ("", first), timeout=30)
-    second = Job.objects.get(id=job.id).external_id
-    assert get_batch().wait(second, timeout=120).status == "SUCCEEDED"
-    job.refresh_from_db()
-    assert (job.state, job.attempts, job.error_code) == (JobState.DONE, 2, "")
-    assert Video.objects.get(id=video.id).state == VideoState.READY
-    assert list((tmp_path / "work").iterdir()) == []
+    _assert_second_attempt_completes(job, video, Job.objects.get(id=job.id).external_id, tmp_path / "work")
 
 
 @pytest.mark.django_db(transaction=True)

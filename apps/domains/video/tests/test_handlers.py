@@ -8,7 +8,7 @@ import pytest
 from apps.domains.video import handlers
 from apps.domains.video.models import Video, VideoState
 from apps.domains.video.tests import batch_support
-from apps.domains.video.tests.batch_support import hls_objects, make_media, make_transcode_job
+from apps.domains.video.tests.batch_support import hls_objects, make_transcode_job
 from apps.integrations.storage import StorageError
 from apps.jobs.models import Job, JobState
 from apps.jobs.tests import conftest as jobs_fixtures
@@ -27,9 +27,9 @@ PLAYLIST = ("application/vnd.apple.mpegurl", "no-cache")
 THUMBNAIL = ("image/jpeg", "public, max-age=86400")
 
 
-@pytest.fixture(scope="module")
-def source(tmp_path_factory):
-    return make_media(tmp_path_factory.mktemp("src") / "lecture.mp4", seconds=2)
+@pytest.fixture
+def source(make_source):
+    return make_source(width=640, height=360, seconds=2)
 
 
 @pytest.fixture
