@@ -91,4 +91,8 @@ def attendance_bulk_update(*, session: Session, items: list[dict]) -> list[Atten
         rows, update_conflicts=True, unique_fields=["session", "enrollment"],
         update_fields=["status", "memo", "updated_at"],
     )
-    return list(Attendance.objects.filter(session=session, enrollment_id__in=ids).order_by("enrollment_id"))
+    return list(
+        Attendance.objects.filter(session=session, enrollment_id__in=ids)
+        .select_related("enrollment__student")
+        .order_by("enrollment_id")
+    )
