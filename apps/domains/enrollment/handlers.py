@@ -25,9 +25,9 @@ from apps.domains.enrollment.excel.services import (
     XLSX_CONTENT_TYPE,
     excel_export_key,
     excel_import_key,
-    excel_import_scope,
 )
 from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.selectors import lecture_scope
 from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
 from apps.jobs.errors import JobFailure, JobInterrupted
 from apps.jobs.models import Job
@@ -67,7 +67,7 @@ def _result_recorder(job: Job):
 def _scope(job: Job, *, lecture_id, session_id=None) -> tuple[Lecture | None, Session | None]:
     # Deleted since the upload, or a session moved to another lecture: the job fails for good with the API's code.
     try:
-        return excel_import_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
+        return lecture_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
     except DomainError as exc:
         raise JobFailure(exc.code, exc.message)
 
