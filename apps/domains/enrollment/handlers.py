@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.exceptions import DomainError
-from apps.domains.enrollment.excel.export import enrollment_export_roster_counted
+from apps.domains.enrollment.excel.export import enrollment_export_roster
 from apps.domains.enrollment.excel.importer import enrollment_import_file
 from apps.domains.enrollment.excel.services import (
     EXPORT_BUCKET,
@@ -136,7 +136,7 @@ def excel_export(job: Job, ctx) -> dict:
     key = excel_export_key(tenant_id=job.tenant_id, job_id=job.id, filename=filename)
     ctx.progress(10, STAGE_EXPORT_WRITE)
     with tempfile.TemporaryDirectory(prefix="excel-export-") as directory:
-        path, row_count = enrollment_export_roster_counted(
+        path, row_count = enrollment_export_roster(
             tenant=job.tenant, lecture=lecture, path=Path(directory) / "roster.xlsx",
             statuses=payload.get("statuses") or None,
         )
