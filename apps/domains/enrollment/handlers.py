@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from apps.core.exceptions import DomainError
-from apps.domains.enrollment.excel.export import enrollment_export_roster_counted
+from apps.domains.enrollment.excel.export import enrollment_export_roster
 from apps.domains.enrollment.excel.importer import enrollment_import_file
 from apps.domains.enrollment.excel.services import (
     EXPORT_BUCKET,
@@ -25,9 +25,9 @@ from apps.domains.enrollment.excel.services import (
     XLSX_CONTENT_TYPE,
     excel_export_key,
     excel_import_key,
-    excel_import_scope,
 )
 from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.selectors import lecture_scope
 from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
 from apps.jobs.errors import JobFailure, JobInterrupted
 from apps.jobs.models import Job
@@ -67,7 +67,7 @@ def _result_recorder(job: Job):
 def _scope(job: Job, *, lecture_id, session_id=None) -> tuple[Lecture | None, Session | None]:
     # Deleted since the upload, or a session moved to another lecture: the job fails for good with the API's code.
     try:
-        return excel_import_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
+        return lecture_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
     except DomainError as exc:
         raise JobFailure(exc.code, exc.message)
 
@@ -136,7 +136,7 @@ def excel_export(job: Job, ctx) -> dict:
     key = excel_export_key(tenant_id=job.tenant_id, job_id=job.id, filename=filename)
     ctx.progress(10, STAGE_EXPORT_WRITE)
     with tempfile.TemporaryDirectory(prefix="excel-export-") as directory:
-        path, row_count = enrollment_export_roster_counted(
+        path, row_count = enrollment_export_roster(
             tenant=job.tenant, lecture=lecture, path=Path(directory) / "roster.xlsx",
             statuses=payload.get("statuses") or None,
         )

@@ -8,20 +8,14 @@ from django.db import IntegrityError, transaction
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.core.models import Tenant
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus
-from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.models import Session
+from apps.domains.lectures.selectors import lecture_get
 from apps.domains.students.models import Student
 
 
 class EnrollmentExistsError(ConflictError):
     default_code = "ENROLLMENT_EXISTS"
     default_message = "이미 이 강의에 등록된 학생입니다."
-
-
-def _lecture_of(tenant: Tenant, lecture_id: int) -> Lecture:
-    lecture = Lecture.objects.for_tenant(tenant).filter(id=lecture_id).first()
-    if lecture is None:
-        raise NotFoundError("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다.", details={"lecture_id": lecture_id})
-    return lecture
 
 
 def _live_student_of(tenant: Tenant, student_id: int) -> Student:
@@ -34,7 +28,7 @@ def _live_student_of(tenant: Tenant, student_id: int) -> Student:
 @transaction.atomic
 def enrollment_create(*, tenant: Tenant, lecture_id: int, student_id: int,
                       status: str = EnrollmentStatus.ACTIVE) -> Enrollment:
-    lecture = _lecture_of(tenant, lecture_id)
+    lecture = lecture_get(tenant=tenant, lecture_id=lecture_id)
     student = _live_student_of(tenant, student_id)
     enrollment = Enrollment(tenant=tenant, lecture=lecture, student=student, status=status)
     try:
@@ -91,4 +85,8 @@ def attendance_bulk_update(*, session: Session, items: list[dict]) -> list[Atten
         rows, update_conflicts=True, unique_fields=["session", "enrollment"],
         update_fields=["status", "memo", "updated_at"],
     )
-    return list(Attendance.objects.filter(session=session, enrollment_id__in=ids).order_by("enrollment_id"))
+    return list(
+        Attendance.objects.filter(session=session, enrollment_id__in=ids)
+        .select_related("enrollment__student")
+        .order_by("enrollment_id")
+    )

@@ -8,7 +8,8 @@ class StudentFilter(django_filters.FilterSet):
     school = django_filters.CharFilter(lookup_expr="icontains")
     grade = django_filters.NumberFilter()
     school_type = django_filters.ChoiceFilter(choices=SchoolType.choices)
-    lecture = django_filters.NumberFilter(field_name="enrollments__lecture_id", distinct=True,
+    # uniq_enrollment allows one row per (lecture, student): the join cannot repeat a student, no DISTINCT needed.
+    lecture = django_filters.NumberFilter(field_name="enrollments__lecture_id",
                                           label="수강 중인 강의 id")
 
     class Meta:

@@ -46,19 +46,11 @@ def enrollment_export_roster(
     lecture: Lecture,
     path: str | Path | None = None,
     statuses: Iterable[str] | None = None,
-) -> Path:
-    """Write the lecture's roster of live students to `path` (a new temp file when None) and return the path."""
-    return enrollment_export_roster_counted(tenant=tenant, lecture=lecture, path=path, statuses=statuses)[0]
-
-
-def enrollment_export_roster_counted(
-    *,
-    tenant: Tenant,
-    lecture: Lecture,
-    path: str | Path | None = None,
-    statuses: Iterable[str] | None = None,
 ) -> tuple[Path, int]:
-    """enrollment_export_roster, also returning the number of student rows written (the export job's result)."""
+    """Write the lecture's roster of live students to `path` (a new temp file when None).
+
+    Returns the path and the number of student rows written (the export job's result).
+    """
     if path is None:
         handle, name = tempfile.mkstemp(prefix="roster-", suffix=".xlsx")
         os.close(handle)

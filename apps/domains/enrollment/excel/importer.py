@@ -23,9 +23,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Tenant
 from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.selectors import LectureNotFoundError, SessionNotFoundError, SessionNotInLectureError
 from apps.domains.students.models import Student
 
 from .bulk import (
@@ -190,14 +190,14 @@ def _unique_rows(rows: Sequence[ParsedStudentRow], skipped: list[SkippedRow]) ->
 
 def _check_scope(*, tenant: Tenant, lecture: Lecture | None, session: Session | None):
     if lecture is not None and lecture.tenant_id != tenant.id:
-        raise NotFoundError("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다.")
+        raise LectureNotFoundError()
     if session is not None:
         if session.tenant_id != tenant.id:
-            raise NotFoundError("SESSION_NOT_FOUND", "차시를 찾을 수 없습니다.")
+            raise SessionNotFoundError()
         if lecture is None:
             lecture = session.lecture
         elif session.lecture_id != lecture.id:
-            raise DomainError("SESSION_NOT_IN_LECTURE", "선택한 차시가 이 강의에 속하지 않습니다.")
+            raise SessionNotInLectureError()
     return lecture, session
 
 

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from apps.core.exceptions import DomainError, NotFoundError
 from apps.core.models import Tenant
-from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.selectors import lecture_get, lecture_scope
 from apps.integrations.storage import ObjectInfo, StorageError, get_storage
 from apps.jobs.errors import JobDispatchError
 from apps.jobs.models import Job
@@ -60,24 +59,6 @@ def excel_safe_filename(name: str | None, *, default: str) -> str:
     return f"{stem}.xlsx"
 
 
-def excel_import_scope(
-    *, tenant: Tenant, lecture_id: int | None, session_id: int | None
-) -> tuple[Lecture | None, Session | None]:
-    """The tenant's lecture and session an import or export names (checked by the API, again by the worker)."""
-    lecture = session = None
-    if lecture_id is not None:
-        lecture = Lecture.objects.for_tenant(tenant).filter(id=lecture_id).first()
-        if lecture is None:
-            raise NotFoundError("LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다.")
-    if session_id is not None:
-        session = Session.objects.for_tenant(tenant).filter(id=session_id).first()
-        if session is None:
-            raise NotFoundError("SESSION_NOT_FOUND", "차시를 찾을 수 없습니다.")
-        if lecture is not None and session.lecture_id != lecture.id:
-            raise DomainError("SESSION_NOT_IN_LECTURE", "선택한 차시가 이 강의에 속하지 않습니다.")
-    return lecture, session
-
-
 def _delete_quietly(bucket: str, key: str) -> None:
     try:
         get_storage().delete(bucket, key)
@@ -104,7 +85,7 @@ def excel_import_submit(
     a queue failure ExcelEnqueueFailedError (503, details.job_id): the job stays QUEUED, the file is kept and
     `scan_stuck_jobs` sends it later.
     """
-    lecture, session = excel_import_scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
+    lecture, session = lecture_scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
     excel_validate_upload(upload, filename=getattr(upload, "name", "") or "")
 
     job_id = uuid.uuid4()
@@ -150,7 +131,7 @@ def excel_export_submit(
 
     Another tenant's lecture is a 404; a queue failure raises ExcelEnqueueFailedError with details.job_id.
     """
-    lecture, _ = excel_import_scope(tenant=tenant, lecture_id=lecture_id, session_id=None)
+    lecture = lecture_get(tenant=tenant, lecture_id=lecture_id)
     default = f"{lecture.title}_수강생명단_{timezone.localdate():%Y%m%d}"
     payload = {
         "lecture_id": lecture.id,

@@ -55,6 +55,18 @@ def test_attendance_bulk_update_and_list(client_for, make_user, tenant, classroo
     assert [(r["student_name"], r["status"]) for r in listed.json()] == [("김철수", "PRESENT"), ("이영희", "LATE")]
 
 
+def test_attendance_bulk_update_answers_in_queries_independent_of_the_row_count(admin_client, classroom,
+                                                                                  django_assert_num_queries):
+    session, (first, second) = classroom
+    items = [{"enrollment_id": first.id, "status": "PRESENT"}, {"enrollment_id": second.id, "status": "LATE"}]
+
+    # The session, the savepoint and its release, the enrollment check, the upsert, the answer's rows with students.
+    with django_assert_num_queries(6):
+        response = admin_client.post(f"/api/v1/sessions/{session.id}/attendance/", items, format="json")
+
+    assert [(r["student_name"], r["status"]) for r in response.json()] == [("김철수", "PRESENT"), ("이영희", "LATE")]
+
+
 def test_attendance_invalid_status_is_400(admin_client, classroom):
     session, (first, _) = classroom
 

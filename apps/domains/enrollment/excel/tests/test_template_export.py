@@ -47,7 +47,7 @@ def test_the_roster_export_writes_live_students_of_the_lecture(tenant, lecture, 
     Enrollment.objects.create(tenant=tenant, lecture=make_lecture(tenant, "다른 강의"),
                               student=make_student(tenant, "다른반", "01000001111"))
 
-    path = enrollment_export_roster(tenant=tenant, lecture=lecture, path=tmp_path / "roster.xlsx")
+    path, _ = enrollment_export_roster(tenant=tenant, lecture=lecture, path=tmp_path / "roster.xlsx")
 
     rows = read_rows(path)
     assert rows[0] == list(EXPORT_HEADERS)
@@ -62,7 +62,7 @@ def test_cells_that_look_like_formulas_are_written_as_text(tenant, lecture, enro
     for index, text in enumerate(hostile):
         enrolled(text, f"0100000000{index}", memo=text)
 
-    path = enrollment_export_roster(tenant=tenant, lecture=lecture)
+    path, _ = enrollment_export_roster(tenant=tenant, lecture=lecture)
 
     sheet_xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml
@@ -87,8 +87,8 @@ def test_status_filter_and_streaming_of_many_rows(tenant, lecture, make_student,
         for i, s in enumerate(students)
     ])
 
-    path = enrollment_export_roster(tenant=tenant, lecture=lecture, path=tmp_path / "a.xlsx",
-                                    statuses=[EnrollmentStatus.ACTIVE])
+    path, _ = enrollment_export_roster(tenant=tenant, lecture=lecture, path=tmp_path / "a.xlsx",
+                                       statuses=[EnrollmentStatus.ACTIVE])
 
     rows = read_rows(path)
     assert len(rows) == 1 + 3000
