@@ -1,12 +1,14 @@
-"""Internal callers (workers, Lambda) reach the API by private IP with whatever Host header they send.
+"""Internal callers (workers, Lambda) and health probes reach the API by private IP with whatever Host header they send.
 
-Their paths are authenticated by token, not by host, so the Host is pinned to INTERNAL_API_HOST for
-them alone: the public API keeps its strict ALLOWED_HOSTS.
+Internal paths are authenticated by token, not by host, and /health reveals nothing worth a host check, so the Host
+is pinned to INTERNAL_API_HOST for them alone: the public API keeps its strict ALLOWED_HOSTS.
 """
 
 from django.conf import settings
 
 INTERNAL_PREFIX = "/api/v1/internal/"
+# Load balancer target checks and the API image's HEALTHCHECK call by address (docs/deploy.md).
+HEALTH_PATHS = frozenset({"/health", "/health/"})
 
 
 class InternalHostMiddleware:
@@ -14,7 +16,7 @@ class InternalHostMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith(INTERNAL_PREFIX):
+        if request.path.startswith(INTERNAL_PREFIX) or request.path in HEALTH_PATHS:
             host = settings.INTERNAL_API_HOST
             request.META["HTTP_HOST"] = host
             request.META.pop("HTTP_X_FORWARDED_HOST", None)

@@ -28,14 +28,13 @@ logger = logging.getLogger(__name__)
 VERSION_TTL_SECONDS = 24 * 3600
 OFF_AFTER_ERROR_SECONDS = 5.0
 
-# KEYS: value1, version1, value2, version2, ...; ARGV: (seen version, value, ttl ms) per pair, value "" = skip.
+# KEYS: value1, version1, value2, version2, ...; ARGV: (seen version, value, ttl ms) per pair.
 _FILL_SCRIPT = """
 local filled = 0
 for i = 1, #KEYS, 2 do
   local a = (i - 1) / 2 * 3
-  local value = ARGV[a + 2]
-  if value ~= '' and (redis.call('GET', KEYS[i + 1]) or '0') == ARGV[a + 1] then
-    redis.call('SET', KEYS[i], value, 'PX', ARGV[a + 3])
+  if (redis.call('GET', KEYS[i + 1]) or '0') == ARGV[a + 1] then
+    redis.call('SET', KEYS[i], ARGV[a + 2], 'PX', ARGV[a + 3])
     filled = filled + 1
   end
 end

@@ -39,6 +39,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "apps.api.config.settings.test")
 os.environ.setdefault("DB_NAME", "academy_excel_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/4")
 
+from scripts.bench import harness  # noqa: E402
+
 HEADER = ["이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "메모", "반"]
 SCHOOLS = ["대치중학교", "휘문고", "서울초등학교", "단대부고", "숙명여자중학교"]
 GRADES = ["중1", "중2", "중3", "고1", "고2", "고3", "초6"]
@@ -71,25 +73,6 @@ def django_setup() -> None:
     django.setup()
 
 
-def recreate_bench_database() -> None:
-    import psycopg2
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if not db["NAME"].endswith("_bench"):
-        sys.exit(f"refusing to recreate {db['NAME']!r}: the bench database name must end in _bench")
-    admin = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"],
-                             dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}"')
-        cursor.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    admin.close()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def fresh_scope(label: str):
     import uuid
 
@@ -120,17 +103,12 @@ def best_seconds(function, repeat: int = 5) -> float:
     return min(timings)
 
 
-def peak_rss_mb() -> float:
-    """VmHWM of this process: unlike getrusage's ru_maxrss, it is not inherited from the parent across exec."""
-    import resource
-
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """Peak RSS of a process ("self" for this one); unlike ru_maxrss, it is not inherited across exec."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def worker_phase(path: Path) -> dict:
@@ -239,28 +217,6 @@ def _e2e_environment(port: int, storage_dir: str) -> dict:
     }
 
 
-def _wait_for_http(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
-    import requests
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"{process.args[0]} exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=5)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.2)
-    sys.exit(f"{url} never answered")
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _post_and_wait(base_url: str, token: str, lecture_id: int, path: Path) -> tuple[float, float, dict]:
     """POST the roster, poll the status until it ends; returns (POST seconds, POST → DONE seconds, body)."""
     import requests
@@ -304,7 +260,7 @@ def _end_to_end_once(*, base_url: str, env: dict, rows: int, path: Path, warmup:
         if warm["status"] != "DONE":
             sys.exit(f"warm-up job ended {warm['status']}: {warm['error']}")
         post_s, e2e_s, body = _post_and_wait(base_url, token, lecture.id, path)
-        rss = _vm_hwm_mb(worker.pid)
+        rss = peak_rss_mb(worker.pid)
     finally:
         worker.terminate()
         worker.wait(timeout=60)
@@ -325,14 +281,8 @@ def section_end_to_end(context: dict) -> None:
     with tempfile.TemporaryDirectory(prefix="excel-bench-e2e-") as directory:
         env = _e2e_environment(port, str(Path(directory) / "storage"))
         warmup = generate_roster(Path(directory) / "warmup.xlsx", 1)
-        server = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "apps.api.config.wsgi:application", "--workers", "2",
-             "--worker-class", "gthread", "--threads", "4", "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-             "--log-level", "warning", "--chdir", str(ROOT)],
-            env=env,
-        )
+        server = harness.start_gunicorn(port, env, extra_args=("--timeout", "120"))
         try:
-            _wait_for_http(f"{base_url}/health", server)
             for rows, path in context["files"].items():
                 runs = [_end_to_end_once(base_url=base_url, env=env, rows=rows, path=path, warmup=warmup, run=run)
                         for run in range(1, context["e2e_runs"] + 1)]
@@ -393,7 +343,7 @@ def main() -> None:
         print(json.dumps(worker_phase(args.worker_phase)))
         return
 
-    recreate_bench_database()
+    harness.recreate_bench_database()
     with tempfile.TemporaryDirectory(prefix="excel-bench-") as directory:
         files = {}
         for rows in args.rows:

@@ -24,38 +24,28 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
 SETTINGS = "scripts.bench.bench_settings"
+
+from scripts.bench import harness  # noqa: E402
 
 
 def prepare(db_name: str) -> tuple[str, str]:
-    """Creates and migrates the bench database, then a tenant, an admin and a running job; returns (job id, JWT)."""
+    """Recreates and migrates the bench database, then a tenant, an admin and a running job; returns (job id, JWT)."""
     os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
     os.environ["DB_NAME"] = db_name
-    sys.path.insert(0, str(REPO_ROOT))
-    import psycopg2
-
-    admin = psycopg2.connect(host=os.environ.get("DB_HOST", "127.0.0.1"), user=os.environ.get("DB_USER", "postgres"),
-                             password=os.environ.get("DB_PASSWORD", ""), dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db_name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{db_name}"')
-    admin.close()
-
     import django
 
     django.setup()
-    from django.core.management import call_command
     from django.utils import timezone
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.core.models import Role, Tenant, User
     from apps.jobs.models import Job, JobState
 
-    call_command("migrate", verbosity=0)
-    tenant, _ = Tenant.objects.get_or_create(code="bench", defaults={"name": "벤치 학원"})
-    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"tenant": tenant, "role": Role.ADMIN})
+    harness.recreate_bench_database()
+    tenant = Tenant.objects.create(code="bench", name="벤치 학원")
+    user = User.objects.create(username="bench-admin", tenant=tenant, role=Role.ADMIN)
     job = Job.objects.create(tenant=tenant, kind="bench", state=JobState.RUNNING, attempts=1, progress=40,
                              stage="등록 중", started_at=timezone.now(), heartbeat_at=timezone.now())
     return str(job.id), str(AccessToken.for_user(user))
@@ -65,23 +55,7 @@ def start_gunicorn(port: int, db_name: str, worker_class: str, redis_url: str | 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": SETTINGS, "DB_NAME": db_name}
     if redis_url is not None:
         env["REDIS_URL"] = redis_url
-    command = [str(REPO_ROOT / ".venv" / "bin" / "gunicorn"), "apps.api.config.wsgi:application", "--workers", "2",
-               "--worker-class", worker_class, "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-               "--chdir", str(REPO_ROOT)]
-    if worker_class == "gthread":
-        command += ["--threads", "4", "--keep-alive", "5"]
-    process = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/bench/bare/")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
+    return harness.start_gunicorn(port, env, worker_class=worker_class, extra_args=("--keep-alive", "5"))
 
 
 def hammer(port: int, path: str, headers: dict, total: int, clients: int) -> tuple[float, list[float]]:
@@ -186,7 +160,8 @@ def main() -> None:
     parser.add_argument("--changes-per-second", type=float, default=2.0)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--worker-class", default="gthread", choices=["sync", "gthread"])
-    parser.add_argument("--db-name", default=os.environ.get("BENCH_DB_NAME", "academy_bench"))
+    parser.add_argument("--db-name", default=os.environ.get("BENCH_DB_NAME", "academy_bench"),
+                        help="dropped and recreated on every run: must end in _bench")
     args = parser.parse_args()
 
     job_id, token = prepare(args.db_name)

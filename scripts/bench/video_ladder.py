@@ -28,13 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from apps.domains.video import media, transcode  # noqa: E402
+from scripts.bench import harness  # noqa: E402
 
 
 def generate(path: Path, seconds: int) -> None:
@@ -91,15 +91,8 @@ class EmbeddedStack:
         self.server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2).read()
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.server.poll() is not None:
-                    raise SystemExit("the embedded API did not start; see api.log")
-                time.sleep(0.2)
+        harness.wait_for_http(f"http://127.0.0.1:{self.port}/health", self.server, seconds=60)  # else see api.log
+        return self
 
     def __exit__(self, *exc):
         if self.server is not None:
