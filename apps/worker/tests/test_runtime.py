@@ -61,6 +61,16 @@ def test_a_job_is_claimed_run_completed_and_its_message_deleted(make_runtime, su
     assert [call[0] for call in test_kinds] == ["echo"]
 
 
+def test_a_message_reads_its_job_once_besides_the_transitions(make_runtime, submit, django_assert_num_queries):
+    submit(payload={"rows": 3})
+    runtime = make_runtime()
+
+    # The worker's read of the job, then the API's side of the in-process client: claim reads the row for its kind,
+    # then UPDATE and SELECT for each of claim, progress and complete. The claim's answer is not read again.
+    with django_assert_num_queries(1 + 1 + 3 * 2):
+        runtime.run(max_polls=1)
+
+
 def test_duplicate_delivery_of_a_finished_job_does_not_run_the_handler_again(make_runtime, submit, fake_queues,
                                                                              queue_name, test_kinds):
     job = submit()
