@@ -152,7 +152,7 @@ def job_submit(
         return Job.objects.get(tenant=tenant, kind=kind, idempotency_key=idempotency_key)
 
     if connection.in_atomic_block:
-        transaction.on_commit(lambda: _dispatch_quietly(job))
+        _dispatch_after_commit(job)
     else:
         job_dispatch(job=job)
     return job
