@@ -16,6 +16,7 @@ from apps.worker.runtime import (
     parse_message_body,
     stop_instance_if_configured,
 )
+from apps.worker.tests.support import wait_until
 
 
 @pytest.fixture
@@ -306,9 +307,9 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
     worker = threading.Thread(target=run_once)
     worker.start()
     try:
-        _wait_until(lambda: (tmp_path / "started-1").exists())
+        wait_until(lambda: (tmp_path / "started-1").exists())
         first_heartbeat = Job.objects.get(id=job.id).heartbeat_at
-        _wait_until(lambda: len(fake_queues.visibility_changes) >= 2
+        wait_until(lambda: len(fake_queues.visibility_changes) >= 2
                     and Job.objects.get(id=job.id).heartbeat_at > first_heartbeat)
     finally:
         (tmp_path / "release").touch()
@@ -317,16 +318,6 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
     assert all(change == (queue_name, 30) for change in fake_queues.visibility_changes)
     assert Job.objects.get(id=job.id).state == JobState.DONE
     assert fake_queues.depth(queue_name) == 0
-
-
-def _wait_until(condition, timeout: float = 10.0) -> None:
-    """Waits for a condition (not for a duration): fails the test if it never holds."""
-    done = threading.Event()
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        done.wait(0.02)
-    raise AssertionError("condition never held")
 
 
 def test_idle_exit_stops_the_instance_when_self_stop_is_on(monkeypatch, settings):
