@@ -83,7 +83,3 @@ def result_presenter(kind: str) -> Callable | None:
 
 def all_specs() -> list[JobKindSpec]:
     return list(_registry.values())
-
-
-def kinds_for_queue(queue_name: str) -> list[str]:
-    return [spec.kind for spec in _registry.values() if spec.backend == "queue" and spec.queue_name() == queue_name]

@@ -152,7 +152,7 @@ def job_submit(
         return Job.objects.get(tenant=tenant, kind=kind, idempotency_key=idempotency_key)
 
     if connection.in_atomic_block:
-        transaction.on_commit(lambda: _dispatch_quietly(job))
+        _dispatch_after_commit(job)
     else:
         job_dispatch(job=job)
     return job
@@ -227,21 +227,23 @@ def job_claim(*, job_id: UUID | str, now: datetime | None = None) -> TransitionR
     Counts an attempt and starts the heartbeat.
     """
     now = now or timezone.now()
+    changes = {"state": JobState.RUNNING, "attempts": F("attempts") + 1, "started_at": now, "heartbeat_at": now,
+               "progress": 0, "stage": "", "updated_at": now}
+    won = _guarded_update(job_id, (JobState.QUEUED,), **changes) or _take_over_stale(job_id, now, changes)
+    return TransitionResult(won=won, job=_load(job_id))
+
+
+def _take_over_stale(job_id: UUID | str, now: datetime, changes: dict) -> bool:
+    """Claims a RUNNING job whose worker died. Only this rarer path reads the row first: the limit is its kind's."""
     job = _load(job_id)
+    if job.state != JobState.RUNNING:
+        return False
     try:
         timeout = get_spec(job.kind).heartbeat_timeout
     except UnknownJobKindError:
-        timeout = None
-    guard = Q(state=JobState.QUEUED)
-    if timeout is not None:
-        guard |= Q(state=JobState.RUNNING, heartbeat_at__lt=now - timedelta(seconds=timeout),
-                   attempts__lt=F("max_attempts"))
-    won = _guarded_update(
-        job_id, (JobState.QUEUED, JobState.RUNNING), guard,
-        state=JobState.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now,
-        progress=0, stage="", updated_at=now,
-    )
-    return TransitionResult(won=won, job=_load(job_id))
+        return False
+    stale = Q(heartbeat_at__lt=now - timedelta(seconds=timeout), attempts__lt=F("max_attempts"))
+    return _guarded_update(job_id, (JobState.RUNNING,), stale, **changes)
 
 
 def job_heartbeat(*, job_id: UUID | str, attempt: int | None = None) -> TransitionResult:

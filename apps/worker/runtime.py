@@ -148,7 +148,9 @@ def execute_job(
     extra["attempt"] = attempt
     if on_claim is not None:
         on_claim(attempt)
-    job.refresh_from_db()
+    # The claim answers with the row as it now stands: no second read of it.
+    job.state, job.attempts, job.max_attempts, job.payload = (
+        claimed["state"], attempt, claimed["max_attempts"], claimed["payload"])
     logger.info("job_claimed", extra=extra)
 
     lost_event = threading.Event()

@@ -127,6 +127,24 @@ def test_claim_moves_queued_to_running_and_counts_the_attempt(make_job):
     assert outcome.job.heartbeat_at == outcome.job.started_at
 
 
+def test_claim_of_a_queued_job_is_one_update_and_one_read(make_job, django_assert_num_queries):
+    job = make_job()
+
+    with django_assert_num_queries(2):
+        outcome = services.job_claim(job_id=job.id)
+
+    assert (outcome.won, outcome.job.state) == (True, JobState.RUNNING)
+
+
+def test_claim_of_a_job_that_has_ended_loses_and_changes_nothing(make_job):
+    job = make_job(state=JobState.DONE, attempts=1)
+
+    outcome = services.job_claim(job_id=job.id)
+
+    assert not outcome.won
+    assert (outcome.job.state, outcome.job.attempts) == (JobState.DONE, 1)
+
+
 def test_second_claim_of_a_running_job_loses_and_changes_nothing(make_job):
     job = make_job()
     services.job_claim(job_id=job.id)

@@ -16,6 +16,7 @@ from apps.worker.runtime import (
     parse_message_body,
     stop_instance_if_configured,
 )
+from apps.worker.tests.support import wait_until
 
 
 @pytest.fixture
@@ -59,6 +60,16 @@ def test_a_job_is_claimed_run_completed_and_its_message_deleted(make_runtime, su
     assert job.attempts == 1
     assert fake_queues.depth(queue_name) == 0
     assert [call[0] for call in test_kinds] == ["echo"]
+
+
+def test_a_message_reads_its_job_once_besides_the_transitions(make_runtime, submit, django_assert_num_queries):
+    submit(payload={"rows": 3})
+    runtime = make_runtime()
+
+    # The worker's read of the job, then UPDATE and SELECT for each of claim, progress and complete (the API's side
+    # of the in-process client): the claim's answer is not read again.
+    with django_assert_num_queries(1 + 3 * 2):
+        runtime.run(max_polls=1)
 
 
 def test_duplicate_delivery_of_a_finished_job_does_not_run_the_handler_again(make_runtime, submit, fake_queues,
@@ -296,9 +307,9 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
     worker = threading.Thread(target=run_once)
     worker.start()
     try:
-        _wait_until(lambda: (tmp_path / "started-1").exists())
+        wait_until(lambda: (tmp_path / "started-1").exists())
         first_heartbeat = Job.objects.get(id=job.id).heartbeat_at
-        _wait_until(lambda: len(fake_queues.visibility_changes) >= 2
+        wait_until(lambda: len(fake_queues.visibility_changes) >= 2
                     and Job.objects.get(id=job.id).heartbeat_at > first_heartbeat)
     finally:
         (tmp_path / "release").touch()
@@ -307,16 +318,6 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
     assert all(change == (queue_name, 30) for change in fake_queues.visibility_changes)
     assert Job.objects.get(id=job.id).state == JobState.DONE
     assert fake_queues.depth(queue_name) == 0
-
-
-def _wait_until(condition, timeout: float = 10.0) -> None:
-    """Waits for a condition (not for a duration): fails the test if it never holds."""
-    done = threading.Event()
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        done.wait(0.02)
-    raise AssertionError("condition never held")
 
 
 def test_idle_exit_stops_the_instance_when_self_stop_is_on(monkeypatch, settings):

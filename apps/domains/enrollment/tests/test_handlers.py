@@ -237,12 +237,12 @@ def test_export_upload_failure_is_retried(tenant, lecture, monkeypatch, scratch)
 
 
 def test_both_kinds_run_on_the_excel_queue_with_their_hooks(settings):
-    from apps.jobs.registry import get_spec, kinds_for_queue
+    from apps.jobs.registry import get_spec
 
     imports, exports = get_spec("excel_import"), get_spec("excel_export")
 
-    # Other tests register kinds of their own on the same queue.
-    assert {"excel_export", "excel_import"} <= set(kinds_for_queue(settings.SQS_QUEUE_EXCEL))
+    assert (imports.backend, imports.queue_name()) == (exports.backend, exports.queue_name()) == (
+        "queue", settings.SQS_QUEUE_EXCEL)
     assert (imports.heartbeat_timeout, imports.max_attempts, imports.present_result) == (120, 3, None)
     assert imports.load_handler() is excel_import
     assert imports.on_terminal == "apps.domains.enrollment.handlers.excel_import_cleanup"
