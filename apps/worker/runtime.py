@@ -38,6 +38,8 @@ HANDLER_ERROR_MESSAGE = "작업 처리 중 예기치 않은 오류가 발생했�
 INVALID_RESULT_CODE = "INVALID_RESULT"
 INVALID_RESULT_MESSAGE = "작업 결과 형식이 올바르지 않습니다."
 WORKER_STOPPED_CODE = "WORKER_STOPPED"
+KIND_UNKNOWN_CODE = "JOB_KIND_UNKNOWN"
+KIND_UNKNOWN_MESSAGE = "이 작업 종류를 처리할 작업자가 없습니다."
 WORKER_STOPPED_MESSAGE = "작업자가 종료되어 작업을 다시 대기열에 넣었습니다."
 
 
@@ -132,6 +134,9 @@ def execute_job(
         handler = spec.load_handler()
     except (UnknownJobKindError, ImportError):
         logger.error("job_kind_unknown", extra=extra)
+        if final_delivery:
+            return _end_unknown_kind(job, client, extra)
+        # A fleet deployed before the kind's code: the message comes back after its visibility timeout.
         return Execution("unknown_kind", job.state)
 
     try:
@@ -237,6 +242,23 @@ def _release_stale_connections() -> None:
     # (an in-process test runs the loop inside one, and closing would end it).
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+def _end_unknown_kind(job: Job, client: InternalApiClient, extra: dict) -> Execution:
+    """The last delivery of a kind nothing here can run: the job ends DEAD as the message moves to the DLQ, so it
+    does not stay QUEUED with a message that no longer exists."""
+    try:
+        attempt = client.claim(job.id, worker_id=extra.get("worker_id", ""))["attempts"]
+        state = client.fail(job.id, code=KIND_UNKNOWN_CODE, message=KIND_UNKNOWN_MESSAGE, retryable=True, final=True,
+                            attempt=attempt)["state"]
+    except JobStateConflict as conflict:
+        return Execution("skipped", conflict.state)
+    except JobNotFound:
+        return Execution("missing", "")
+    except InternalApiError:
+        logger.error("job_fail_unreported", extra=extra)
+        return Execution("unknown_kind", job.state)
+    return Execution("failed", state, attempt)
 
 
 class WorkerRuntime:

@@ -212,6 +212,26 @@ def test_message_that_always_fails_ends_in_the_dlq_and_its_job_dead_with_the_las
     assert fake_queues.queues[f"{queue_name}-dlq"][0]["body"]["job_id"] == str(job.id)
 
 
+def test_a_kind_no_worker_knows_ends_dead_with_its_last_delivery_and_the_message_in_the_dlq(
+    make_runtime, make_job, fake_queues, queue_name
+):
+    fake_queues.max_receive_count = 2
+    job = make_job(kind="kind_from_a_newer_release")  # sent by an API already deployed with the kind
+    fake_queues.send(queue_name, {"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id})
+    runtime = make_runtime(max_receive_count=2)
+
+    runtime.run(max_polls=1)
+    assert Job.objects.get(id=job.id).state == JobState.QUEUED  # a newer fleet may still take it
+    fake_queues.advance(31)  # the visibility timeout brings it back
+    runtime.run(max_polls=2)  # the last delivery, then the queue's redrive to the DLQ
+
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (JobState.DEAD, "JOB_KIND_UNKNOWN")
+    assert job.finished_at is not None
+    assert fake_queues.depth(queue_name) == 0
+    assert fake_queues.depth(f"{queue_name}-dlq") == 1
+
+
 def test_job_running_elsewhere_is_left_for_after_its_lease(make_runtime, submit, fake_queues, queue_name, test_kinds):
     job = submit()
     services.job_claim(job_id=job.id)
