@@ -10,7 +10,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.exceptions import NotFoundError
 from apps.core.permissions import (
     HasLambdaInternalKey,
     IsTenantAdmin,
@@ -19,7 +18,7 @@ from apps.core.permissions import (
     StaffWriteAdminDelete,
 )
 from apps.core.tenancy import TenantScopedMixin
-from apps.domains.lectures.models import Lecture, Session
+from apps.domains.lectures.selectors import lecture_scope
 from apps.domains.video import playback, selectors, services
 from apps.domains.video.models import Video, VideoState
 
@@ -103,8 +102,8 @@ class VideoListCreateApi(VideoScopedMixin, GenericAPIView):
         serializer = self.VideoCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        lecture = self._owned(Lecture, data.get("lecture_id"), "LECTURE_NOT_FOUND", "강의를 찾을 수 없습니다.")
-        session = self._owned(Session, data.get("session_id"), "SESSION_NOT_FOUND", "회차를 찾을 수 없습니다.")
+        lecture, session = lecture_scope(tenant=self.tenant, lecture_id=data.get("lecture_id"),
+                                         session_id=data.get("session_id"))
         video, upload = services.video_upload_start(
             tenant=self.tenant, created_by=request.user, title=data["title"], lecture=lecture, session=session,
             filename=data["filename"], size=data["size"], content_type=data["content_type"],
@@ -112,14 +111,6 @@ class VideoListCreateApi(VideoScopedMixin, GenericAPIView):
         body = {"video": VideoOutputSerializer(video).data,
                 "upload": UploadOutputSerializer({**upload.__dict__, "method": "PUT"}).data}
         return Response(body, status=status.HTTP_201_CREATED)
-
-    def _owned(self, model, pk, code: str, message: str):
-        if pk is None:
-            return None
-        found = model.objects.filter(tenant=self.tenant, pk=pk).first()
-        if found is None:
-            raise NotFoundError(code, message)
-        return found
 
 
 class VideoDetailApi(VideoScopedMixin, GenericAPIView):
