@@ -159,26 +159,31 @@ class TableQueue(Queues):
         redrive = not queue.endswith(DLQ_SUFFIX)
         taken: list[QueueMessageRow] = []
         while len(taken) < max_messages:
+            wanted = max_messages - len(taken)
             candidates = QueueMessageRow.objects.filter(queue=queue, visible_at__lte=now).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
-            rows = list(candidates[: max_messages - len(taken)])
-            if not rows:
-                break
+            rows = list(candidates[:wanted])
+            # Same rule as an SQS redrive policy: a row received too often leaves for the DLQ instead of being
+            # delivered, and the batch is filled from the rows behind it.
+            dead: list[QueueMessageRow] = []
+            delivered: list[QueueMessageRow] = []
             for row in rows:
-                if redrive and row.receive_count + 1 > max_receives:
-                    # Same rule as an SQS redrive policy: the row leaves for the DLQ instead of being delivered.
-                    row.queue = dlq_name(queue)
-                    row.visible_at = now
-                    row.save(update_fields=["queue", "visible_at"])
+                (dead if redrive and row.receive_count + 1 > max_receives else delivered).append(row)
+            if dead:
+                QueueMessageRow.objects.filter(pk__in=[row.pk for row in dead]).update(queue=dlq_name(queue),
+                                                                                      visible_at=now)
+                for row in dead:
                     logger.warning("queue message moved to DLQ",
                                    extra={"queue": queue, "message_id": row.pk, "receive_count": row.receive_count})
-                    continue
+            for row in delivered:
                 row.receive_count += 1
                 row.visible_at = now + timedelta(seconds=visibility)
                 row.receipt = uuid.uuid4()
-                row.save(update_fields=["receive_count", "visible_at", "receipt"])
-                taken.append(row)
+            QueueMessageRow.objects.bulk_update(delivered, ["receive_count", "visible_at", "receipt"])
+            taken.extend(delivered)
+            if len(rows) < wanted:
+                break  # the queue holds no more visible rows: another SELECT would find none
         return [
             QueueMessage(message_id=str(row.pk), receipt=str(row.receipt), body=row.body,
                          receive_count=row.receive_count)
