@@ -74,6 +74,15 @@ class Queues:
 
     def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: int | None = None,
                 visibility_timeout: int | None = None) -> list[QueueMessage]:
+        """Up to `max_messages` (1-10, the SQS limit), polling up to `wait_seconds` (default SQS_WAIT_SECONDS);
+        `visibility_timeout` None keeps the queue's own (SQS_VISIBILITY_TIMEOUT)."""
+        if not 1 <= max_messages <= SQS_BATCH_SIZE:
+            raise ValueError("max_messages must be between 1 and 10")
+        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        return self._receive(queue, max_messages, wait, visibility_timeout)
+
+    def _receive(self, queue: str, max_messages: int, wait_seconds: int,
+                 visibility_timeout: int | None) -> list[QueueMessage]:
         raise NotImplementedError
 
     def delete(self, queue: str, receipt: str) -> None:
@@ -129,12 +138,9 @@ class TableQueue(Queues):
             ids.extend(self._insert(queue, chunk, 0))
         return ids
 
-    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
-        if not 1 <= max_messages <= SQS_BATCH_SIZE:
-            raise ValueError("max_messages must be between 1 and 10")
-        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
         visibility = settings.SQS_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + wait_seconds
         while True:
             messages = self._receive_once(queue, max_messages, visibility)
             remaining = deadline - time.monotonic()
@@ -289,14 +295,11 @@ class SqsQueues(AwsAdapter, Queues):
             ids.extend(by_id[entry["Id"]] for entry in entries)
         return ids
 
-    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
-        if not 1 <= max_messages <= SQS_BATCH_SIZE:
-            raise ValueError("max_messages must be between 1 and 10")
-        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
         kwargs = {
             "QueueUrl": self.url(queue),
             "MaxNumberOfMessages": max_messages,
-            "WaitTimeSeconds": min(int(wait), SQS_MAX_WAIT_SECONDS),
+            "WaitTimeSeconds": min(int(wait_seconds), SQS_MAX_WAIT_SECONDS),
             "AttributeNames": ["ApproximateReceiveCount"],
         }
         if visibility_timeout is not None:
