@@ -255,10 +255,6 @@ class LocalStorage(Storage):
         with open(path, "rb") as src:
             self._store(bucket, key, _iter_data(src), content_type=content_type, cache_control=cache_control)
 
-    def store_stream(self, bucket: str, key: str, stream: BinaryIO, *, content_type: str | None) -> None:
-        """Used by the local upload view: the request body streamed straight to disk."""
-        self._store(bucket, key, _iter_data(stream), content_type=content_type, cache_control=None)
-
     # reads -------------------------------------------------------------
     def open(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo, dict]:
         """An open file plus its info and metadata; used by the local download view."""
@@ -415,7 +411,8 @@ class LocalStorage(Storage):
         token = self._sign({"b": bucket, "k": key, "m": "PUT", "u": upload_id, "p": int(part_number)}, expires)
         return self._url("part", bucket, key, token)
 
-    def store_part(self, bucket: str, key: str, *, upload_id: str, part_number: int, stream: BinaryIO) -> str:
+    def store_part(self, bucket: str, key: str, *, upload_id: str, part_number: int,
+                   stream: BinaryIO | None) -> str:
         """Used by the local part-upload view; returns the part's ETag (quoted md5, as S3 does)."""
         folder, _ = self._upload_meta(bucket, key, upload_id)
         try:
