@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, in_batches
 
 ABSENT = "ABSENT"
 DESCRIBE_CHUNK = 100
@@ -65,7 +65,7 @@ class AwsBatch(AwsAdapter, Batch):
     service_label = "batch"
 
     def make_client(self):
-        return _make_batch_client()
+        return aws_client("batch")
 
     def submit(self, *, job_name, job_id) -> str:
         answer = self._call(
@@ -90,12 +90,6 @@ class AwsBatch(AwsAdapter, Batch):
 
     def terminate(self, external_id, *, reason) -> None:
         self._call("terminate_job", self.client.terminate_job, jobId=external_id, reason=reason[:256])
-
-
-def _make_batch_client():
-    from apps.integrations.aws import aws_client
-
-    return aws_client("batch")
 
 
 # ---------------------------------------------------------------------------

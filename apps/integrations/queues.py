@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -247,11 +247,7 @@ _STALE_RECEIPT_CODES = {
 _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
-
-
 def _make_sqs_client(region: str | None = None):
-    from apps.integrations.aws import aws_client
-
     # Longer than the longest long poll, so a 20 s receive is never cut short by the client.
     return aws_client("sqs", region=region, read_timeout=SQS_MAX_WAIT_SECONDS + 10)
 
@@ -335,18 +331,17 @@ class SqsQueues(AwsAdapter, Queues):
         return sum(int(answer["Attributes"].get(name, 0)) for name in names)
 
 
-def sqs_ensure_queues(region: str | None = None, *, client=None) -> list[tuple[str, str]]:
+def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
     """Creates or updates every configured queue and its DLQ; safe to run again. Returns [(name, url)].
 
     Each queue gets long polling, the visibility timeout from settings and a redrive policy to "<name>-dlq";
     each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
     """
-    client = client or _make_sqs_client(region)
-    sqs = SqsQueues(client=client)
+    sqs = SqsQueues(client=_make_sqs_client(region))
     created: list[tuple[str, str]] = []
     for name in configured_queue_names():
         dlq_url = _ensure_queue(sqs, dlq_name(name), {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
-        dlq_arn = sqs._call("get_queue_attributes", client.get_queue_attributes, QueueUrl=dlq_url,
+        dlq_arn = sqs._call("get_queue_attributes", sqs.client.get_queue_attributes, QueueUrl=dlq_url,
                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = _ensure_queue(sqs, name, {
             "ReceiveMessageWaitTimeSeconds": str(SQS_MAX_WAIT_SECONDS),

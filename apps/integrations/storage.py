@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, aws_error_code, in_batches
 
 LOGICAL_BUCKETS = {
     "ai": "R2_BUCKET_AI",
@@ -458,6 +458,9 @@ def _iter_data(data: bytes | bytearray | memoryview | BinaryIO | None) -> Iterat
 # ---------------------------------------------------------------------------
 # R2 (S3 API)
 # ---------------------------------------------------------------------------
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+
+
 class R2Storage(AwsAdapter, Storage):
     """Cloudflare R2, or any S3 API endpoint; with R2_ENDPOINT_URL empty it talks to AWS S3 (and to moto in tests)."""
 
@@ -465,10 +468,15 @@ class R2Storage(AwsAdapter, Storage):
     service_label = "s3"
 
     def make_client(self):
-        return _make_s3_client()
+        credentials = {}
+        if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
+            credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
+                           "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
+        return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
+                          config_kwargs={"signature_version": "s3v4"}, **credentials)
 
     def translate_error(self, what, exc):
-        if aws_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
+        if aws_error_code(exc) in _NOT_FOUND_CODES:
             return ObjectNotFound(f"{self.service_label} {what}: {exc}")
         return super().translate_error(what, exc)
 
@@ -501,10 +509,9 @@ class R2Storage(AwsAdapter, Storage):
         return target.stat().st_size
 
     def head(self, bucket, key) -> ObjectInfo | None:
-        try:
-            answer = self._call("head_object", self.client.head_object, Bucket=bucket_name(bucket),
-                                Key=validate_key(key))
-        except ObjectNotFound:
+        answer = self._call("head_object", self.client.head_object, ignore_codes=_NOT_FOUND_CODES,
+                            Bucket=bucket_name(bucket), Key=validate_key(key))
+        if answer is None:
             return None
         return ObjectInfo(
             key=key,
@@ -515,10 +522,8 @@ class R2Storage(AwsAdapter, Storage):
         )
 
     def delete(self, bucket, key) -> None:
-        try:
-            self._call("delete_object", self.client.delete_object, Bucket=bucket_name(bucket), Key=validate_key(key))
-        except ObjectNotFound:
-            return
+        self._call("delete_object", self.client.delete_object, ignore_codes=_NOT_FOUND_CODES,
+                   Bucket=bucket_name(bucket), Key=validate_key(key))
 
     def _pages(self, bucket: str, prefix: str) -> Iterator[list[dict]]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -528,7 +533,7 @@ class R2Storage(AwsAdapter, Storage):
             for page in paginator.paginate(Bucket=bucket_name(bucket), Prefix=validate_prefix(prefix)):
                 yield page.get("Contents", [])
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"list_objects_v2: {exc}") from exc
+            raise self.translate_error("list_objects_v2", exc) from exc
 
     def list_prefix(self, bucket, prefix) -> Iterator[ObjectInfo]:
         for contents in self._pages(bucket, prefix):
@@ -585,24 +590,8 @@ class R2Storage(AwsAdapter, Storage):
                    Key=validate_key(key), UploadId=upload_id, MultipartUpload={"Parts": ordered})
 
     def abort_multipart(self, bucket, key, *, upload_id) -> None:
-        try:
-            self._call("abort_multipart_upload", self.client.abort_multipart_upload, Bucket=bucket_name(bucket),
-                       Key=validate_key(key), UploadId=upload_id)
-        except ObjectNotFound:
-            return
-
-
-
-
-def _make_s3_client():
-    from apps.integrations.aws import aws_client
-
-    credentials = {}
-    if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
-        credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
-                       "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
-    return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
-                      config_kwargs={"signature_version": "s3v4"}, **credentials)
+        self._call("abort_multipart_upload", self.client.abort_multipart_upload, ignore_codes=_NOT_FOUND_CODES,
+                   Bucket=bucket_name(bucket), Key=validate_key(key), UploadId=upload_id)
 
 
 # ---------------------------------------------------------------------------
