@@ -98,7 +98,6 @@ class AwsBatch(AwsAdapter, Batch):
 @dataclass
 class _LocalRun:
     process: subprocess.Popen
-    log_path: Path
     terminate_reason: str = ""
 
 
@@ -139,7 +138,7 @@ class LocalBatch(Batch):
         with self._runs_lock:
             for run in self._runs.values():
                 run.process.poll()  # reaps finished children so a long-lived API leaves no zombies
-            self._runs[process.pid] = _LocalRun(process=process, log_path=log_path)
+            self._runs[process.pid] = _LocalRun(process=process)
         return f"{LOCAL_PREFIX}{process.pid}"
 
     @staticmethod
@@ -206,11 +205,6 @@ class LocalBatch(Batch):
         except subprocess.TimeoutExpired as exc:
             raise BatchError(f"{external_id} still running after {timeout}s") from exc
         return self._info(external_id)
-
-    def log_path(self, external_id: str) -> Path | None:
-        pid = self._pid(external_id)
-        run = self._runs.get(pid) if pid else None
-        return run.log_path if run else None
 
 
 # ---------------------------------------------------------------------------
