@@ -423,8 +423,9 @@ class LocalStorage(Storage):
 
     def complete_multipart(self, bucket, key, *, upload_id, parts) -> None:
         folder, meta = self._upload_meta(bucket, key, upload_id)
-        numbers = sorted(int(part["PartNumber"]) for part in parts)
-        if not numbers or len(set(numbers)) != len(numbers):
+        etags = {int(part["PartNumber"]): str(part.get("ETag", "")).strip('"') for part in parts}
+        numbers = sorted(etags)
+        if not numbers or len(numbers) != len(parts):
             raise StorageError("parts must be a non-empty list of distinct PartNumber values")
         paths = [folder / f"{number:05d}.part" for number in numbers]
         missing = [number for number, path in zip(numbers, paths, strict=True) if not path.is_file()]
@@ -432,9 +433,16 @@ class LocalStorage(Storage):
             raise StorageError(f"parts never uploaded: {missing}")
 
         def chunks() -> Iterator[bytes]:
-            for path in paths:
+            # Each part's md5 is checked against the ETag the client sent, as S3 does (InvalidPart); raising here
+            # abandons the temporary file, so no object appears and the upload stays open.
+            for number, path in zip(numbers, paths, strict=True):
+                digest = hashlib.md5(usedforsecurity=False)
                 with open(path, "rb") as src:
-                    yield from iter(lambda src=src: src.read(_CHUNK), b"")
+                    for chunk in iter(lambda src=src: src.read(_CHUNK), b""):
+                        digest.update(chunk)
+                        yield chunk
+                if digest.hexdigest() != etags[number]:
+                    raise StorageError(f"part {number}: ETag does not match the uploaded part")
 
         self._store(bucket, key, chunks(), content_type=meta.get("content_type"), cache_control=None)
         shutil.rmtree(folder, ignore_errors=True)
