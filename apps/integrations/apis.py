@@ -43,16 +43,6 @@ def _verify(request, *, bucket: str, key: str, part: bool = False):
         raise ForbiddenError("SIGNATURE_INVALID", "서명이 올바르지 않은 주소입니다.")
 
 
-def _body(request):
-    # The raw WSGI stream: the body is never parsed nor held in memory whole.
-    return request.stream or _Empty()
-
-
-class _Empty:
-    def read(self, _size=-1) -> bytes:
-        return b""
-
-
 # Presigned-URL targets of the embedded storage, not part of the public API contract.
 @extend_schema(exclude=True)
 class LocalObjectApi(APIView):
@@ -76,7 +66,8 @@ class LocalObjectApi(APIView):
         storage, grant = _verify(request, bucket=bucket, key=key)
         content_type = grant.content_type or request.content_type or None
         try:
-            storage.store_stream(bucket, key, _body(request), content_type=content_type)
+            # The raw WSGI stream (None for an empty body): never parsed nor held in memory whole.
+            storage.put(bucket, key, request.stream, content_type=content_type)
         except StorageError:
             raise ServiceUnavailableError("STORAGE_WRITE_FAILED", "파일을 저장하지 못했습니다.")
         info = storage.head(bucket, key)
@@ -94,7 +85,7 @@ class LocalPartApi(APIView):
         storage, grant = _verify(request, bucket=bucket, key=key, part=True)
         try:
             etag = storage.store_part(bucket, key, upload_id=grant.upload_id, part_number=grant.part_number,
-                                      stream=_body(request))
+                                      stream=request.stream)
         except ObjectNotFound:
             raise NotFoundError("UPLOAD_NOT_FOUND", "업로드를 찾을 수 없습니다.")
         except StorageError:

@@ -16,13 +16,14 @@ def aws_error_code(exc: BaseException) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def aws_client(service: str, *, region: str | None = None, read_timeout: int = 30, **client_kwargs: Any):
+def aws_client(service: str, *, region: str | None = None, read_timeout: int = 30,
+               config_kwargs: dict[str, Any] | None = None, **client_kwargs: Any):
+    """A new client; `config_kwargs` adds to the botocore Config, `client_kwargs` go to Session.client."""
     import boto3
     from botocore.config import Config
 
-    extra_config = client_kwargs.pop("config_kwargs", {})
     config = Config(connect_timeout=5, read_timeout=read_timeout,
-                    retries={"max_attempts": 5, "mode": "standard"}, **extra_config)
+                    retries={"max_attempts": 5, "mode": "standard"}, **(config_kwargs or {}))
     return boto3.session.Session().client(
         service, region_name=region or settings.AWS_REGION, config=config, **client_kwargs
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, in_batches
 
 ABSENT = "ABSENT"
 DESCRIBE_CHUNK = 100
@@ -65,7 +65,7 @@ class AwsBatch(AwsAdapter, Batch):
     service_label = "batch"
 
     def make_client(self):
-        return _make_batch_client()
+        return aws_client("batch")
 
     def submit(self, *, job_name, job_id) -> str:
         answer = self._call(
@@ -92,19 +92,12 @@ class AwsBatch(AwsAdapter, Batch):
         self._call("terminate_job", self.client.terminate_job, jobId=external_id, reason=reason[:256])
 
 
-def _make_batch_client():
-    from apps.integrations.aws import aws_client
-
-    return aws_client("batch")
-
-
 # ---------------------------------------------------------------------------
 # Local subprocess
 # ---------------------------------------------------------------------------
 @dataclass
 class _LocalRun:
     process: subprocess.Popen
-    log_path: Path
     terminate_reason: str = ""
 
 
@@ -145,7 +138,7 @@ class LocalBatch(Batch):
         with self._runs_lock:
             for run in self._runs.values():
                 run.process.poll()  # reaps finished children so a long-lived API leaves no zombies
-            self._runs[process.pid] = _LocalRun(process=process, log_path=log_path)
+            self._runs[process.pid] = _LocalRun(process=process)
         return f"{LOCAL_PREFIX}{process.pid}"
 
     @staticmethod
@@ -212,11 +205,6 @@ class LocalBatch(Batch):
         except subprocess.TimeoutExpired as exc:
             raise BatchError(f"{external_id} still running after {timeout}s") from exc
         return self._info(external_id)
-
-    def log_path(self, external_id: str) -> Path | None:
-        pid = self._pid(external_id)
-        run = self._runs.get(pid) if pid else None
-        return run.log_path if run else None
 
 
 # ---------------------------------------------------------------------------

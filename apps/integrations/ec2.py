@@ -24,9 +24,9 @@ def current_instance_id(*, base_url: str = IMDS_BASE_URL, timeout: float = 2.0) 
     return response.text.strip()
 
 
-def stop_current_instance(*, instance_id: str | None = None, client=None) -> str:
+def stop_current_instance(*, instance_id: str | None = None) -> str:
     """Stop (not terminate) this instance, so the fleet's scaler can start it again."""
     instance_id = instance_id or current_instance_id()
-    (client or aws_client("ec2")).stop_instances(InstanceIds=[instance_id])
+    aws_client("ec2").stop_instances(InstanceIds=[instance_id])
     logger.info("ec2_self_stop", extra={"instance_id": instance_id})
     return instance_id

@@ -25,7 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, in_batches
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,15 @@ class Queues:
 
     def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: int | None = None,
                 visibility_timeout: int | None = None) -> list[QueueMessage]:
+        """Up to `max_messages` (1-10, the SQS limit), polling up to `wait_seconds` (default SQS_WAIT_SECONDS);
+        `visibility_timeout` None keeps the queue's own (SQS_VISIBILITY_TIMEOUT)."""
+        if not 1 <= max_messages <= SQS_BATCH_SIZE:
+            raise ValueError("max_messages must be between 1 and 10")
+        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+        return self._receive(queue, max_messages, wait, visibility_timeout)
+
+    def _receive(self, queue: str, max_messages: int, wait_seconds: int,
+                 visibility_timeout: int | None) -> list[QueueMessage]:
         raise NotImplementedError
 
     def delete(self, queue: str, receipt: str) -> None:
@@ -129,12 +138,9 @@ class TableQueue(Queues):
             ids.extend(self._insert(queue, chunk, 0))
         return ids
 
-    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
-        if not 1 <= max_messages <= SQS_BATCH_SIZE:
-            raise ValueError("max_messages must be between 1 and 10")
-        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
         visibility = settings.SQS_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + wait_seconds
         while True:
             messages = self._receive_once(queue, max_messages, visibility)
             remaining = deadline - time.monotonic()
@@ -159,26 +165,31 @@ class TableQueue(Queues):
         redrive = not queue.endswith(DLQ_SUFFIX)
         taken: list[QueueMessageRow] = []
         while len(taken) < max_messages:
+            wanted = max_messages - len(taken)
             candidates = QueueMessageRow.objects.filter(queue=queue, visible_at__lte=now).order_by("id")
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
-            rows = list(candidates[: max_messages - len(taken)])
-            if not rows:
-                break
+            rows = list(candidates[:wanted])
+            # Same rule as an SQS redrive policy: a row received too often leaves for the DLQ instead of being
+            # delivered, and the batch is filled from the rows behind it.
+            dead: list[QueueMessageRow] = []
+            delivered: list[QueueMessageRow] = []
             for row in rows:
-                if redrive and row.receive_count + 1 > max_receives:
-                    # Same rule as an SQS redrive policy: the row leaves for the DLQ instead of being delivered.
-                    row.queue = dlq_name(queue)
-                    row.visible_at = now
-                    row.save(update_fields=["queue", "visible_at"])
+                (dead if redrive and row.receive_count + 1 > max_receives else delivered).append(row)
+            if dead:
+                QueueMessageRow.objects.filter(pk__in=[row.pk for row in dead]).update(queue=dlq_name(queue),
+                                                                                      visible_at=now)
+                for row in dead:
                     logger.warning("queue message moved to DLQ",
                                    extra={"queue": queue, "message_id": row.pk, "receive_count": row.receive_count})
-                    continue
+            for row in delivered:
                 row.receive_count += 1
                 row.visible_at = now + timedelta(seconds=visibility)
                 row.receipt = uuid.uuid4()
-                row.save(update_fields=["receive_count", "visible_at", "receipt"])
-                taken.append(row)
+            QueueMessageRow.objects.bulk_update(delivered, ["receive_count", "visible_at", "receipt"])
+            taken.extend(delivered)
+            if len(rows) < wanted:
+                break  # the queue holds no more visible rows: another SELECT would find none
         return [
             QueueMessage(message_id=str(row.pk), receipt=str(row.receipt), body=row.body,
                          receive_count=row.receive_count)
@@ -236,11 +247,7 @@ _STALE_RECEIPT_CODES = {
 _MISSING_QUEUE_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
 
 
-
-
 def _make_sqs_client(region: str | None = None):
-    from apps.integrations.aws import aws_client
-
     # Longer than the longest long poll, so a 20 s receive is never cut short by the client.
     return aws_client("sqs", region=region, read_timeout=SQS_MAX_WAIT_SECONDS + 10)
 
@@ -284,14 +291,11 @@ class SqsQueues(AwsAdapter, Queues):
             ids.extend(by_id[entry["Id"]] for entry in entries)
         return ids
 
-    def receive(self, queue, *, max_messages=1, wait_seconds=None, visibility_timeout=None) -> list[QueueMessage]:
-        if not 1 <= max_messages <= SQS_BATCH_SIZE:
-            raise ValueError("max_messages must be between 1 and 10")
-        wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
         kwargs = {
             "QueueUrl": self.url(queue),
             "MaxNumberOfMessages": max_messages,
-            "WaitTimeSeconds": min(int(wait), SQS_MAX_WAIT_SECONDS),
+            "WaitTimeSeconds": min(int(wait_seconds), SQS_MAX_WAIT_SECONDS),
             "AttributeNames": ["ApproximateReceiveCount"],
         }
         if visibility_timeout is not None:
@@ -327,18 +331,17 @@ class SqsQueues(AwsAdapter, Queues):
         return sum(int(answer["Attributes"].get(name, 0)) for name in names)
 
 
-def sqs_ensure_queues(region: str | None = None, *, client=None) -> list[tuple[str, str]]:
+def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
     """Creates or updates every configured queue and its DLQ; safe to run again. Returns [(name, url)].
 
     Each queue gets long polling, the visibility timeout from settings and a redrive policy to "<name>-dlq";
     each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
     """
-    client = client or _make_sqs_client(region)
-    sqs = SqsQueues(client=client)
+    sqs = SqsQueues(client=_make_sqs_client(region))
     created: list[tuple[str, str]] = []
     for name in configured_queue_names():
         dlq_url = _ensure_queue(sqs, dlq_name(name), {"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
-        dlq_arn = sqs._call("get_queue_attributes", client.get_queue_attributes, QueueUrl=dlq_url,
+        dlq_arn = sqs._call("get_queue_attributes", sqs.client.get_queue_attributes, QueueUrl=dlq_url,
                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = _ensure_queue(sqs, name, {
             "ReceiveMessageWaitTimeSeconds": str(SQS_MAX_WAIT_SECONDS),

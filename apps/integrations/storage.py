@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_error_code, in_batches
+from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, aws_error_code, in_batches
 
 LOGICAL_BUCKETS = {
     "ai": "R2_BUCKET_AI",
@@ -255,10 +255,6 @@ class LocalStorage(Storage):
         with open(path, "rb") as src:
             self._store(bucket, key, _iter_data(src), content_type=content_type, cache_control=cache_control)
 
-    def store_stream(self, bucket: str, key: str, stream: BinaryIO, *, content_type: str | None) -> None:
-        """Used by the local upload view: the request body streamed straight to disk."""
-        self._store(bucket, key, _iter_data(stream), content_type=content_type, cache_control=None)
-
     # reads -------------------------------------------------------------
     def open(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo, dict]:
         """An open file plus its info and metadata; used by the local download view."""
@@ -415,7 +411,8 @@ class LocalStorage(Storage):
         token = self._sign({"b": bucket, "k": key, "m": "PUT", "u": upload_id, "p": int(part_number)}, expires)
         return self._url("part", bucket, key, token)
 
-    def store_part(self, bucket: str, key: str, *, upload_id: str, part_number: int, stream: BinaryIO) -> str:
+    def store_part(self, bucket: str, key: str, *, upload_id: str, part_number: int,
+                   stream: BinaryIO | None) -> str:
         """Used by the local part-upload view; returns the part's ETag (quoted md5, as S3 does)."""
         folder, _ = self._upload_meta(bucket, key, upload_id)
         try:
@@ -426,8 +423,9 @@ class LocalStorage(Storage):
 
     def complete_multipart(self, bucket, key, *, upload_id, parts) -> None:
         folder, meta = self._upload_meta(bucket, key, upload_id)
-        numbers = sorted(int(part["PartNumber"]) for part in parts)
-        if not numbers or len(set(numbers)) != len(numbers):
+        etags = {int(part["PartNumber"]): str(part.get("ETag", "")).strip('"') for part in parts}
+        numbers = sorted(etags)
+        if not numbers or len(numbers) != len(parts):
             raise StorageError("parts must be a non-empty list of distinct PartNumber values")
         paths = [folder / f"{number:05d}.part" for number in numbers]
         missing = [number for number, path in zip(numbers, paths, strict=True) if not path.is_file()]
@@ -435,9 +433,16 @@ class LocalStorage(Storage):
             raise StorageError(f"parts never uploaded: {missing}")
 
         def chunks() -> Iterator[bytes]:
-            for path in paths:
+            # Each part's md5 is checked against the ETag the client sent, as S3 does (InvalidPart); raising here
+            # abandons the temporary file, so no object appears and the upload stays open.
+            for number, path in zip(numbers, paths, strict=True):
+                digest = hashlib.md5(usedforsecurity=False)
                 with open(path, "rb") as src:
-                    yield from iter(lambda src=src: src.read(_CHUNK), b"")
+                    for chunk in iter(lambda src=src: src.read(_CHUNK), b""):
+                        digest.update(chunk)
+                        yield chunk
+                if digest.hexdigest() != etags[number]:
+                    raise StorageError(f"part {number}: ETag does not match the uploaded part")
 
         self._store(bucket, key, chunks(), content_type=meta.get("content_type"), cache_control=None)
         shutil.rmtree(folder, ignore_errors=True)
@@ -461,6 +466,9 @@ def _iter_data(data: bytes | bytearray | memoryview | BinaryIO | None) -> Iterat
 # ---------------------------------------------------------------------------
 # R2 (S3 API)
 # ---------------------------------------------------------------------------
+_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
+
+
 class R2Storage(AwsAdapter, Storage):
     """Cloudflare R2, or any S3 API endpoint; with R2_ENDPOINT_URL empty it talks to AWS S3 (and to moto in tests)."""
 
@@ -468,10 +476,15 @@ class R2Storage(AwsAdapter, Storage):
     service_label = "s3"
 
     def make_client(self):
-        return _make_s3_client()
+        credentials = {}
+        if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
+            credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
+                           "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
+        return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
+                          config_kwargs={"signature_version": "s3v4"}, **credentials)
 
     def translate_error(self, what, exc):
-        if aws_error_code(exc) in ("404", "NoSuchKey", "NotFound", "NoSuchUpload"):
+        if aws_error_code(exc) in _NOT_FOUND_CODES:
             return ObjectNotFound(f"{self.service_label} {what}: {exc}")
         return super().translate_error(what, exc)
 
@@ -504,10 +517,9 @@ class R2Storage(AwsAdapter, Storage):
         return target.stat().st_size
 
     def head(self, bucket, key) -> ObjectInfo | None:
-        try:
-            answer = self._call("head_object", self.client.head_object, Bucket=bucket_name(bucket),
-                                Key=validate_key(key))
-        except ObjectNotFound:
+        answer = self._call("head_object", self.client.head_object, ignore_codes=_NOT_FOUND_CODES,
+                            Bucket=bucket_name(bucket), Key=validate_key(key))
+        if answer is None:
             return None
         return ObjectInfo(
             key=key,
@@ -518,10 +530,8 @@ class R2Storage(AwsAdapter, Storage):
         )
 
     def delete(self, bucket, key) -> None:
-        try:
-            self._call("delete_object", self.client.delete_object, Bucket=bucket_name(bucket), Key=validate_key(key))
-        except ObjectNotFound:
-            return
+        self._call("delete_object", self.client.delete_object, ignore_codes=_NOT_FOUND_CODES,
+                   Bucket=bucket_name(bucket), Key=validate_key(key))
 
     def _pages(self, bucket: str, prefix: str) -> Iterator[list[dict]]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -531,7 +541,7 @@ class R2Storage(AwsAdapter, Storage):
             for page in paginator.paginate(Bucket=bucket_name(bucket), Prefix=validate_prefix(prefix)):
                 yield page.get("Contents", [])
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"list_objects_v2: {exc}") from exc
+            raise self.translate_error("list_objects_v2", exc) from exc
 
     def list_prefix(self, bucket, prefix) -> Iterator[ObjectInfo]:
         for contents in self._pages(bucket, prefix):
@@ -588,24 +598,8 @@ class R2Storage(AwsAdapter, Storage):
                    Key=validate_key(key), UploadId=upload_id, MultipartUpload={"Parts": ordered})
 
     def abort_multipart(self, bucket, key, *, upload_id) -> None:
-        try:
-            self._call("abort_multipart_upload", self.client.abort_multipart_upload, Bucket=bucket_name(bucket),
-                       Key=validate_key(key), UploadId=upload_id)
-        except ObjectNotFound:
-            return
-
-
-
-
-def _make_s3_client():
-    from apps.integrations.aws import aws_client
-
-    credentials = {}
-    if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
-        credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
-                       "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
-    return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
-                      config_kwargs={"signature_version": "s3v4"}, **credentials)
+        self._call("abort_multipart_upload", self.client.abort_multipart_upload, ignore_codes=_NOT_FOUND_CODES,
+                   Bucket=bucket_name(bucket), Key=validate_key(key), UploadId=upload_id)
 
 
 # ---------------------------------------------------------------------------

@@ -162,3 +162,12 @@ def test_part_url_signature_cannot_overwrite_the_whole_object(local_storage, cli
     assert (response.status_code, response.json()["code"]) == (403, "SIGNATURE_INVALID")
     downloaded = client.get(relative(local_storage.presign_get("video", "t1/v.mp4")))
     assert b"".join(downloaded.streaming_content) == b"original"
+
+
+def test_put_with_an_empty_body_stores_an_empty_object(local_storage, client):
+    response = client.put(relative(local_storage.presign_put("excel", "t1/empty.csv")), data=b"",
+                          content_type="text/csv")
+
+    assert response.status_code == 200
+    assert response.headers["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+    assert local_storage.head("excel", "t1/empty.csv").size == 0

@@ -107,15 +107,15 @@ def local_batch(settings, tmp_path):
 
 
 class TestLocalBatch:
-    def test_a_command_exiting_0_succeeds_with_its_log(self, local_batch):
+    def test_a_command_exiting_0_succeeds_with_its_log(self, local_batch, settings):
         external_id = local_batch.submit(job_name="video-transcode", job_id="0")
 
         info = local_batch.wait(external_id, timeout=30)
 
         assert external_id.startswith("local-")
         assert info.status == "SUCCEEDED"
-        assert local_batch.log_path(external_id).read_text() == "job 0\n"
-        assert local_batch.log_path(external_id).name == "video-transcode-0.log"
+        assert [log.name for log in settings.BATCH_LOCAL_LOG_DIR.iterdir()] == ["video-transcode-0.log"]
+        assert (settings.BATCH_LOCAL_LOG_DIR / "video-transcode-0.log").read_text() == "job 0\n"
 
     def test_a_command_exiting_3_fails_with_the_exit_code(self, local_batch):
         external_id = local_batch.submit(job_name="video-transcode", job_id="3")

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.integrations.models import QueueMessageRow
@@ -216,6 +217,18 @@ class TestTableQueueTime:
 
         assert [m.message_id for m in batch] == fresh
         assert QueueMessageRow.objects.get(pk=poison).queue == dlq_name(Q)
+
+    def test_receive_takes_a_partial_batch_with_one_select_and_one_update(self, table):
+        table.send_batch(Q, [{"k": i} for i in range(5)])
+
+        with CaptureQueriesContext(connection) as queries:
+            batch = table.receive(Q, max_messages=10, wait_seconds=0)
+
+        assert len(batch) == 5
+        assert len({m.receipt for m in batch}) == 5
+        statements = [q["sql"].split()[0] for q in queries.captured_queries
+                      if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+        assert statements == ["SELECT", "UPDATE"]
 
     def test_interrupt_ends_a_long_poll_early(self, table):
         timer = threading.Timer(0.1, table.interrupt)

@@ -135,6 +135,22 @@ class TestStorageContract:
         assert data.endswith(second)
         assert storage.head("video", "t1/raw/lecture.mp4").content_type == "video/mp4"
 
+    def test_complete_refuses_a_wrong_part_etag_and_keeps_the_upload_open(self, storage, http, tmp_path):
+        upload_id = storage.create_multipart("video", "t1/raw/etag.mp4")
+        status, headers = http.put(storage.presign_part("video", "t1/raw/etag.mp4", upload_id=upload_id,
+                                                        part_number=1), b"only part")
+        assert status == 200
+
+        with pytest.raises(StorageError) as refused:
+            storage.complete_multipart("video", "t1/raw/etag.mp4", upload_id=upload_id,
+                                       parts=[{"PartNumber": 1, "ETag": '"0123456789abcdef0123456789abcdef"'}])
+
+        assert not isinstance(refused.value, ObjectNotFound)
+        assert storage.exists("video", "t1/raw/etag.mp4") is False
+        storage.complete_multipart("video", "t1/raw/etag.mp4", upload_id=upload_id,
+                                   parts=[{"PartNumber": 1, "ETag": headers["ETag"]}])
+        assert storage.get_to_file("video", "t1/raw/etag.mp4", tmp_path / "e") == len(b"only part")
+
     def test_aborted_multipart_leaves_no_object_and_cannot_complete(self, storage, http):
         upload_id = storage.create_multipart("video", "t1/raw/x.mp4")
         status, headers = http.put(storage.presign_part("video", "t1/raw/x.mp4", upload_id=upload_id,
