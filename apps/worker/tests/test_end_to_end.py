@@ -177,11 +177,10 @@ def test_message_that_always_fails_ends_in_the_dlq_with_its_job_dead(live_server
     assert dead_letter.body == {"job_id": str(job.id), "kind": "test_dlq", "tenant_id": tenant.id}
 
 
-def test_fleet_command_starts_with_the_worker_settings_and_exits_0_when_idle(live_server, db, tmp_path):
+def test_fleet_entrypoint_starts_with_the_worker_settings_and_exits_0_when_idle(live_server, db, tmp_path):
     environment = {
         **os.environ,
-        # What the worker image sets (docker/worker/Dockerfile).
-        "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.worker",
+        "DJANGO_SETTINGS_MODULE": "",
         "SECRET_KEY": "k" * 40,
         "INTERNAL_WORKER_TOKEN": "entrypoint-token",
         "DB_HOST": "127.0.0.1",
@@ -191,8 +190,9 @@ def test_fleet_command_starts_with_the_worker_settings_and_exits_0_when_idle(liv
         "SQS_WAIT_SECONDS": "0",
         "EC2_IDLE_STOP_THRESHOLD": "2",
     }
+    environment.pop("DJANGO_SETTINGS_MODULE")
 
-    finished = subprocess.run([sys.executable, "manage.py", "run_worker", "excel"], cwd=REPO_ROOT, env=environment,
+    finished = subprocess.run([sys.executable, "-m", "apps.worker.excel"], cwd=REPO_ROOT, env=environment,
                               capture_output=True, timeout=60, check=False)
 
     assert finished.returncode == 0, finished.stderr.decode()
