@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DJANGO_SETTINGS_MODULE ?= apps.api.config.settings.dev
 
-.PHONY: install run test lint services bench
+.PHONY: install run test lint services
 
 install: $(VENV)/.installed
 
