@@ -15,7 +15,7 @@ $(VENV)/.installed: requirements/base.txt requirements/api.txt requirements/work
 	touch $@
 
 run: install
-	mkdir -p var
+	mkdir -p var/static
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(VENV)/bin/honcho -d . -f scripts/Procfile.dev start

@@ -1,5 +1,7 @@
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
+from django.test import Client
 
 from apps.core.models import Role
 
@@ -52,3 +54,15 @@ def test_deleting_a_student_in_the_admin_also_removes_their_login(operator, tena
     assert response.status_code == 302
     assert Student.objects.filter(id=student.id).exists() is False
     assert User.objects.filter(id=login.id).exists() is False
+
+
+def test_admin_static_files_are_served_by_the_api_once_collected(settings, tmp_path):
+    # Production runs gunicorn, which serves no files: without this the admin has no CSS or JS.
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+    response = Client().get("/static/admin/css/base.css")  # a new client loads the middleware afresh
+
+    assert settings.DEBUG is False
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == (tmp_path / "admin" / "css" / "base.css").read_bytes()

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "apps.core.middleware.InternalHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS and JS, from STATIC_ROOT (collected when the API image is built): gunicorn serves no files.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
