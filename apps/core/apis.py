@@ -4,11 +4,12 @@ import logging
 
 from django.conf import settings
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from apps.core.serializers import MeOutputSerializer
 from apps.core.versioned_cache import redis_client
@@ -51,7 +52,11 @@ class HealthApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: HealthOutputSerializer, 503: HealthOutputSerializer}, auth=[])
+    @extend_schema(
+        tags=["상태"], summary="상태 확인",
+        description="데이터베이스와 Redis 연결 상태, 앱 버전을 돌려줍니다. 로드 밸런서가 인증 없이 호출하며, "
+                    "데이터베이스에 연결할 수 없으면 `503`과 `status: unhealthy`입니다.",
+        responses={200: HealthOutputSerializer, 503: HealthOutputSerializer}, auth=[])
     def get(self, request):
         database_ok = _database_ok()
         body = {
@@ -69,6 +74,27 @@ class HealthAliasApi(HealthApi):
 
 
 class MeApi(APIView):
-    @extend_schema(responses=MeOutputSerializer)
+    @extend_schema(
+        tags=["인증"], summary="내 정보",
+        description="로그인한 사용자의 계정 정보(역할 `role`, 소속 학원)를 돌려줍니다. 학원의 로그인 사용자 누구나 "
+                    "호출할 수 있으며, 토큰이 없거나 만료되면 `401`입니다.",
+        responses=MeOutputSerializer)
     def get(self, request):
         return Response(MeOutputSerializer(request.user).data)
+
+
+@extend_schema_view(post=extend_schema(
+    tags=["인증"], summary="토큰 발급 (로그인)",
+    description="아이디(`username`)와 비밀번호(`password`)로 로그인해 `access`와 `refresh` JWT를 받습니다. 로그인 "
+                "없이 호출하며, 아이디나 비밀번호가 틀리면 `401 AUTHENTICATION_FAILED`입니다. 이후 요청에는 "
+                "`Authorization: Bearer <access>` 헤더를 붙입니다."))
+class TokenObtainApi(TokenObtainPairView):
+    """simplejwt's login, documented in the schema like every other operation."""
+
+
+@extend_schema_view(post=extend_schema(
+    tags=["인증"], summary="토큰 갱신",
+    description="`refresh` 토큰으로 새 `access` 토큰을 받습니다. 로그인 없이 호출하며, 만료되었거나 올바르지 않은 "
+                "토큰은 `401 AUTHENTICATION_FAILED`입니다."))
+class TokenRefreshApi(TokenRefreshView):
+    """simplejwt's refresh, documented in the schema like every other operation."""

@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from apps.core.apis import MeApi
+from apps.core.apis import MeApi, TokenObtainApi, TokenRefreshApi
 
 urlpatterns = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="auth-token"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/token/refresh/", TokenRefreshApi.as_view(), name="auth-token-refresh"),
     path("auth/me/", MeApi.as_view(), name="auth-me"),
 ]

@@ -83,7 +83,12 @@ class JobDetailApi(JobScopedMixin, APIView):
 
     permission_classes = [IsTenantStaff]
 
-    @extend_schema(responses={200: JobOutputSerializer, 304: OpenApiResponse(description="ETag 일치 (완료된 작업)")})
+    @extend_schema(
+        tags=["작업"], summary="작업 상태 조회",
+        description="작업의 상태, 진행률, 결과(`result`)나 오류(`error`)를 돌려줍니다. 끝난 작업은 `ETag`를 주고 "
+                    "`If-None-Match`에 `304`로 답하며, `/api/v1/enrollments/excel_job_status/{job_id}/`도 같은 "
+                    "응답입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses={200: JobOutputSerializer, 304: OpenApiResponse(description="ETag 일치 (완료된 작업)")})
     def get(self, request, job_id):
         job = self.get_job(job_id)
         return _with_cache_headers(request, _etag(job), lambda code: Response(
@@ -157,7 +162,11 @@ class JobListApi(JobScopedMixin, ListAPIView):
     filter_backends = []
     serializer_class = JobOutputSerializer
 
-    @extend_schema(parameters=[JobListFilterSerializer])
+    @extend_schema(
+        tags=["작업"], summary="작업 목록",
+        description="학원의 작업을 최신순으로 쪽 단위로 돌려주며 `kind`와 `status`로 거릅니다. 원장, 관리자, 강사, "
+                    "직원이 호출할 수 있습니다.",
+        parameters=[JobListFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -178,7 +187,11 @@ class JobCancelApi(JobScopedMixin, APIView):
 
     permission_classes = [IsTenantAdmin]
 
-    @extend_schema(request=None, responses=JobOutputSerializer)
+    @extend_schema(
+        tags=["작업"], summary="작업 취소",
+        description="대기 중이거나 실행 중인 작업을 취소합니다. 이미 끝난 작업은 `409 JOB_STATE_CONFLICT`입니다. "
+                    "원장과 관리자만 호출할 수 있습니다.",
+        request=None, responses=JobOutputSerializer)
     def post(self, request, job_id):
         job = self.get_job(job_id)
         job = services.raise_unless_won(services.job_cancel(job_id=job.id))
@@ -203,7 +216,12 @@ class JobEventsApi(JobScopedMixin, APIView):
     permission_classes = [IsTenantStaff]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
-    @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
+    @extend_schema(
+        tags=["작업"], summary="작업 상태 스트림 (SSE)",
+        description="작업 상태가 바뀔 때마다 `status` 이벤트를 보내는 Server-Sent Events 스트림으로, 작업이 끝나면 "
+                    "닫힙니다. 최대 연결 시간(기본 55초)이 지나면 `timeout` 이벤트 뒤 닫히니 다시 연결합니다. "
+                    "원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses={(200, "text/event-stream"): OpenApiTypes.STR})
     def get(self, request, job_id):
         job = self.get_job(job_id)
         response = StreamingHttpResponse(self._events(job), content_type="text/event-stream")
@@ -254,7 +272,12 @@ class InternalJobApi(APIView):
         raise NotImplementedError
 
 
-@extend_schema(request=ClaimInputSerializer, responses=InternalJobOutputSerializer)
+@extend_schema(
+    tags=["내부"], summary="작업 가져가기 (워커)",
+    description="대기 중인 작업을 실행 중으로 가져가고 작업 내용(`payload`)과 시도 횟수(`attempts`)를 받습니다. "
+                "하트비트가 끊긴 작업은 넘겨받으며, 가져갈 수 없는 상태면 `409 JOB_STATE_CONFLICT`입니다. 워커만 "
+                "`X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 `403`입니다.",
+    request=ClaimInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobClaimApi(InternalJobApi):
     input_serializer = ClaimInputSerializer
 
@@ -262,13 +285,23 @@ class InternalJobClaimApi(InternalJobApi):
         return services.job_claim(job_id=job_id)
 
 
-@extend_schema(request=AttemptInputSerializer, responses=InternalJobOutputSerializer)
+@extend_schema(
+    tags=["내부"], summary="작업 하트비트 (워커)",
+    description="실행 중인 작업이 살아 있음을 알립니다. 취소되었거나 다른 시도로 넘어간 작업은 "
+                "`409 JOB_STATE_CONFLICT`로 답해 워커가 멈추게 합니다. 워커만 `X-Internal-Token` 헤더로 호출하며, "
+                "없거나 틀리면 `403`입니다.",
+    request=AttemptInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobHeartbeatApi(InternalJobApi):
     def transition(self, job_id, data):
         return services.job_heartbeat(job_id=job_id, attempt=data.get("attempt"))
 
 
-@extend_schema(request=ProgressInputSerializer, responses=InternalJobOutputSerializer)
+@extend_schema(
+    tags=["내부"], summary="작업 진행률 보고 (워커)",
+    description="실행 중인 작업의 진행률(0~100)과 단계를 기록합니다. 실행 중이 아닌 작업은 "
+                "`409 JOB_STATE_CONFLICT`입니다. 워커만 `X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 "
+                "`403`입니다.",
+    request=ProgressInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobProgressApi(InternalJobApi):
     input_serializer = ProgressInputSerializer
 
@@ -278,7 +311,12 @@ class InternalJobProgressApi(InternalJobApi):
         )
 
 
-@extend_schema(request=CompleteInputSerializer, responses=InternalJobOutputSerializer)
+@extend_schema(
+    tags=["내부"], summary="작업 완료 보고 (워커)",
+    description="실행 중인 작업을 결과와 함께 완료(`DONE`)로 바꿉니다. 같은 결과로 다시 보내도 성공하고, 그 밖의 "
+                "상태는 `409 JOB_STATE_CONFLICT`입니다. 워커만 `X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 "
+                "`403`입니다.",
+    request=CompleteInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobCompleteApi(InternalJobApi):
     input_serializer = CompleteInputSerializer
 
@@ -286,7 +324,11 @@ class InternalJobCompleteApi(InternalJobApi):
         return services.job_complete(job_id=job_id, result=data["result"], attempt=data.get("attempt"))
 
 
-@extend_schema(request=FailInputSerializer, responses=InternalJobOutputSerializer)
+@extend_schema(
+    tags=["내부"], summary="작업 실패 보고 (워커)",
+    description="작업의 실패를 기록합니다. 다시 시도할 수 있고 횟수가 남았으면 대기(`QUEUED`)로, 아니면 `DEAD`나 "
+                "`FAILED`로 바뀝니다. 워커만 `X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 `403`입니다.",
+    request=FailInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobFailApi(InternalJobApi):
     input_serializer = FailInputSerializer
 

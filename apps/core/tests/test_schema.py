@@ -1,4 +1,13 @@
+import re
+from wsgiref.util import setup_testing_defaults
+
 import pytest
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
 
 EXPECTED_PATHS = [
     "/api/v1/students/", "/api/v1/students/{id}/", "/api/v1/students/{id}/restore/", "/api/v1/students/deleted/",
@@ -30,13 +39,137 @@ def test_student_list_documents_filters_and_pagination(schema):
         "PaginatedStudentOutputList")
 
 
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _operations(schema):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield f"{method.upper()} {path}", operation
+
+
+def test_every_operation_has_a_korean_summary_and_description(schema):
+    # Swagger UI lists operations by summary; the description says what it does, who may call it, its errors.
+    undocumented = [
+        name for name, operation in _operations(schema)
+        if not HANGUL.search(operation.get("summary", "")) or not HANGUL.search(operation.get("description", ""))
+    ]
+
+    assert len(list(_operations(schema))) >= len(EXPECTED_PATHS)
+    assert undocumented == []
+
+
+def test_every_operation_is_tagged_with_a_documented_domain(schema):
+    documented_tags = {tag["name"] for tag in schema["tags"]}
+
+    untagged = [name for name, operation in _operations(schema)
+                if len(operation.get("tags", [])) != 1 or operation["tags"][0] not in documented_tags]
+
+    assert untagged == []
+
+
+def test_schema_description_explains_auth_errors_and_job_polling(schema):
+    description = schema["info"]["description"]
+
+    for needle in ("/api/v1/auth/token/", "Authorization: Bearer", '"code"', '"message"', '"details"',
+                   "/api/v1/jobs/{job_id}/"):
+        assert needle in description
+
+
 def test_swagger_ui_is_served(client, db):
     assert client.get("/api/docs/").status_code == 200
 
 
-def test_schema_generates_without_warnings(db, tmp_path):
-    from django.core.management import call_command
+SIDECAR = "/static/drf_spectacular_sidecar/swagger-ui-dist/"
+SWAGGER_ASSETS = [SIDECAR + name for name in (
+    "favicon-32x32.png", "swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js")]
 
+
+def _asset_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]*)"', html)
+
+
+def _media_type(content_type: str) -> str:
+    media_type = content_type.split(";")[0].strip()
+    # Both names of JavaScript are right; which one depends on the Python and WhiteNoise versions.
+    return "text/javascript" if media_type == "application/javascript" else media_type
+
+
+EXPECTED_MEDIA_TYPES = {".png": "image/png", ".css": "text/css", ".js": "text/javascript"}
+
+
+def _assert_assets_answer(get) -> None:
+    for url in SWAGGER_ASSETS:
+        status, content_type, body = get(url)
+        assert (url, status) == (url, 200)
+        assert _media_type(content_type) == EXPECTED_MEDIA_TYPES["." + url.rsplit(".", 1)[1]]
+        assert len(body) > 0
+
+
+def test_swagger_ui_loads_its_files_from_the_app_not_a_cdn(client, db):
+    # Without internet (this API's production network) CDN-hosted files leave the docs page blank.
+    html = client.get("/api/docs/").content.decode()
+
+    assert sorted(_asset_urls(html)) == sorted(SWAGGER_ASSETS)
+    assert re.findall(r"(?:https?:)?//[\w.-]+", html) == []
+
+
+def _wsgi_get(app, path: str) -> tuple[int, str, bytes]:
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path}
+    setup_testing_defaults(environ)
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started["status"], started["headers"] = status, dict(headers)
+
+    chunks = app(environ, start_response)
+    try:
+        body = b"".join(chunks)
+    finally:
+        chunks.close()
+    return int(started["status"].split()[0]), started["headers"].get("Content-Type", ""), body
+
+
+@pytest.fixture
+def keep_test_connection(db):
+    """Requests through a real WSGI handler keep the test's transaction open, as Django's test client does."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+def test_swagger_ui_files_are_served_by_runserver_in_development(settings, keep_test_connection):
+    # `make run`: runserver wraps the app in StaticFilesHandler when DEBUG, serving from the installed apps.
+    settings.DEBUG = True
+    app = StaticFilesHandler(WSGIHandler())
+
+    status, _, page = _wsgi_get(app, "/api/docs/")
+
+    assert status == 200
+    assert sorted(_asset_urls(page.decode())) == sorted(SWAGGER_ASSETS)
+    _assert_assets_answer(lambda url: _wsgi_get(app, url))
+
+
+def test_swagger_ui_files_are_served_by_whitenoise_once_collected(settings, tmp_path):
+    # Production: gunicorn, DEBUG off, WhiteNoise serving what the image build collected into STATIC_ROOT.
+    settings.STATIC_ROOT = tmp_path
+    call_command("collectstatic", "--noinput", verbosity=0)
+    client = Client()  # a new client loads WhiteNoise afresh, over the new STATIC_ROOT
+
+    def get(url):
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        return response.status_code, response["Content-Type"], body
+
+    assert settings.DEBUG is False
+    _assert_assets_answer(get)
+
+
+def test_schema_generates_without_warnings(db, tmp_path):
     call_command("spectacular", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
 
     assert "/api/v1/students/" in (tmp_path / "schema.yml").read_text()

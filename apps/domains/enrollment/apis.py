@@ -47,12 +47,21 @@ class EnrollmentListCreateApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.enrollment_list(tenant=tenant)
 
-    @extend_schema(responses=EnrollmentOutputSerializer(many=True))
+    @extend_schema(
+        tags=["수강"], summary="수강 목록",
+        description="수강 등록을 학생 이름, 강의 제목과 함께 쪽 단위로 돌려줍니다. 강의, 학생, 상태로 거르고 "
+                    "`search`로 학생 이름과 강의 제목을 찾습니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=EnrollmentOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(EnrollmentOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: EnrollmentOutputSerializer})
+    @extend_schema(
+        tags=["수강"], summary="수강 등록",
+        description="학생을 강의에 등록합니다. 없는 강의나 학생은 `404 LECTURE_NOT_FOUND` / `STUDENT_NOT_FOUND`, "
+                    "이미 등록된 학생은 `409 ENROLLMENT_EXISTS`입니다. 원장, 관리자, 강사, 직원이 호출할 수 "
+                    "있습니다.",
+        request=InputSerializer, responses={201: EnrollmentOutputSerializer})
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -70,11 +79,19 @@ class EnrollmentDetailApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.enrollment_list(tenant=tenant)
 
-    @extend_schema(responses=EnrollmentOutputSerializer)
+    @extend_schema(
+        tags=["수강"], summary="수강 조회",
+        description="수강 등록 하나를 돌려줍니다. 다른 학원의 id는 `404`입니다. 원장, 관리자, 강사, 직원이 호출할 "
+                    "수 있습니다.",
+        responses=EnrollmentOutputSerializer)
     def get(self, request, pk):
         return Response(EnrollmentOutputSerializer(self.get_object()).data)
 
-    @extend_schema(request=InputSerializer, responses=EnrollmentOutputSerializer)
+    @extend_schema(
+        tags=["수강"], summary="수강 상태 변경",
+        description="수강 상태(`ACTIVE` 수강중, `PAUSED` 휴강, `DROPPED` 수강취소, `COMPLETED` 수료)를 바꿉니다. "
+                    "원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=InputSerializer, responses=EnrollmentOutputSerializer)
     def patch(self, request, pk):
         enrollment = self.get_object()
         serializer = self.InputSerializer(data=request.data)
@@ -82,7 +99,11 @@ class EnrollmentDetailApi(TenantScopedMixin, GenericAPIView):
         enrollment = services.enrollment_update_status(enrollment=enrollment, **serializer.validated_data)
         return Response(EnrollmentOutputSerializer(enrollment).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        tags=["수강"], summary="수강 삭제",
+        description="수강 등록을 그 출결 기록과 함께 삭제합니다. 기록을 남기려면 삭제 대신 상태를 `DROPPED`로 "
+                    "바꿉니다. 원장과 관리자만 호출할 수 있습니다.",
+        responses={204: None})
     def delete(self, request, pk):
         services.enrollment_delete(enrollment=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -107,12 +128,21 @@ class SessionAttendanceApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.attendance_list(tenant=tenant).filter(session_id=self.kwargs.get("pk"))
 
-    @extend_schema(responses=AttendanceOutputSerializer(many=True))
+    @extend_schema(
+        tags=["출결"], summary="회차 출결 조회",
+        description="회차의 출결을 학생 이름과 함께 돌려줍니다. 없는 회차나 다른 학원의 회차는 `404`입니다. 원장, "
+                    "관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=AttendanceOutputSerializer(many=True))
     def get(self, request, pk):
         self.get_session()
         return Response(AttendanceOutputSerializer(self.get_queryset(), many=True).data)
 
-    @extend_schema(request=AttendanceItemSerializer(many=True), responses=AttendanceOutputSerializer(many=True))
+    @extend_schema(
+        tags=["출결"], summary="회차 출결 한꺼번에 입력",
+        description="여러 학생의 출결을 한 번에 저장하며, 모두 저장되거나 하나도 저장되지 않습니다. 이 강의의 수강 "
+                    "등록이 아닌 `enrollment_id`는 `404 ENROLLMENT_NOT_FOUND`, 같은 id가 두 번 있으면 "
+                    "`400 DUPLICATE_ENROLLMENT_ID`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=AttendanceItemSerializer(many=True), responses=AttendanceOutputSerializer(many=True))
     def post(self, request, pk):
         session = self.get_session()
         serializer = AttendanceItemSerializer(data=request.data, many=True, allow_empty=False)

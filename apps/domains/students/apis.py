@@ -48,11 +48,20 @@ class StudentListCreateApi(_StudentListBase):
     def get_tenant_queryset(self, tenant):
         return selectors.student_list(tenant=tenant)
 
-    @extend_schema(responses=StudentOutputSerializer(many=True))
+    @extend_schema(
+        tags=["학생"], summary="학생 목록",
+        description="삭제되지 않은 학생을 쪽 단위로 돌려줍니다. 이름, 학교, 학년, 학교급, 수강 강의로 거르고 "
+                    "`search`로 이름과 전화번호를 찾습니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=StudentOutputSerializer(many=True))
     def get(self, request):
         return self.list_response()
 
-    @extend_schema(request=StudentInputSerializer, responses={201: StudentOutputSerializer})
+    @extend_schema(
+        tags=["학생"], summary="학생 등록",
+        description="학생을 등록합니다. 전화번호는 하이픈, 공백 등 어떤 형식이든 받아 숫자로 맞추며, 올바르지 "
+                    "않으면 `400 INVALID_PHONE`, 이름과 학부모 전화번호가 같은 학생이 이미 있으면 "
+                    "`409 STUDENT_DUPLICATE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=StudentInputSerializer, responses={201: StudentOutputSerializer})
     def post(self, request):
         serializer = StudentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -67,7 +76,11 @@ class StudentDetailApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.student_list(tenant=tenant)
 
-    @extend_schema(responses=StudentOutputSerializer)
+    @extend_schema(
+        tags=["학생"], summary="학생 조회",
+        description="학생 한 명을 돌려줍니다. 삭제된 학생과 다른 학원의 id는 `404`입니다. 원장, 관리자, 강사, "
+                    "직원이 호출할 수 있습니다.",
+        responses=StudentOutputSerializer)
     def get(self, request, pk):
         return Response(StudentOutputSerializer(self.get_object()).data)
 
@@ -78,15 +91,28 @@ class StudentDetailApi(TenantScopedMixin, GenericAPIView):
         student = services.student_update(student=student, data=serializer.validated_data)
         return Response(StudentOutputSerializer(student).data)
 
-    @extend_schema(request=StudentInputSerializer, responses=StudentOutputSerializer)
+    @extend_schema(
+        tags=["학생"], summary="학생 수정",
+        description="학생 정보를 통째로 바꿉니다(`name`, `parent_phone` 필수). 올바르지 않은 전화번호는 "
+                    "`400 INVALID_PHONE`, 다른 학생과 이름과 학부모 전화번호가 겹치면 "
+                    "`409 STUDENT_DUPLICATE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=StudentInputSerializer, responses=StudentOutputSerializer)
     def put(self, request, pk):
         return self._update(request, partial=False)
 
-    @extend_schema(request=StudentInputSerializer(partial=True), responses=StudentOutputSerializer)
+    @extend_schema(
+        tags=["학생"], summary="학생 일부 수정",
+        description="보낸 필드만 바꿉니다. 오류는 학생 수정과 같습니다(`400 INVALID_PHONE`, "
+                    "`409 STUDENT_DUPLICATE`). 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=StudentInputSerializer(partial=True), responses=StudentOutputSerializer)
     def patch(self, request, pk):
         return self._update(request, partial=True)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        tags=["학생"], summary="학생 삭제",
+        description="학생을 삭제된 학생 목록으로 옮깁니다. 수강과 출결 기록은 남고, 복구하지 않으면 보관 기간(기본 "
+                    "30일) 뒤 영구 삭제됩니다. 원장과 관리자만 호출할 수 있습니다.",
+        responses={204: None})
     def delete(self, request, pk):
         services.student_soft_delete(student=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -98,7 +124,11 @@ class StudentDeletedListApi(_StudentListBase):
     def get_tenant_queryset(self, tenant):
         return selectors.student_deleted_list(tenant=tenant)
 
-    @extend_schema(responses=StudentOutputSerializer(many=True))
+    @extend_schema(
+        tags=["학생"], summary="삭제된 학생 목록",
+        description="삭제된 학생을 쪽 단위로 돌려줍니다. 필터와 검색은 학생 목록과 같습니다. 원장, 관리자, 강사, "
+                    "직원이 호출할 수 있습니다.",
+        responses=StudentOutputSerializer(many=True))
     def get(self, request):
         return self.list_response()
 
@@ -110,7 +140,12 @@ class StudentRestoreApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.student_deleted_list(tenant=tenant)
 
-    @extend_schema(request=None, responses=StudentOutputSerializer)
+    @extend_schema(
+        tags=["학생"], summary="삭제된 학생 복구",
+        description="삭제된 학생을 되살립니다. 이름과 학부모 전화번호가 같은 학생이 이미 있으면 "
+                    "`409 STUDENT_RESTORE_CONFLICT`, 삭제되지 않은 학생의 id는 `404`입니다. 원장과 관리자만 호출할 "
+                    "수 있습니다.",
+        request=None, responses=StudentOutputSerializer)
     def post(self, request, pk):
         student = services.student_restore(student=self.get_object())
         return Response(StudentOutputSerializer(student).data)
@@ -137,10 +172,14 @@ class StudentDeletedDuplicatesApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.student_deleted_list(tenant=tenant)
 
-    @extend_schema(responses=inline_serializer("DeletedDuplicatesOutput", {
-        "groups": DuplicateGroupOutputSerializer(many=True),
-        "remove_count": serializers.IntegerField(),
-    }))
+    @extend_schema(
+        tags=["학생"], summary="삭제된 학생 중복 검사",
+        description="삭제된 학생 가운데 이름과 학부모 전화번호가 같은 묶음, 그리고 정리하면 지워질 학생 수를 "
+                    "돌려줍니다. 아무것도 바꾸지 않습니다. 원장과 관리자만 호출할 수 있습니다.",
+        responses=inline_serializer("DeletedDuplicatesOutput", {
+            "groups": DuplicateGroupOutputSerializer(many=True),
+            "remove_count": serializers.IntegerField(),
+        }))
     def get(self, request):
         groups = selectors.student_deleted_duplicates(tenant=self.tenant)
         return Response({
@@ -158,11 +197,15 @@ class StudentDeletedDuplicatesFixApi(TenantScopedMixin, GenericAPIView):
     def get_tenant_queryset(self, tenant):
         return selectors.student_deleted_list(tenant=tenant)
 
-    @extend_schema(request=None, responses=inline_serializer("DeletedDuplicatesFixOutput", {
-        "groups": serializers.IntegerField(),
-        "deleted_ids": serializers.ListField(child=serializers.IntegerField()),
-        "kept_ids": serializers.ListField(child=serializers.IntegerField()),
-    }))
+    @extend_schema(
+        tags=["학생"], summary="삭제된 학생 중복 정리",
+        description="중복 묶음마다 가장 먼저 삭제된 학생 하나만 남기고 나머지를 수강, 출결 기록과 함께 영구 "
+                    "삭제합니다. 되돌릴 수 없습니다. 원장과 관리자만 호출할 수 있습니다.",
+        request=None, responses=inline_serializer("DeletedDuplicatesFixOutput", {
+            "groups": serializers.IntegerField(),
+            "deleted_ids": serializers.ListField(child=serializers.IntegerField()),
+            "kept_ids": serializers.ListField(child=serializers.IntegerField()),
+        }))
     def post(self, request):
         result = services.student_deleted_duplicates_fix(tenant=self.tenant)
         return Response({

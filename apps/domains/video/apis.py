@@ -92,12 +92,22 @@ class VideoListCreateApi(VideoScopedMixin, GenericAPIView):
         size = serializers.IntegerField(min_value=1)
         content_type = serializers.CharField(max_length=100, allow_blank=True)
 
-    @extend_schema(responses=VideoOutputSerializer(many=True))
+    @extend_schema(
+        tags=["영상"], summary="영상 목록",
+        description="삭제되지 않은 영상을 최신순으로 쪽 단위로 돌려주며 강의(`lecture`)와 상태(`state`)로 "
+                    "거릅니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=VideoOutputSerializer(many=True))
     def get(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(VideoOutputSerializer(page, many=True).data)
 
-    @extend_schema(request=VideoCreateInputSerializer, responses={201: VideoCreateOutputSerializer})
+    @extend_schema(
+        tags=["영상"], summary="영상 업로드 시작",
+        description="영상을 등록하고 브라우저가 파일을 저장소에 직접 올릴 주소(한 번의 PUT 또는 조각별 PUT)를 "
+                    "돌려줍니다. 다 올린 뒤 `upload_complete`를 호출하며, 크기나 형식이 맞지 않으면 "
+                    "`400 VIDEO_TOO_LARGE` / `VIDEO_INVALID_TYPE` 등입니다. 원장, 관리자, 강사, 직원이 호출할 수 "
+                    "있습니다.",
+        request=VideoCreateInputSerializer, responses={201: VideoCreateOutputSerializer})
     def post(self, request):
         serializer = self.VideoCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -117,11 +127,19 @@ class VideoDetailApi(VideoScopedMixin, GenericAPIView):
     permission_classes = [StaffWriteAdminDelete]
     serializer_class = VideoOutputSerializer
 
-    @extend_schema(responses=VideoOutputSerializer)
+    @extend_schema(
+        tags=["영상"], summary="영상 조회",
+        description="영상 하나를 상태, 길이, 화질 목록과 함께 돌려줍니다. 삭제된 영상과 다른 학원의 id는 "
+                    "`404`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=VideoOutputSerializer)
     def get(self, request, pk):
         return Response(VideoOutputSerializer(self.get_object()).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        tags=["영상"], summary="영상 삭제",
+        description="진행 중인 변환을 취소하고 원본과 HLS 파일을 지운 뒤 영상을 삭제합니다. 저장소 오류는 "
+                    "`503 VIDEO_STORAGE_UNAVAILABLE`이며 다시 삭제하면 됩니다. 원장과 관리자만 호출할 수 있습니다.",
+        responses={204: None})
     def delete(self, request, pk):
         services.video_delete(video=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -135,8 +153,13 @@ class VideoUploadPartsApi(VideoScopedMixin, GenericAPIView):
         part_numbers = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
                                              max_length=services.MAX_PARTS)
 
-    @extend_schema(request=VideoUploadPartsInputSerializer, responses=inline_serializer("VideoUploadPartsOutput", {
-        "parts": UploadPartOutputSerializer(many=True), "expires_at": serializers.DateTimeField()}))
+    @extend_schema(
+        tags=["영상"], summary="업로드 조각 주소 다시 받기",
+        description="분할 업로드 중인 영상의 지정한 조각에 새 업로드 주소를 줍니다. 분할 업로드가 아니면 "
+                    "`409 VIDEO_UPLOAD_NOT_MULTIPART`, 범위 밖 번호는 `400 VIDEO_INVALID_PART_NUMBER`입니다. 원장, "
+                    "관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=VideoUploadPartsInputSerializer, responses=inline_serializer("VideoUploadPartsOutput", {
+            "parts": UploadPartOutputSerializer(many=True), "expires_at": serializers.DateTimeField()}))
     def post(self, request, pk):
         serializer = self.VideoUploadPartsInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -150,7 +173,11 @@ class VideoUploadAbortApi(VideoScopedMixin, GenericAPIView):
     permission_classes = [IsTenantStaff]
     serializer_class = VideoOutputSerializer
 
-    @extend_schema(request=None, responses=VideoOutputSerializer)
+    @extend_schema(
+        tags=["영상"], summary="업로드 취소",
+        description="진행 중인 업로드를 버리고 영상을 삭제합니다. 업로드 중이 아닌 영상은 "
+                    "`409 VIDEO_UPLOAD_CLOSED`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=None, responses=VideoOutputSerializer)
     def post(self, request, pk):
         return Response(VideoOutputSerializer(services.video_upload_abort(video=self.get_object())).data)
 
@@ -163,8 +190,14 @@ class VideoUploadCompleteApi(VideoScopedMixin, GenericAPIView):
         PartNumber = serializers.IntegerField(min_value=1, max_value=services.MAX_PARTS)  # S3 names
         ETag = serializers.CharField(max_length=200)
 
-    @extend_schema(request=inline_serializer("VideoUploadCompleteInput", {
-        "parts": VideoUploadedPartSerializer(many=True, required=False)}), responses={202: JobAcceptedOutputSerializer})
+    @extend_schema(
+        tags=["영상"], summary="업로드 완료와 변환 시작",
+        description="올린 파일을 검사하고 변환 작업을 만들어 `202`와 `job_id`를 돌려주며, 다시 호출해도 같은 "
+                    "작업입니다. 파일이 없거나 조각이 빠지면 `409 VIDEO_UPLOAD_INCOMPLETE`, 영상이 아니거나 크기가 "
+                    "다르면 영상이 실패 상태가 되고 `400`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=inline_serializer("VideoUploadCompleteInput", {
+            "parts": VideoUploadedPartSerializer(many=True, required=False)}),
+        responses={202: JobAcceptedOutputSerializer})
     def post(self, request, pk):
         video = self.get_object()
         parts = self.VideoUploadedPartSerializer(data=request.data.get("parts") or [], many=True)
@@ -178,7 +211,12 @@ class VideoRetryApi(VideoScopedMixin, GenericAPIView):
     permission_classes = [IsTenantAdmin]
     serializer_class = JobAcceptedOutputSerializer
 
-    @extend_schema(request=None, responses={202: JobAcceptedOutputSerializer})
+    @extend_schema(
+        tags=["영상"], summary="변환 다시 시도",
+        description="실패한 영상의 변환 작업을 새로 만들어 `202`와 `job_id`를 돌려줍니다. 실패하지 않은 영상은 "
+                    "`409 VIDEO_NOT_RETRYABLE`, 변환 중이면 `409 VIDEO_JOB_ACTIVE`입니다. 원장과 관리자만 호출할 "
+                    "수 있습니다.",
+        request=None, responses={202: JobAcceptedOutputSerializer})
     def post(self, request, pk):
         video = self.get_object()
         job = services.video_retry(video=video, created_by=request.user)
@@ -191,8 +229,13 @@ class VideoPlaybackApi(VideoScopedMixin, GenericAPIView):
     permission_classes = [IsTenantMember]
     serializer_class = VideoOutputSerializer
 
-    @extend_schema(responses=inline_serializer("VideoPlaybackOutput", {
-        "url": serializers.URLField(), "expires_at": serializers.DateTimeField()}))
+    @extend_schema(
+        tags=["영상"], summary="재생 주소 받기",
+        description="서명된 HLS 재생 주소와 만료 시각을 돌려줍니다. 학원 직원과 그 강의를 수강 중인 학생이 호출할 "
+                    "수 있으며, 수강하지 않는 학생은 `403 VIDEO_NOT_ENROLLED`, 변환이 끝나지 않은 영상은 "
+                    "`409 VIDEO_NOT_READY`입니다.",
+        responses=inline_serializer("VideoPlaybackOutput", {
+            "url": serializers.URLField(), "expires_at": serializers.DateTimeField()}))
     def get(self, request, pk):
         answer = playback.video_playback_start(video=self.get_object(), user=request.user)
         response = Response({"url": answer["url"],
@@ -248,6 +291,10 @@ class VideoBacklogCountApi(APIView):
     authentication_classes = []
     permission_classes = [HasLambdaInternalKey]
 
-    @extend_schema(responses=inline_serializer("VideoBacklogOutput", {"backlog": serializers.IntegerField()}))
+    @extend_schema(
+        tags=["내부"], summary="영상 변환 대기 수 (Lambda)",
+        description="모든 학원의 대기 중이거나 실행 중인 영상 변환 수를 돌려줍니다. 규모를 조절하는 Lambda만 "
+                    "`X-Internal-Key` 헤더로 호출하며, 없거나 틀리면 `403`입니다.",
+        responses=inline_serializer("VideoBacklogOutput", {"backlog": serializers.IntegerField()}))
     def get(self, request):
         return Response({"backlog": selectors.video_transcode_backlog_count()})

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.domains.students",
     "apps.domains.lectures",
@@ -160,9 +161,46 @@ SIMPLE_JWT = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "academy API",
-    "DESCRIPTION": "학원 운영 SaaS 백엔드 API",
+    "DESCRIPTION": """학원 운영 SaaS의 백엔드 API입니다. 학생, 강의와 회차, 수강, 출결을 관리하고
+엑셀 명단 가져오기·내보내기와 강의 영상 업로드·재생을 제공합니다.
+
+**인증**: `POST /api/v1/auth/token/`에 `username`과 `password`를 보내 받은 `access` 토큰을
+`Authorization: Bearer <access>` 헤더로 보냅니다(오른쪽 위 Authorize 버튼).
+access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` 토큰을 보내 새로 받습니다.
+모든 자료는 로그인한 사용자의 학원 것만 보이며, 다른 학원의 id는 `404`로 답합니다.
+
+**오류 형식**: 모든 오류는 `{"code": "STUDENT_DUPLICATE", "message": "…", "details": {…}}`
+모양의 JSON입니다. `code`는 바뀌지 않는 대문자 코드로 프로그램이 분기할 때 쓰고,
+`message`는 사람에게 보여 줄 한국어 문장입니다.
+입력 검증 실패는 `400 VALIDATION_ERROR`이며 `details`에 필드별 오류가 담깁니다.
+
+**작업 조회**: 엑셀 가져오기·내보내기와 영상 변환처럼 오래 걸리는 요청은
+곧바로 `202`와 `job_id`를 돌려줍니다. `GET /api/v1/jobs/{job_id}/`를 1~2초마다 조회하거나
+`GET /api/v1/jobs/{job_id}/events/`(Server-Sent Events)를 구독해 `status`가
+`DONE`, `FAILED`, `DEAD`, `CANCELLED` 중 하나가 될 때까지 기다립니다.
+결과는 `result`, 실패 이유는 `error`에 있습니다.
+
+**목록**: 목록은 `page`와 `page_size`(최대 500)로 나뉘어 `{count, next, previous, results}`로 오며,
+`search`, `ordering`과 엔드포인트별 필터를 받습니다.""",
     "VERSION": APP_VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the app's own static files (drf-spectacular-sidecar): no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI lists the tags in this order.
+    "TAGS": [
+        {"name": "인증", "description": "토큰 발급과 로그인한 사용자"},
+        {"name": "학생", "description": "학생 등록, 수정, 삭제와 복구"},
+        {"name": "강의", "description": "강의와 회차"},
+        {"name": "수강", "description": "강의별 수강 등록"},
+        {"name": "출결", "description": "회차별 출결"},
+        {"name": "엑셀", "description": "엑셀 명단 가져오기, 내보내기, 양식"},
+        {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
+        {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
+        {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
+        {"name": "상태", "description": "로드 밸런서의 상태 확인"},
+    ],
     # Several models have a "status" field with different choices: name each enum after its model.
     "ENUM_NAME_OVERRIDES": {
         "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",

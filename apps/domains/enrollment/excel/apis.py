@@ -72,7 +72,12 @@ class LectureEnrollFromExcelApi(TenantScopedMixin, APIView):
         class Meta:
             ref_name = "LectureEnrollFromExcelInput"
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses=_IMPORT_RESPONSES)
+    @extend_schema(
+        tags=["엑셀"], summary="엑셀 명단으로 수강 등록",
+        description="명단의 학생을 찾거나 만들어 강의에 등록하는 작업을 만들고 `202`와 `job_id`를 "
+                    "돌려줍니다(`dry_run`이면 검사만). 파일 검사 실패는 `400 EXCEL_*`, 없는 강의나 회차는 `404`, "
+                    "너무 큰 파일은 `413 EXCEL_TOO_LARGE`입니다. 원장과 관리자만 호출할 수 있습니다.",
+        request={"multipart/form-data": InputSerializer}, responses=_IMPORT_RESPONSES)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -91,7 +96,12 @@ class StudentImportFromExcelApi(TenantScopedMixin, APIView):
     permission_classes = [IsTenantAdmin]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(request={"multipart/form-data": ExcelUploadInputSerializer},
+    @extend_schema(
+        tags=["엑셀"], summary="엑셀 명단으로 학생 등록",
+        description="명단의 학생을 만들거나 삭제된 학생을 되살리는 작업을 만들고 `202`와 `job_id`를 "
+                    "돌려줍니다(`dry_run`이면 검사만). 파일 검사 실패는 `400 EXCEL_*`, 너무 큰 파일은 "
+                    "`413 EXCEL_TOO_LARGE`입니다. 원장과 관리자만 호출할 수 있습니다.",
+        request={"multipart/form-data": ExcelUploadInputSerializer},
                    responses={code: answer for code, answer in _IMPORT_RESPONSES.items() if code != 404})
     def post(self, request):
         serializer = ExcelUploadInputSerializer(data=request.data)
@@ -124,7 +134,11 @@ class ExcelTemplateApi(TenantScopedMixin, APIView):
     permission_classes = [IsTenantStaff]
     renderer_classes = [JSONRenderer, XlsxRenderer]
 
-    @extend_schema(responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY})
+    @extend_schema(
+        tags=["엑셀"], summary="명단 양식 내려받기",
+        description="학생 명단 엑셀 양식(xlsx)을 내려받습니다. 모든 학원에 같은 양식입니다. 원장, 관리자, 강사, "
+                    "직원이 호출할 수 있습니다.",
+        responses={(200, XLSX_CONTENT_TYPE): OpenApiTypes.BINARY})
     def get(self, request):
         response = HttpResponse(build_enrollment_template(), content_type=XLSX_CONTENT_TYPE)
         response["Content-Disposition"] = content_disposition(TEMPLATE_FILENAME)
@@ -149,12 +163,17 @@ class EnrollmentExportApi(TenantScopedMixin, APIView):
         class Meta:
             ref_name = "EnrollmentExportInput"
 
-    @extend_schema(request=InputSerializer, responses={
-        202: ExcelJobAcceptedSerializer,
-        400: OpenApiResponse(ExcelErrorSerializer, description="VALIDATION_ERROR"),
-        404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND"),
-        503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_ENQUEUE_FAILED (details.job_id)"),
-    })
+    @extend_schema(
+        tags=["엑셀"], summary="수강 명단 내보내기",
+        description="강의의 수강 명단을 xlsx로 쓰는 작업을 만들고 `202`와 `job_id`를 돌려줍니다. 끝난(`DONE`) "
+                    "작업의 `result.download_url`로 내려받으며, 없는 강의는 `404 LECTURE_NOT_FOUND`입니다. 원장, "
+                    "관리자, 강사, 직원이 호출할 수 있습니다.",
+        request=InputSerializer, responses={
+            202: ExcelJobAcceptedSerializer,
+            400: OpenApiResponse(ExcelErrorSerializer, description="VALIDATION_ERROR"),
+            404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND"),
+            503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_ENQUEUE_FAILED (details.job_id)"),
+        })
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
