@@ -123,7 +123,9 @@ class SessionAttendanceApi(TenantScopedMixin, GenericAPIView):
     pagination_class = None
 
     def get_session(self) -> Session:
-        return get_object_or_404(Session.objects.for_tenant(self.tenant), pk=self.kwargs["pk"])
+        # The lecture comes along: attendance_bulk_update refuses an archived lecture's session.
+        return get_object_or_404(Session.objects.for_tenant(self.tenant).select_related("lecture"),
+                                 pk=self.kwargs["pk"])
 
     def get_tenant_queryset(self, tenant):
         return selectors.attendance_list(tenant=tenant).filter(session_id=self.kwargs.get("pk"))

@@ -64,10 +64,11 @@ def _result_recorder(job: Job):
     return record
 
 
-def _scope(job: Job, *, lecture_id, session_id=None) -> tuple[Lecture | None, Session | None]:
-    # Deleted since the upload, or a session moved to another lecture: the job fails for good with the API's code.
+def _scope(job: Job, *, lecture_id, session_id=None, archived_ok=False) -> tuple[Lecture | None, Session | None]:
+    # Archived or purged since the upload, or a session moved to another lecture: the job fails for good with the
+    # API's code.
     try:
-        return lecture_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id)
+        return lecture_scope(tenant=job.tenant, lecture_id=lecture_id, session_id=session_id, archived_ok=archived_ok)
     except DomainError as exc:
         raise JobFailure(exc.code, exc.message)
 
@@ -131,7 +132,7 @@ def excel_import_cleanup(job: Job) -> None:
 def excel_export(job: Job, ctx) -> dict:
     """payload {lecture_id, statuses, filename} → {"key", "filename", "row_count"}; running it again overwrites."""
     payload = job.payload
-    lecture, _ = _scope(job, lecture_id=payload["lecture_id"])
+    lecture, _ = _scope(job, lecture_id=payload["lecture_id"], archived_ok=True)
     filename = payload["filename"]
     key = excel_export_key(tenant_id=job.tenant_id, job_id=job.id, filename=filename)
     ctx.progress(10, STAGE_EXPORT_WRITE)

@@ -13,7 +13,8 @@ class EnrollmentStatus(models.TextChoices):
 
 
 class Enrollment(TenantOwnedModel):
-    lecture = models.ForeignKey("lectures.Lecture", on_delete=models.CASCADE, related_name="enrollments")
+    # PROTECT: enrollments are history; a lecture is archived, and purged only without them (docs/decisions/0005).
+    lecture = models.ForeignKey("lectures.Lecture", on_delete=models.PROTECT, related_name="enrollments")
     student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="enrollments")
     status = models.CharField(max_length=12, choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)
     enrolled_at = models.DateTimeField(auto_now_add=True)

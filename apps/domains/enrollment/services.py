@@ -9,7 +9,7 @@ from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.core.models import Tenant
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus
 from apps.domains.lectures.models import Session
-from apps.domains.lectures.selectors import lecture_get
+from apps.domains.lectures.selectors import lecture_ensure_not_archived, lecture_get
 from apps.domains.students.models import Student
 
 
@@ -43,6 +43,7 @@ def enrollment_create(*, tenant: Tenant, lecture_id: int, student_id: int,
 
 @transaction.atomic
 def enrollment_update_status(*, enrollment: Enrollment, status: str) -> Enrollment:
+    lecture_ensure_not_archived(lecture=enrollment.lecture)
     enrollment.status = status
     enrollment.save(update_fields=["status"])
     return enrollment
@@ -51,6 +52,7 @@ def enrollment_update_status(*, enrollment: Enrollment, status: str) -> Enrollme
 @transaction.atomic
 def enrollment_delete(*, enrollment: Enrollment) -> None:
     """Deletes the enrollment with its session enrollments and attendance (database cascade)."""
+    lecture_ensure_not_archived(lecture=enrollment.lecture)
     enrollment.delete()
 
 
@@ -61,6 +63,7 @@ def attendance_bulk_update(*, session: Session, items: list[dict]) -> list[Atten
     All or nothing: one unknown enrollment (another lecture's, another tenant's) refuses the whole batch.
     Upserts on (session, enrollment), so sending the same batch twice leaves the same rows.
     """
+    lecture_ensure_not_archived(lecture=session.lecture)
     ids = [item["enrollment_id"] for item in items]
     if len(ids) != len(set(ids)):
         raise DomainError("DUPLICATE_ENROLLMENT_ID", "같은 수강 등록이 두 번 들어 있습니다.")

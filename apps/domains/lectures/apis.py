@@ -1,12 +1,12 @@
 """Lecture and session HTTP API (ARCHITECTURE §6 domains/lectures)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from apps.core.permissions import StaffWriteAdminDelete
+from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.lectures import selectors, services
 from apps.domains.lectures.filters import LectureFilter
@@ -21,7 +21,7 @@ class LectureOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lecture
         fields = ["id", "title", "subject", "teacher_id", "teacher_name", "start_date", "end_date",
-                  "session_count", "active_enrollment_count", "created_at"]
+                  "session_count", "active_enrollment_count", "created_at", "archived_at"]
 
     def get_teacher_name(self, lecture) -> str | None:
         teacher = lecture.teacher
@@ -120,11 +120,55 @@ class LectureDetailApi(TenantScopedMixin, GenericAPIView):
         return self._update(request, partial=True)
 
     @extend_schema(
-        tags=["강의"], summary="강의 삭제",
-        description="강의를 그 회차, 수강, 출결 기록과 함께 삭제합니다. 원장과 관리자만 호출할 수 있습니다.",
+        tags=["강의"], summary="강의 보관 (삭제)",
+        description="강의를 보관합니다: 목록에서 숨겨지고(`?archived=true`로 조회) 회차, 수강, 출결, 영상 기록은 "
+                    "그대로 남으며 `restore`로 되돌릴 수 있습니다. 보관된 강의에 쓰기는 `409 LECTURE_ARCHIVED`"
+                    "입니다. 원장과 관리자만 호출할 수 있습니다.",
         responses={204: None})
     def delete(self, request, pk):
-        services.lecture_delete(lecture=self.get_object())
+        # Archives: the records stay and POST .../restore/ brings it back (docs/decisions/0005).
+        services.lecture_archive(lecture=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LectureRestoreApi(TenantScopedMixin, GenericAPIView):
+    """POST /api/v1/lectures/<id>/restore/: an archived lecture comes back; a live one is answered unchanged."""
+
+    permission_classes = [IsTenantAdmin]
+    serializer_class = LectureOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.lecture_list(tenant=tenant)
+
+    @extend_schema(
+        tags=["강의"], summary="보관된 강의 되살리기",
+        description="보관된 강의를 기록과 함께 다시 목록에 올립니다. 보관되지 않은 강의는 그대로 `200`입니다. "
+                    "원장과 관리자만 호출할 수 있습니다.",
+        request=None, responses={200: LectureOutputSerializer, 404: OpenApiResponse(description="LECTURE_NOT_FOUND")})
+    def post(self, request, pk):
+        services.lecture_restore(lecture=self.get_object())
+        return Response(LectureOutputSerializer(self.get_object()).data)
+
+
+class LecturePurgeApi(TenantScopedMixin, GenericAPIView):
+    """POST /api/v1/lectures/<id>/purge/: an archived lecture without history is deleted for good."""
+
+    permission_classes = [IsTenantAdmin]
+    serializer_class = LectureOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return selectors.lecture_list(tenant=tenant)
+
+    @extend_schema(
+        tags=["강의"], summary="보관된 강의 영구 삭제",
+        description="수강, 출결, 영상 기록이 하나도 없는 보관된 강의를 영구히 지웁니다. 보관되지 않은 강의는 "
+                    "`409 LECTURE_NOT_ARCHIVED`, 기록이 남은 강의는 `409 LECTURE_HAS_HISTORY`(details에 남은 "
+                    "기록 수)입니다. 원장과 관리자만 호출할 수 있습니다.",
+        request=None, responses={
+        204: None, 404: OpenApiResponse(description="LECTURE_NOT_FOUND"),
+        409: OpenApiResponse(description="LECTURE_NOT_ARCHIVED, 또는 LECTURE_HAS_HISTORY (details: 남은 기록 수)")})
+    def post(self, request, pk):
+        services.lecture_purge(lecture=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

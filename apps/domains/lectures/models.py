@@ -15,6 +15,8 @@ class Lecture(TenantOwnedModel):
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the lecture is archived (docs/decisions/0005): hidden from the list, its records kept, read-only.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -25,7 +27,8 @@ class Lecture(TenantOwnedModel):
 
 
 class Session(TenantOwnedModel):
-    lecture = models.ForeignKey(Lecture, on_delete=models.CASCADE, related_name="sessions")
+    # PROTECT: a stray lecture delete must not take the sessions' attendance with it; lecture_purge deletes in order.
+    lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="sessions")
     order = models.PositiveIntegerField()
     title = models.CharField(max_length=200, blank=True, default="")
     date = models.DateField(null=True, blank=True)

@@ -20,8 +20,9 @@ class VideoState(models.TextChoices):
 
 class Video(TenantOwnedModel):
     title = models.CharField(max_length=200)
+    # PROTECT: a video left without its lecture could never be attached again; lecture_purge refuses live videos.
     lecture = models.ForeignKey(
-        "lectures.Lecture", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"
+        "lectures.Lecture", null=True, blank=True, on_delete=models.PROTECT, related_name="videos"
     )
     session = models.ForeignKey(
         "lectures.Session", null=True, blank=True, on_delete=models.SET_NULL, related_name="videos"

@@ -21,7 +21,11 @@ def video_list(*, tenant, lecture_id: int | None = None, state: str | None = Non
 
 
 def video_can_watch(*, video: Video, user) -> bool:
-    """Staff of the video's tenant, or a student with an ACTIVE enrollment in its lecture (a session's lecture)."""
+    """Staff of the video's tenant, or a student with an ACTIVE enrollment in its lecture (a session's lecture).
+
+    Not while the lecture is archived (docs/decisions/0005): the admin asked for it to be gone; restoring it gives
+    its students their videos back.
+    """
     if user.tenant_id != video.tenant_id:
         return False
     if user.is_tenant_staff:
@@ -32,7 +36,7 @@ def video_can_watch(*, video: Video, user) -> bool:
 
     return Enrollment.objects.filter(
         tenant_id=video.tenant_id, lecture_id=video.lecture_id, status=EnrollmentStatus.ACTIVE,
-        student__user=user, student__deleted_at__isnull=True,
+        student__user=user, student__deleted_at__isnull=True, lecture__archived_at__isnull=True,
     ).exists()
 
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError, ServiceUnavailableError
+from apps.domains.lectures.selectors import lecture_ensure_not_archived
 
 from .models import TRANSCODE_KIND, VIDEO_BUCKET, Video, VideoState
 
@@ -94,6 +95,7 @@ def video_create(*, tenant, created_by, title: str, lecture, session, filename: 
         if lecture is not None and session.lecture_id != lecture.id:
             raise DomainError("VIDEO_SESSION_MISMATCH", "회차가 해당 강의에 속하지 않습니다.")
         lecture = lecture or session.lecture
+    lecture_ensure_not_archived(lecture=lecture)
     _validate_upload(filename=filename, size=size, content_type=content_type)
 
     video = Video.objects.create(

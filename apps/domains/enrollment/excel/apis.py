@@ -45,6 +45,7 @@ _IMPORT_RESPONSES = {
     202: ExcelJobAcceptedSerializer,
     400: OpenApiResponse(ExcelErrorSerializer, description="파일 검사 실패 (EXCEL_* 코드) 또는 입력 오류"),
     404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND / SESSION_NOT_FOUND"),
+    409: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_ARCHIVED"),
     413: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_TOO_LARGE"),
     503: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_STORAGE_UNAVAILABLE, 또는 EXCEL_ENQUEUE_FAILED "
                                                       "(details.job_id: 작업은 대기 중이며 자동으로 다시 보내집니다)"),
@@ -102,7 +103,7 @@ class StudentImportFromExcelApi(TenantScopedMixin, APIView):
                     "돌려줍니다(`dry_run`이면 검사만). 파일 검사 실패는 `400 EXCEL_*`, 너무 큰 파일은 "
                     "`413 EXCEL_TOO_LARGE`입니다. 원장과 관리자만 호출할 수 있습니다.",
         request={"multipart/form-data": ExcelUploadInputSerializer},
-                   responses={code: answer for code, answer in _IMPORT_RESPONSES.items() if code != 404})
+        responses={code: answer for code, answer in _IMPORT_RESPONSES.items() if code not in (404, 409)})
     def post(self, request):
         serializer = ExcelUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -131,7 +131,8 @@ def excel_export_submit(
 
     Another tenant's lecture is a 404; a queue failure raises ExcelEnqueueFailedError with details.job_id.
     """
-    lecture = lecture_get(tenant=tenant, lecture_id=lecture_id)
+    # An archived lecture's roster is history worth exporting.
+    lecture = lecture_get(tenant=tenant, lecture_id=lecture_id, archived_ok=True)
     default = f"{lecture.title}_수강생명단_{timezone.localdate():%Y%m%d}"
     payload = {
         "lecture_id": lecture.id,

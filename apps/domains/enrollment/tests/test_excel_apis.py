@@ -5,6 +5,7 @@ import zipfile
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from apps.core.models import Role
@@ -128,6 +129,18 @@ def test_a_session_of_another_lecture_is_refused(admin_client, lecture, make_lec
     assert Job.objects.count() == 0
 
 
+def test_an_import_into_an_archived_lecture_is_409_and_nothing_is_stored(admin_client, lecture, roster_upload):
+    lecture.archived_at = timezone.now()
+    lecture.save()
+
+    response = admin_client.post(IMPORT_URL, {"file": roster_upload([ROW]), "lecture_id": lecture.id},
+                                 format="multipart")
+
+    assert (response.status_code, response.json()["code"]) == (409, "LECTURE_ARCHIVED")
+    assert stored_imports() == []
+    assert Job.objects.count() == 0
+
+
 @pytest.mark.parametrize("role", [Role.TEACHER, Role.STUDENT])
 def test_only_admins_import(client_for, make_user, tenant, lecture, roster_upload, role):
     client = client_for(make_user(tenant, role))
@@ -220,6 +233,16 @@ def test_an_export_without_a_name_is_named_after_the_lecture(admin_client, lectu
     assert filename.startswith("수학 A반_수강생명단_") and filename.endswith(".xlsx")
 
 
+def test_an_archived_lectures_roster_may_still_be_exported(admin_client, lecture):
+    lecture.archived_at = timezone.now()
+    lecture.save()
+
+    response = admin_client.post(EXPORT_URL, {"lecture_id": lecture.id}, format="json")
+
+    assert response.status_code == 202
+    assert Job.objects.get().payload["lecture_id"] == lecture.id
+
+
 def test_an_export_of_another_tenants_lecture_is_404_and_no_job(admin_client, make_lecture, other_tenant):
     response = admin_client.post(EXPORT_URL, {"lecture_id": make_lecture(other_tenant).id}, format="json")
 
@@ -237,7 +260,7 @@ def test_an_export_refuses_an_unknown_status(admin_client, lecture):
 def test_the_schema_documents_the_excel_endpoints(client):
     paths = client.get("/api/schema/?format=json").json()["paths"]
 
-    assert set(paths[IMPORT_URL]["post"]["responses"]) == {"202", "400", "404", "413", "503"}
+    assert set(paths[IMPORT_URL]["post"]["responses"]) == {"202", "400", "404", "409", "413", "503"}
     assert set(paths[STUDENTS_URL]["post"]["responses"]) == {"202", "400", "413", "503"}
     assert set(paths[EXPORT_URL]["post"]["responses"]) == {"202", "400", "404", "503"}
     for url in (IMPORT_URL, STUDENTS_URL):

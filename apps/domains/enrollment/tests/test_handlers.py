@@ -177,6 +177,30 @@ def test_a_lecture_deleted_after_the_upload_fails_the_import(tenant, lecture, tm
     assert (caught.value.code, caught.value.retryable) == ("LECTURE_NOT_FOUND", False)
 
 
+def test_a_lecture_archived_after_the_upload_fails_the_import_and_enrolls_no_one(tenant, lecture, tmp_path):
+    job = running_job(tenant, "excel_import", import_payload(stored_roster(tenant, tmp_path), lecture))
+    lecture.archived_at = timezone.now()
+    lecture.save()
+
+    with pytest.raises(JobFailure) as caught:
+        excel_import(job, RecordingContext())
+
+    assert (caught.value.code, caught.value.retryable) == ("LECTURE_ARCHIVED", False)
+    assert Student.objects.count() == 0
+    assert lecture.enrollments.count() == 0
+
+
+def test_an_archived_lectures_roster_is_exported(tenant, lecture, make_student, make_enrollment, scratch):
+    make_enrollment(lecture, make_student(tenant, "김철수"))
+    lecture.archived_at = timezone.now()
+    lecture.save()
+    job = running_job(tenant, "excel_export", {"lecture_id": lecture.id, "statuses": [], "filename": "명단.xlsx"})
+
+    result = excel_export(job, RecordingContext())
+
+    assert result["row_count"] == 1
+
+
 def test_cancelling_a_queued_import_deletes_its_upload(admin_client, tenant, lecture, tmp_path,
                                                        django_capture_on_commit_callbacks):
     key = stored_roster(tenant, tmp_path)

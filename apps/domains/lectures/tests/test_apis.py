@@ -1,6 +1,10 @@
+import pytest
+from django.utils import timezone
+
 from apps.core.models import Role
-from apps.domains.enrollment.models import Enrollment
+from apps.domains.enrollment.models import Attendance, Enrollment
 from apps.domains.lectures.models import Lecture, Session
+from apps.domains.video.models import Video, VideoState
 
 
 def test_lecture_crud(admin_client, tenant, make_user):
@@ -19,7 +23,7 @@ def test_lecture_crud(admin_client, tenant, make_user):
     assert listed.json()["results"][0]["session_count"] == 0
     assert patched.json()["title"] == "수학 B반"
     assert deleted.status_code == 204
-    assert Lecture.objects.count() == 0
+    assert Lecture.objects.get(id=lecture_id).archived_at is not None
 
 
 def test_lecture_list_counts_sessions_and_active_enrollments(admin_client, tenant, make_lecture, make_session,
@@ -81,3 +85,186 @@ def test_teacher_cannot_delete_a_lecture(client_for, make_user, tenant, make_lec
     assert response.status_code == 403
     assert Lecture.objects.filter(id=lecture.id).exists()
     assert Enrollment.objects.count() == 1
+
+
+# ---------------------------------------------------------------------------
+# Archive, restore, purge (docs/decisions/0005)
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def lecture_with_history(tenant, make_lecture, make_session, make_student, make_enrollment, make_attendance):
+    lecture = make_lecture(tenant, title="작년 수학")
+    session = make_session(lecture, title="1회차")
+    enrollment = make_enrollment(lecture, make_student(tenant))
+    make_attendance(session, enrollment, status="PRESENT")
+    Video.objects.create(tenant=tenant, lecture=lecture, session=session, title="1강", filename="a.mp4",
+                         safe_filename="a.mp4", size=10, content_type="video/mp4", state=VideoState.READY)
+    return lecture
+
+
+def _history_rows(lecture) -> tuple[int, int, int, int]:
+    return (Session.objects.filter(lecture=lecture).count(), Enrollment.objects.filter(lecture=lecture).count(),
+            Attendance.objects.filter(session__lecture=lecture).count(), Video.objects.filter(lecture=lecture).count())
+
+
+def test_delete_archives_the_lecture_and_keeps_every_record(admin_client, tenant, make_lecture,
+                                                             lecture_with_history):
+    live = make_lecture(tenant, title="올해 수학")
+
+    deleted = admin_client.delete(f"/api/v1/lectures/{lecture_with_history.id}/")
+    listed = admin_client.get("/api/v1/lectures/")
+    archived = admin_client.get("/api/v1/lectures/?archived=true")
+    detail = admin_client.get(f"/api/v1/lectures/{lecture_with_history.id}/")
+
+    assert deleted.status_code == 204
+    assert _history_rows(lecture_with_history) == (1, 1, 1, 1)
+    assert [row["id"] for row in listed.json()["results"]] == [live.id]
+    assert [row["id"] for row in archived.json()["results"]] == [lecture_with_history.id]
+    assert detail.status_code == 200
+    assert detail.json()["archived_at"] is not None
+    assert (detail.json()["session_count"], detail.json()["active_enrollment_count"]) == (1, 1)
+
+
+def test_archiving_twice_keeps_the_first_archive_time(admin_client, tenant, make_lecture):
+    lecture = make_lecture(tenant)
+    admin_client.delete(f"/api/v1/lectures/{lecture.id}/")
+    first = Lecture.objects.get(id=lecture.id).archived_at
+
+    again = admin_client.delete(f"/api/v1/lectures/{lecture.id}/")
+
+    assert again.status_code == 204
+    assert Lecture.objects.get(id=lecture.id).archived_at == first
+
+
+def test_restore_brings_the_lecture_back_with_its_records(admin_client, lecture_with_history):
+    admin_client.delete(f"/api/v1/lectures/{lecture_with_history.id}/")
+
+    restored = admin_client.post(f"/api/v1/lectures/{lecture_with_history.id}/restore/")
+    listed = admin_client.get("/api/v1/lectures/")
+
+    assert restored.status_code == 200
+    assert restored.json()["archived_at"] is None
+    assert restored.json()["active_enrollment_count"] == 1
+    assert [row["id"] for row in listed.json()["results"]] == [lecture_with_history.id]
+    assert _history_rows(lecture_with_history) == (1, 1, 1, 1)
+
+
+def test_restoring_a_live_lecture_changes_nothing(admin_client, tenant, make_lecture):
+    lecture = make_lecture(tenant)
+
+    response = admin_client.post(f"/api/v1/lectures/{lecture.id}/restore/")
+
+    assert response.status_code == 200
+    assert response.json()["archived_at"] is None
+
+
+def test_purge_of_a_lecture_with_history_is_refused_and_deletes_nothing(admin_client, lecture_with_history):
+    admin_client.delete(f"/api/v1/lectures/{lecture_with_history.id}/")
+
+    response = admin_client.post(f"/api/v1/lectures/{lecture_with_history.id}/purge/")
+
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "LECTURE_HAS_HISTORY",
+        "message": "수강 등록, 출결, 영상 기록이 남아 있는 강의는 완전히 삭제할 수 없습니다.",
+        "details": {"lecture_id": lecture_with_history.id, "enrollments": 1, "attendance": 1,
+                    "sessions_with_records": 1, "videos": 1},
+    }
+    assert Lecture.objects.filter(id=lecture_with_history.id).exists()
+    assert _history_rows(lecture_with_history) == (1, 1, 1, 1)
+
+
+def test_purge_of_a_live_lecture_is_refused(admin_client, tenant, make_lecture):
+    lecture = make_lecture(tenant)
+
+    response = admin_client.post(f"/api/v1/lectures/{lecture.id}/purge/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "LECTURE_NOT_ARCHIVED"
+    assert Lecture.objects.filter(id=lecture.id).exists()
+
+
+def test_purge_of_an_archived_lecture_without_history_deletes_it_and_its_empty_sessions(
+    admin_client, tenant, make_lecture, make_session
+):
+    lecture = make_lecture(tenant)
+    make_session(lecture)
+    deleted_video = Video.objects.create(tenant=tenant, lecture=lecture, title="지운 영상", filename="a.mp4",
+                                         safe_filename="a.mp4", size=10, content_type="video/mp4",
+                                         state=VideoState.DELETED)
+    admin_client.delete(f"/api/v1/lectures/{lecture.id}/")
+
+    response = admin_client.post(f"/api/v1/lectures/{lecture.id}/purge/")
+
+    assert response.status_code == 204
+    assert Lecture.objects.filter(id=lecture.id).exists() is False
+    assert Session.objects.count() == 0
+    deleted_video.refresh_from_db()
+    assert (deleted_video.lecture_id, deleted_video.state) == (None, VideoState.DELETED)
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("delete", ""), ("post", "restore/"), ("post", "purge/")])
+def test_another_tenants_lecture_is_404_for_archive_restore_and_purge(admin_client, other_tenant, make_lecture,
+                                                                       method, suffix):
+    foreign = make_lecture(other_tenant)
+    foreign.archived_at = timezone.now() if suffix == "restore/" else None
+    foreign.save()
+
+    response = getattr(admin_client, method)(f"/api/v1/lectures/{foreign.id}/{suffix}")
+
+    assert response.status_code == 404
+    foreign.refresh_from_db()
+    assert (foreign.archived_at is not None) == (suffix == "restore/")
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("delete", ""), ("post", "restore/"), ("post", "purge/")])
+def test_teachers_may_not_archive_restore_or_purge(client_for, make_user, tenant, make_lecture, method, suffix):
+    lecture = make_lecture(tenant, archived_at=timezone.now() if suffix else None)
+    teacher = client_for(make_user(tenant, Role.TEACHER))
+
+    response = getattr(teacher, method)(f"/api/v1/lectures/{lecture.id}/{suffix}")
+
+    assert response.status_code == 403
+    lecture.refresh_from_db()
+    assert (lecture.archived_at is not None) == bool(suffix)
+
+
+def test_teachers_still_read_an_archived_lecture_and_its_sessions(client_for, make_user, tenant,
+                                                                  lecture_with_history):
+    lecture_with_history.archived_at = timezone.now()
+    lecture_with_history.save()
+    teacher = client_for(make_user(tenant, Role.TEACHER))
+
+    detail = teacher.get(f"/api/v1/lectures/{lecture_with_history.id}/")
+    sessions = teacher.get(f"/api/v1/lectures/{lecture_with_history.id}/sessions/")
+
+    assert detail.status_code == 200
+    assert [row["title"] for row in sessions.json()["results"]] == ["1회차"]
+
+
+def test_writes_into_an_archived_lecture_are_409(admin_client, tenant, lecture_with_history, make_student):
+    lecture = lecture_with_history
+    admin_client.delete(f"/api/v1/lectures/{lecture.id}/")
+    session = lecture.sessions.get()
+    enrollment = lecture.enrollments.get()
+
+    responses = [
+        admin_client.patch(f"/api/v1/lectures/{lecture.id}/", {"title": "새 제목"}, format="json"),
+        admin_client.post(f"/api/v1/lectures/{lecture.id}/sessions/", {"title": "2회차"}, format="json"),
+        admin_client.patch(f"/api/v1/sessions/{session.id}/", {"title": "바뀜"}, format="json"),
+        admin_client.delete(f"/api/v1/sessions/{session.id}/"),
+        admin_client.post("/api/v1/enrollments/", {"lecture_id": lecture.id, "student_id": make_student(tenant).id},
+                          format="json"),
+        admin_client.patch(f"/api/v1/enrollments/{enrollment.id}/", {"status": "DROPPED"}, format="json"),
+        admin_client.delete(f"/api/v1/enrollments/{enrollment.id}/"),
+        admin_client.post(f"/api/v1/sessions/{session.id}/attendance/",
+                          [{"enrollment_id": enrollment.id, "status": "ABSENT"}], format="json"),
+    ]
+
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [(409, "LECTURE_ARCHIVED")] * 8
+    assert responses[0].json()["message"] == "보관된 강의는 변경할 수 없습니다. 먼저 강의를 복원해 주세요."
+    lecture.refresh_from_db()
+    session.refresh_from_db()
+    enrollment.refresh_from_db()
+    assert (lecture.title, session.title, enrollment.status) == ("작년 수학", "1회차", "ACTIVE")
+    assert _history_rows(lecture) == (1, 1, 1, 1)
+    assert Attendance.objects.get().status == "PRESENT"

@@ -2,6 +2,7 @@
 Batch refusals, retry, delete, tenancy, and the Lambda's backlog count."""
 
 import pytest
+from django.utils import timezone
 
 from apps.core.models import Role
 from apps.domains.video.models import Video, VideoState
@@ -69,6 +70,21 @@ def test_create_for_another_tenants_lecture_is_404(teacher_client, make_lecture,
 
     assert response.status_code == 404
     assert response.json()["code"] == "LECTURE_NOT_FOUND"
+    assert Video.objects.count() == 0
+
+
+def test_create_for_an_archived_lecture_or_its_session_is_409(teacher_client, lecture, make_session, local_storage):
+    session = make_session(lecture)
+    lecture.archived_at = timezone.now()
+    lecture.save()
+
+    by_lecture = create_video(teacher_client, lecture, size=1000)
+    by_session = teacher_client.post("/api/v1/videos/", {"title": "1강", "session_id": session.id,
+                                                         "filename": "a.mp4", "size": 1000,
+                                                         "content_type": "video/mp4"}, format="json")
+
+    assert (by_lecture.status_code, by_lecture.json()["code"]) == (409, "LECTURE_ARCHIVED")
+    assert (by_session.status_code, by_session.json()["code"]) == (409, "LECTURE_ARCHIVED")
     assert Video.objects.count() == 0
 
 

@@ -333,3 +333,22 @@ def test_on_r2_segments_become_s3_presigned_urls_that_serve_them(teacher_client,
     assert [s.split("?")[0] for s in segments] == [bucket_url + "seg_00000.ts", bucket_url + "seg_00001.ts"]
     assert all("X-Amz-Signature=" in s and "X-Amz-Expires=" in s for s in segments)
     assert requests.get(segments[1], timeout=10).content == b"r2-segment"
+
+
+def test_archiving_the_lecture_ends_its_students_playback_and_restoring_gives_it_back(
+    client_for, student_user, teacher_client, lecture, ready_video, master_url
+):
+    from apps.domains.lectures.services import lecture_archive, lecture_restore
+
+    student = client_for(student_user(lecture))
+    lecture_archive(lecture=lecture)
+    archived_start = _playback(student, ready_video)
+    archived_issued = Client().get(_path(master_url))
+    staff_start = _playback(teacher_client, ready_video)
+    lecture_restore(lecture=lecture)
+    restored_start = _playback(student, ready_video)
+
+    assert (archived_start.status_code, archived_start.json()["code"]) == (403, "VIDEO_NOT_ENROLLED")
+    assert (archived_issued.status_code, archived_issued.json()["code"]) == (403, "PLAYBACK_NOT_ALLOWED")
+    assert staff_start.status_code == 200
+    assert restored_start.status_code == 200

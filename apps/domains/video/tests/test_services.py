@@ -1,8 +1,9 @@
 import uuid
 
 import pytest
+from django.utils import timezone
 
-from apps.core.exceptions import DomainError, NotFoundError
+from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.domains.video import services
 from apps.domains.video.models import Video, VideoState
 
@@ -117,6 +118,17 @@ def test_video_create_refuses_another_tenants_lecture_as_not_found(create, make_
         create(lecture=make_lecture(other_tenant))
 
     assert error.value.code == "LECTURE_NOT_FOUND"
+    assert Video.objects.count() == 0
+
+
+def test_video_create_refuses_an_archived_lecture(create, lecture):
+    lecture.archived_at = timezone.now()
+    lecture.save()
+
+    with pytest.raises(ConflictError) as error:
+        create(lecture=lecture)
+
+    assert error.value.code == "LECTURE_ARCHIVED"
     assert Video.objects.count() == 0
 
 
