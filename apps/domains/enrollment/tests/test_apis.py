@@ -105,3 +105,27 @@ def test_teacher_cannot_delete_an_enrollment(client_for, make_user, tenant, clas
 
     assert response.status_code == 403
     assert Enrollment.objects.filter(id=first.id).exists()
+
+
+def test_attendance_unmarked_takes_back_a_mistaken_mark(admin_client, classroom):
+    # Given a student marked ABSENT by mistake
+    session, (first, second) = classroom
+    url = f"/api/v1/sessions/{session.id}/attendance/"
+    admin_client.post(url, [{"enrollment_id": first.id, "status": "ABSENT"},
+                            {"enrollment_id": second.id, "status": "PRESENT"}], format="json")
+
+    # When the mark is taken back
+    response = admin_client.post(url, [{"enrollment_id": first.id, "status": "UNMARKED"}], format="json")
+
+    # Then that row waits to be marked again and the other mark is untouched
+    assert response.status_code == 200
+    assert [(r["enrollment_id"], r["status"]) for r in response.json()] == [(first.id, "UNMARKED")]
+    assert sorted(Attendance.objects.values_list("enrollment_id", "status")) == [(first.id, "UNMARKED"),
+                                                                                   (second.id, "PRESENT")]
+
+
+def test_the_schema_lists_unmarked_among_the_attendance_statuses(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+
+    assert schema["components"]["schemas"]["AttendanceStatusEnum"]["enum"] == [
+        "UNMARKED", "PRESENT", "ABSENT", "LATE", "EXCUSED"]
