@@ -30,6 +30,13 @@ def test_student_list_documents_filters_and_pagination(schema):
         "PaginatedStudentOutputList")
 
 
+def test_the_student_search_says_phones_may_be_typed_with_dashes(schema):
+    operation = schema["paths"]["/api/v1/students/"]["get"]
+    search = next(p for p in operation["parameters"] if p["name"] == "search")
+
+    assert "010-1234" in search["description"]
+
+
 def test_swagger_ui_is_served(client, db):
     assert client.get("/api/docs/").status_code == 200
 

@@ -35,6 +35,17 @@ def test_duplicate_enrollment_is_409(admin_client, tenant, make_lecture, make_st
     assert response.json()["code"] == "ENROLLMENT_EXISTS"
 
 
+def test_enrollment_search_finds_a_dashed_parent_phone(admin_client, tenant, make_lecture, make_student,
+                                                      make_enrollment):
+    lecture = make_lecture(tenant)
+    wanted = make_enrollment(lecture, make_student(tenant, name="김철수", parent_phone="01012345678"))
+    make_enrollment(lecture, make_student(tenant, name="이영희", parent_phone="01055556666"))
+
+    response = admin_client.get("/api/v1/enrollments/", {"search": "010-1234-5678"})
+
+    assert [row["id"] for row in response.json()["results"]] == [wanted.id]
+
+
 @pytest.fixture
 def classroom(tenant, make_lecture, make_session, make_student, make_enrollment):
     lecture = make_lecture(tenant)
