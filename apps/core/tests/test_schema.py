@@ -78,6 +78,13 @@ def test_schema_description_explains_auth_errors_and_job_polling(schema):
         assert needle in description
 
 
+def test_the_student_search_says_phones_may_be_typed_with_dashes(schema):
+    operation = schema["paths"]["/api/v1/students/"]["get"]
+    search = next(p for p in operation["parameters"] if p["name"] == "search")
+
+    assert "010-1234" in search["description"]
+
+
 def test_swagger_ui_is_served(client, db):
     assert client.get("/api/docs/").status_code == 200
 

@@ -36,7 +36,8 @@ class EnrollmentListCreateApi(TenantScopedMixin, GenericAPIView):
     permission_classes = [StaffWriteAdminDelete]
     serializer_class = EnrollmentOutputSerializer
     filterset_class = EnrollmentFilter
-    search_fields = ["student__name", "lecture__title"]
+    search_fields = ["student__name", "lecture__title", "student__phone", "student__parent_phone"]
+    phone_search_fields = ["student__phone", "student__parent_phone"]
     ordering_fields = ["id", "enrolled_at", "status"]
 
     class InputSerializer(serializers.Serializer):

@@ -38,6 +38,9 @@ class SessionEnrollment(TenantOwnedModel):
 
 
 class AttendanceStatus(models.TextChoices):
+    """UNMARKED until a person takes the roll: ABSENT is a mark someone made (and may be texted to a parent)."""
+
+    UNMARKED = "UNMARKED", "미확인"
     PRESENT = "PRESENT", "출석"
     ABSENT = "ABSENT", "결석"
     LATE = "LATE", "지각"
@@ -47,7 +50,7 @@ class AttendanceStatus(models.TextChoices):
 class Attendance(TenantOwnedModel):
     session = models.ForeignKey("lectures.Session", on_delete=models.CASCADE, related_name="attendances")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="attendances")
-    status = models.CharField(max_length=10, choices=AttendanceStatus.choices, default=AttendanceStatus.ABSENT)
+    status = models.CharField(max_length=10, choices=AttendanceStatus.choices, default=AttendanceStatus.UNMARKED)
     memo = models.CharField(max_length=200, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 

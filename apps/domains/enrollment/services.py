@@ -62,6 +62,7 @@ def attendance_bulk_update(*, session: Session, items: list[dict]) -> list[Atten
 
     All or nothing: one unknown enrollment (another lecture's, another tenant's) refuses the whole batch.
     Upserts on (session, enrollment), so sending the same batch twice leaves the same rows.
+    UNMARKED is accepted: it takes back a mark made by mistake (see docs/decisions/0008).
     """
     lecture_ensure_not_archived(lecture=session.lecture)
     ids = [item["enrollment_id"] for item in items]

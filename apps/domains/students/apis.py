@@ -33,7 +33,8 @@ class StudentInputSerializer(serializers.Serializer):
 
 class _StudentListBase(TenantScopedMixin, GenericAPIView):
     filterset_class = StudentFilter
-    search_fields = ["name", "phone", "parent_phone"]
+    search_fields = ["name", "school", "phone", "parent_phone"]
+    phone_search_fields = ["phone", "parent_phone"]
     ordering_fields = ["id", "name", "grade", "school", "created_at", "deleted_at"]
     serializer_class = StudentOutputSerializer
 

@@ -157,7 +157,7 @@ def insert_enrollments(*, tenant, lecture, student_ids: Sequence[int], now) -> d
 
 
 def insert_session_rows(*, tenant, session, enrollment_ids: Sequence[int], now) -> None:
-    """Add the enrollments to the session with an attendance row each (absent until marked)."""
+    """Add the enrollments to the session with an attendance row each, UNMARKED until someone takes the roll."""
     if fast_path_enabled():
         with connection.cursor() as cursor:
             cursor.execute(
@@ -170,7 +170,7 @@ def insert_session_rows(*, tenant, session, enrollment_ids: Sequence[int], now) 
                 f"INSERT INTO {_table(Attendance)} "  # noqa: S608
                 f"({_columns(Attendance, 'tenant', 'session', 'enrollment', 'status', 'memo', 'updated_at')}) "
                 "SELECT %s, %s, e, %s, '', %s FROM unnest(%s::bigint[]) AS e ON CONFLICT DO NOTHING",
-                [tenant.id, session.id, AttendanceStatus.ABSENT.value, now, list(enrollment_ids)],
+                [tenant.id, session.id, AttendanceStatus.UNMARKED.value, now, list(enrollment_ids)],
             )
         return
     SessionEnrollment.objects.bulk_create(
@@ -178,7 +178,8 @@ def insert_session_rows(*, tenant, session, enrollment_ids: Sequence[int], now) 
         ignore_conflicts=True,
     )
     Attendance.objects.bulk_create(
-        [Attendance(tenant=tenant, session=session, enrollment_id=eid) for eid in enrollment_ids],
+        [Attendance(tenant=tenant, session=session, enrollment_id=eid, status=AttendanceStatus.UNMARKED)
+         for eid in enrollment_ids],
         ignore_conflicts=True,
     )
 

@@ -35,6 +35,17 @@ def test_duplicate_enrollment_is_409(admin_client, tenant, make_lecture, make_st
     assert response.json()["code"] == "ENROLLMENT_EXISTS"
 
 
+def test_enrollment_search_finds_a_dashed_parent_phone(admin_client, tenant, make_lecture, make_student,
+                                                      make_enrollment):
+    lecture = make_lecture(tenant)
+    wanted = make_enrollment(lecture, make_student(tenant, name="김철수", parent_phone="01012345678"))
+    make_enrollment(lecture, make_student(tenant, name="이영희", parent_phone="01055556666"))
+
+    response = admin_client.get("/api/v1/enrollments/", {"search": "010-1234-5678"})
+
+    assert [row["id"] for row in response.json()["results"]] == [wanted.id]
+
+
 @pytest.fixture
 def classroom(tenant, make_lecture, make_session, make_student, make_enrollment):
     lecture = make_lecture(tenant)
@@ -105,3 +116,27 @@ def test_teacher_cannot_delete_an_enrollment(client_for, make_user, tenant, clas
 
     assert response.status_code == 403
     assert Enrollment.objects.filter(id=first.id).exists()
+
+
+def test_attendance_unmarked_takes_back_a_mistaken_mark(admin_client, classroom):
+    # Given a student marked ABSENT by mistake
+    session, (first, second) = classroom
+    url = f"/api/v1/sessions/{session.id}/attendance/"
+    admin_client.post(url, [{"enrollment_id": first.id, "status": "ABSENT"},
+                            {"enrollment_id": second.id, "status": "PRESENT"}], format="json")
+
+    # When the mark is taken back
+    response = admin_client.post(url, [{"enrollment_id": first.id, "status": "UNMARKED"}], format="json")
+
+    # Then that row waits to be marked again and the other mark is untouched
+    assert response.status_code == 200
+    assert [(r["enrollment_id"], r["status"]) for r in response.json()] == [(first.id, "UNMARKED")]
+    assert sorted(Attendance.objects.values_list("enrollment_id", "status")) == [(first.id, "UNMARKED"),
+                                                                                   (second.id, "PRESENT")]
+
+
+def test_the_schema_lists_unmarked_among_the_attendance_statuses(client, db):
+    schema = client.get("/api/schema/?format=json").json()
+
+    assert schema["components"]["schemas"]["AttendanceStatusEnum"]["enum"] == [
+        "UNMARKED", "PRESENT", "ABSENT", "LATE", "EXCUSED"]

@@ -38,6 +38,47 @@ def test_list_filters_search_and_ordering(admin_client, tenant, make_student, qu
     assert [row["name"] for row in response.json()["results"]] == expected
 
 
+@pytest.mark.parametrize("search", [
+    "010-1234", "010-1234-5678", "010 1234 5678", "010.1234.5678", "+82 10-1234-5678", "+82-10-1234-5678",
+    "1234-5678", "01012345678", '"010 1234"',
+])
+def test_search_finds_a_phone_however_it_is_typed(admin_client, tenant, make_student, search):
+    # Given a student whose own phone is 010-1234-5678 and one whose parent's phone is
+    make_student(tenant, name="김철수", phone="01012345678")
+    make_student(tenant, name="이영희", parent_phone="01012345678")
+    make_student(tenant, name="박민수", phone="01099990000", parent_phone="01088880000")
+
+    response = admin_client.get(URL, {"search": search, "ordering": "name"})
+
+    assert [row["name"] for row in response.json()["results"]] == ["김철수", "이영희"]
+
+
+def test_search_combines_a_name_and_a_dashed_phone(admin_client, tenant, make_student):
+    make_student(tenant, name="김철수", parent_phone="01012345678")
+    make_student(tenant, name="김철수", parent_phone="01055556666")
+
+    response = admin_client.get(URL, {"search": "김철수 010-5555"})
+
+    assert [row["parent_phone"] for row in response.json()["results"]] == ["01055556666"]
+
+
+def test_search_finds_a_school(admin_client, tenant, make_student):
+    make_student(tenant, name="김철수", school="대치중")
+    make_student(tenant, name="이영희", school="서울고")
+
+    response = admin_client.get(URL, {"search": "대치"})
+
+    assert [row["name"] for row in response.json()["results"]] == ["김철수"]
+
+
+def test_a_phone_fragment_matching_no_phone_finds_nobody(admin_client, tenant, make_student):
+    make_student(tenant, name="김철수", phone="01012345678")
+
+    response = admin_client.get(URL, {"search": "010-9999"})
+
+    assert response.json()["results"] == []
+
+
 def test_list_filters_by_lecture(admin_client, tenant, make_student, make_lecture, make_enrollment):
     lecture = make_lecture(tenant)
     enrolled = make_student(tenant, name="김철수")

@@ -69,7 +69,7 @@ def test_a_new_roster_creates_students_enrollments_the_first_session_and_attenda
     enrolled = Enrollment.objects.filter(lecture=lecture).values_list("student__name", flat=True)
     assert set(enrolled) == {"김철수", "이영희"}
     assert SessionEnrollment.objects.filter(session=session).count() == 2
-    assert list(Attendance.objects.filter(session=session).values_list("status", flat=True)) == ["ABSENT", "ABSENT"]
+    assert list(Attendance.objects.filter(session=session).values_list("status", flat=True)) == ["UNMARKED", "UNMARKED"]
     assert kim.user_id is None
 
 
@@ -217,6 +217,24 @@ def test_a_given_session_is_used(tenant, lecture):
     assert result["session_id"] == session.id
     assert Session.objects.count() == 1
     assert Attendance.objects.filter(session=session).count() == 2
+
+
+@pytest.mark.django_db
+def test_an_import_marks_nobody_absent_and_keeps_the_marks_staff_made(tenant, lecture, make_student):
+    # Given a session whose roll was taken for one enrolled student (ABSENT, a mark a person made)
+    session = Session.objects.create(tenant=tenant, lecture=lecture, order=1, title="1차시")
+    marked = make_student(tenant, "결석생", "01077770000")
+    enrollment = Enrollment.objects.create(tenant=tenant, lecture=lecture, student=marked)
+    Attendance.objects.create(tenant=tenant, session=session, enrollment=enrollment, status="ABSENT", memo="감기")
+
+    # When a roster holding that student and two new ones is imported, twice
+    rows = [ParsedStudentRow(row=2, name="결석생", parent_phone="01077770000"), *make_rows(2)]
+    run(tenant, lecture, rows, session=session)
+    run(tenant, lecture, rows, session=session)
+
+    # Then the new rows wait to be marked and the only ABSENT row is the one a person made
+    statuses = Attendance.objects.filter(session=session).values_list("enrollment__student__name", "status", "memo")
+    assert sorted(statuses) == [("결석생", "ABSENT", "감기"), ("학생0", "UNMARKED", ""), ("학생1", "UNMARKED", "")]
 
 
 @pytest.mark.django_db
