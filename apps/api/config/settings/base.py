@@ -3,23 +3,28 @@
 dev/test/prod/worker modules only override defaults; nothing exists in one of them alone.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
-import environ
+from .environment import Env
 
 BASE_DIR = Path(__file__).resolve().parents[4]
 
-env = environ.Env()
-# A developer's .env is read when present; real deployments pass the environment itself.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-
-INSECURE_DEFAULT_SECRET_KEY = "insecure-dev-key-change-me"
+env = Env()
+# A developer's .env (or the file ENV_FILE names) is read when present; real deployments pass the environment
+# itself, which wins over the file. A blank value in either counts as unset (environment.py).
+_ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if _ENV_FILE.is_file():
+    Env.read_env(_ENV_FILE, overwrite=False)
 
 # ---------------------------------------------------------------------------
 # Core
 # ---------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+# No default: dev.py makes one under DEV_SECRETS_DIR, prod.py refuses to start without one.
+SECRET_KEY = env("SECRET_KEY", default="")
+# Where dev.py keeps the SECRET_KEY and internal tokens it makes once; prod and worker settings never read it.
+DEV_SECRETS_DIR = Path(env("DEV_SECRETS_DIR", default=str(BASE_DIR / "var" / "secrets")))
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -174,8 +179,10 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------
 # Internal callers (workers, Lambda)
 # ---------------------------------------------------------------------------
-INTERNAL_WORKER_TOKEN = env("INTERNAL_WORKER_TOKEN", default="")
-LAMBDA_INTERNAL_API_KEY = env("LAMBDA_INTERNAL_API_KEY", default="")
+# Stripped: a secret pasted with its newline still matches the header a caller sends. Empty rejects every call;
+# dev.py makes both under DEV_SECRETS_DIR, prod.py requires them (checks.py).
+INTERNAL_WORKER_TOKEN = env("INTERNAL_WORKER_TOKEN", default="").strip()
+LAMBDA_INTERNAL_API_KEY = env("LAMBDA_INTERNAL_API_KEY", default="").strip()
 # Host name the internal paths are answered under, whatever Host header a caller by IP sends.
 INTERNAL_API_HOST = env("INTERNAL_API_HOST", default="internal.academy.invalid")
 
