@@ -1,8 +1,12 @@
-"""`prod` (API) and `worker` settings refuse to start on an unsafe environment, naming every problem at once."""
+"""`prod` (API) and `worker` settings refuse to start on an unsafe environment, naming every problem at once, and
+serve HTTPS as a load-balanced production API should."""
 
+import json
 import re
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from .settings_support import API_SAFE_ENV, REPO_ROOT, WORKER_SAFE_ENV, run_with_settings
 
@@ -83,6 +87,61 @@ def test_prod_refuses_to_start_without_its_own_allowed_hosts():
     assert "ALLOWED_HOSTS is required" in result.stderr
 
 
+def test_prod_passes_djangos_deployment_checks_without_a_warning():
+    result = run_with_settings("prod", API_SAFE_ENV, args=["check", "--deploy", "--fail-level", "WARNING"])
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (1 silenced)." in result.stdout
+
+
+PROBE = """
+import json, django
+django.setup()
+from django.test import Client
+
+client = Client()
+private = {"HTTP_HOST": "10.0.1.23:8000"}
+public = {"HTTP_HOST": "api.academy.example"}
+answers = {
+    "health": client.get("/health", **private),
+    "internal": client.post("/api/v1/internal/jobs/7d3c1f2e-8a4b-4c6d-9e0f-123456789abc/claim/", **private),
+    "backlog": client.get("/api/v1/internal/video/backlog-count/", **private),
+    "students_http": client.get("/api/v1/students/?search=x", **public),
+    "students_https": client.get("/api/v1/students/", HTTP_X_FORWARDED_PROTO="https", **public),
+}
+print(json.dumps({name: {"status": r.status_code, "location": r.get("Location"),
+                         "hsts": r.get("Strict-Transport-Security"), "nosniff": r.get("X-Content-Type-Options"),
+                         "referrer": r.get("Referrer-Policy"), "frame": r.get("X-Frame-Options")}
+                  for name, r in answers.items()}))
+"""
+
+
+@pytest.mark.django_db
+def test_prod_redirects_plain_http_except_health_and_internal_paths_called_by_private_address():
+    # Given the prod settings behind a load balancer, on the test database
+    environment = {**API_SAFE_ENV, "DB_HOST": connection.settings_dict["HOST"],
+                   "DB_NAME": connection.settings_dict["NAME"], "REDIS_URL": settings.CACHES["default"]["LOCATION"]}
+
+    # When the load balancer's target check, a worker and the Lambda call by address over plain HTTP,
+    # and a browser calls the public API over plain HTTP and then over HTTPS
+    result = run_with_settings("prod", environment, code=PROBE)
+
+    # Then only the public plain-HTTP call is redirected, to the same URL over HTTPS
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers["health"]["status"] == 200
+    assert answers["health"]["location"] is None
+    assert answers["internal"]["status"] in (401, 403)
+    assert answers["backlog"]["status"] in (401, 403)
+    assert answers["students_http"]["status"] == 301
+    assert answers["students_http"]["location"] == "https://api.academy.example/api/v1/students/?search=x"
+    # And an HTTPS answer carries HSTS and the other security headers
+    https = answers["students_https"]
+    assert https["status"] == 401
+    assert (https["hsts"], https["nosniff"], https["referrer"], https["frame"]) == (
+        "max-age=31536000; includeSubDomains", "nosniff", "same-origin", "DENY")
+
+
 def test_every_environment_variable_read_by_the_settings_is_documented_in_env_example():
     settings_dir = REPO_ROOT / "apps/api/config/settings"
     read = set()
@@ -90,7 +149,7 @@ def test_every_environment_variable_read_by_the_settings_is_documented_in_env_ex
         read |= set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]*)"', module.read_text()))
     documented = _variables(".env.example")
 
-    assert {"SECRET_KEY", "INTERNAL_WORKER_TOKEN"} <= read, "the pattern above no longer matches"
+    assert {"SECRET_KEY", "SECURE_SSL_REDIRECT", "SENTRY_DSN"} <= read, "the pattern above no longer matches"
     assert sorted(read - documented) == []
 
 

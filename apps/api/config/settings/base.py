@@ -7,6 +7,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from apps.core.error_tracking import init_error_tracking
+
 from .environment import Env
 
 BASE_DIR = Path(__file__).resolve().parents[4]
@@ -92,6 +94,21 @@ LANGUAGE_CODE = "ko-kr"
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
+
+# ---------------------------------------------------------------------------
+# HTTPS and security headers (prod.py turns redirect and HSTS on; docs/deploy.md)
+# ---------------------------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Called by private address over plain HTTP: the load balancer's target check, the workers and the scaling Lambda.
+# Patterns match the path without its leading slash (django.middleware.security).
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^api/v1/internal/"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits the whole registrable domain to HTTPS in browsers for months: an operator's decision.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
@@ -317,3 +334,11 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------------------
+# Error tracking (Sentry): off unless SENTRY_DSN is set; events leave without personal data
+# ---------------------------------------------------------------------------
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+# Initialised here, so the API, every worker fleet and the video Batch entrypoint report alike.
+init_error_tracking(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=APP_VERSION)
