@@ -14,11 +14,14 @@ $(VENV)/.installed: requirements/base.txt requirements/api.txt requirements/work
 	$(VENV)/bin/pip install -q -r requirements/dev.txt
 	touch $@
 
+# honcho reads no .env (-e /dev/null): each process's settings read it, and the real environment wins over it, as
+# for migrate and seed_demo. DEV_API_PORT=8100 API_BASE_URL=http://127.0.0.1:8100 make run serves another port.
 run: install
 	mkdir -p var/static
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/honcho -d . -f scripts/Procfile.dev start
+	@echo "SECRET_KEY and the internal tokens not set in .env: made once in DEV_SECRETS_DIR (var/secrets/) and shared by the API, the workers and the local Batch runner (delete a file to rotate it)."
+	$(VENV)/bin/honcho -d . -e /dev/null -f scripts/Procfile.dev start
 
 services: install
 	$(PY) scripts/check_services.py

@@ -181,11 +181,10 @@ def test_fleet_entrypoint_starts_with_the_worker_settings_and_exits_0_when_idle(
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "",
-        "SECRET_KEY": "k" * 40,
-        "INTERNAL_WORKER_TOKEN": "entrypoint-token",
+        "SECRET_KEY": "Zq3kV8pXw2Lr6Ny1Tb9Hc4Jm7Df0Gs5Ue8Ia3Oo6Pl1Kk4Mn7Bv2Cx5",
+        "INTERNAL_WORKER_TOKEN": "entrypoint-token-of-32-characters",
         "DB_HOST": "127.0.0.1",
         "DB_NAME": connection.settings_dict["NAME"],
-        "ALLOWED_HOSTS": "localhost",
         "API_BASE_URL": live_server.url,
         "SQS_WAIT_SECONDS": "0",
         "EC2_IDLE_STOP_THRESHOLD": "2",

@@ -74,6 +74,7 @@ class HardTimeout:
     def _fire(self) -> None:
         from django.conf import settings
 
+        from apps.core.error_tracking import flush_error_tracking
         from apps.domains.video.handlers import remove_job_temp_dirs
         from apps.worker.client import InternalApiError, JobStateConflict
 
@@ -91,6 +92,8 @@ class HardTimeout:
                 logger.error("batch_hard_timeout_unreported", extra={"job_id": str(self._job_id)})
         # This process has held the job for the whole limit: its scratch files are this attempt's.
         remove_job_temp_dirs(self._job_id, settings.VIDEO_WORKER_TEMP_DIR)
+        # os._exit skips the exit hooks: send the batch_hard_timeout error event (if SENTRY_DSN is set) first.
+        flush_error_tracking()
         self._exit(EXIT_HARD_TIMEOUT)
 
 

@@ -3,23 +3,30 @@
 dev/test/prod/worker modules only override defaults; nothing exists in one of them alone.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
-import environ
+from apps.core.error_tracking import init_error_tracking
+
+from .environment import Env
 
 BASE_DIR = Path(__file__).resolve().parents[4]
 
-env = environ.Env()
-# A developer's .env is read when present; real deployments pass the environment itself.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
-
-INSECURE_DEFAULT_SECRET_KEY = "insecure-dev-key-change-me"
+env = Env()
+# A developer's .env (or the file ENV_FILE names) is read when present; real deployments pass the environment
+# itself, which wins over the file. A blank value in either counts as unset (environment.py).
+_ENV_FILE = Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env")
+if _ENV_FILE.is_file():
+    Env.read_env(_ENV_FILE, overwrite=False)
 
 # ---------------------------------------------------------------------------
 # Core
 # ---------------------------------------------------------------------------
-SECRET_KEY = env("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+# No default: dev.py makes one under DEV_SECRETS_DIR, prod.py refuses to start without one.
+SECRET_KEY = env("SECRET_KEY", default="")
+# Where dev.py keeps the SECRET_KEY and internal tokens it makes once; prod and worker settings never read it.
+DEV_SECRETS_DIR = Path(env("DEV_SECRETS_DIR", default=str(BASE_DIR / "var" / "secrets")))
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -88,6 +95,21 @@ LANGUAGE_CODE = "ko-kr"
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
+
+# ---------------------------------------------------------------------------
+# HTTPS and security headers (prod.py turns redirect and HSTS on; docs/deploy.md)
+# ---------------------------------------------------------------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Called by private address over plain HTTP: the load balancer's target check, the workers and the scaling Lambda.
+# Patterns match the path without its leading slash (django.middleware.security).
+SECURE_REDIRECT_EXEMPT = [r"^health/?$", r"^api/v1/internal/"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Preloading commits the whole registrable domain to HTTPS in browsers for months: an operator's decision.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
@@ -212,8 +234,10 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
 # ---------------------------------------------------------------------------
 # Internal callers (workers, Lambda)
 # ---------------------------------------------------------------------------
-INTERNAL_WORKER_TOKEN = env("INTERNAL_WORKER_TOKEN", default="")
-LAMBDA_INTERNAL_API_KEY = env("LAMBDA_INTERNAL_API_KEY", default="")
+# Stripped: a secret pasted with its newline still matches the header a caller sends. Empty rejects every call;
+# dev.py makes both under DEV_SECRETS_DIR, prod.py requires them (checks.py).
+INTERNAL_WORKER_TOKEN = env("INTERNAL_WORKER_TOKEN", default="").strip()
+LAMBDA_INTERNAL_API_KEY = env("LAMBDA_INTERNAL_API_KEY", default="").strip()
 # Host name the internal paths are answered under, whatever Host header a caller by IP sends.
 INTERNAL_API_HOST = env("INTERNAL_API_HOST", default="internal.academy.invalid")
 
@@ -348,3 +372,11 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# ---------------------------------------------------------------------------
+# Error tracking (Sentry): off unless SENTRY_DSN is set; events leave without personal data
+# ---------------------------------------------------------------------------
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+# Initialised here, so the API, every worker fleet and the video Batch entrypoint report alike.
+init_error_tracking(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=APP_VERSION)

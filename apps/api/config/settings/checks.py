@@ -1,24 +1,46 @@
-"""Start-up checks for production-like settings: every missing or unsafe variable, named at once."""
+"""Start-up checks of the production settings: every missing or unsafe variable, named at once.
+
+Two profiles. The API (prod.py) needs everything. A worker (worker.py: the SQS fleets and the video Batch
+entrypoint) calls the internal API with INTERNAL_WORKER_TOKEN but never receives the scaling Lambda's calls, so it
+starts without LAMBDA_INTERNAL_API_KEY, and it serves no HTTP, so it needs no ALLOWED_HOSTS.
+"""
 
 from typing import Any
 
-REQUIRED_NON_EMPTY = ["SECRET_KEY", "INTERNAL_WORKER_TOKEN", "DB_HOST", "ALLOWED_HOSTS"]
+from django.core.exceptions import ImproperlyConfigured
+
+API = "api"
+WORKER = "worker"
+# Django's own deploy check (security.W009) wants 50 characters; the shared tokens at least 32 (token_urlsafe(32)).
+MIN_SECRET_KEY_LENGTH = 50
+MIN_TOKEN_LENGTH = 32
+REQUIRED_NON_EMPTY = {API: ["DB_HOST", "ALLOWED_HOSTS"], WORKER: ["DB_HOST"]}
+REQUIRED_TOKENS = {API: ["INTERNAL_WORKER_TOKEN", "LAMBDA_INTERNAL_API_KEY"], WORKER: ["INTERNAL_WORKER_TOKEN"]}
 REQUIRED_FOR_R2 = ["R2_ENDPOINT_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
 
 
-def production_problems(settings: dict[str, Any]) -> list[str]:
-    from .base import INSECURE_DEFAULT_SECRET_KEY
+def _secret_problem(name: str, value: Any, min_length: int) -> str | None:
+    stripped = str(value or "").strip()
+    if not stripped:
+        return f"{name} is required"
+    if len(stripped) < min_length:
+        return f"{name} is shorter than {min_length} characters"
+    return None
 
+
+def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
     problems = []
     if settings.get("DEBUG"):
         problems.append("DEBUG must be off")
-    for name in REQUIRED_NON_EMPTY:
-        if not settings.get(name):
-            problems.append(f"{name} is required")
-    if settings.get("SECRET_KEY") == INSECURE_DEFAULT_SECRET_KEY:
-        problems.append("SECRET_KEY is the insecure default")
-    elif settings.get("SECRET_KEY") and len(settings["SECRET_KEY"]) < 32:
-        problems.append("SECRET_KEY is shorter than 32 characters")
+    problems += [f"{name} is required" for name in REQUIRED_NON_EMPTY[profile] if not settings.get(name)]
+    secrets = [("SECRET_KEY", MIN_SECRET_KEY_LENGTH)] + [(name, MIN_TOKEN_LENGTH) for name in REQUIRED_TOKENS[profile]]
+    problems += [p for name, length in secrets if (p := _secret_problem(name, settings.get(name), length))]
     if settings.get("STORAGE_BACKEND") == "r2":
         problems += [f"{name} is required" for name in REQUIRED_FOR_R2 if not settings.get(name)]
     return problems
+
+
+def refuse_unsafe_start(settings: dict[str, Any], *, profile: str) -> None:
+    problems = production_problems(settings, profile=profile)
+    if problems:
+        raise ImproperlyConfigured("프로덕션 설정 오류 (production settings refused): " + "; ".join(problems))

@@ -4,6 +4,8 @@ import os
 
 os.environ.setdefault("DB_HOST", "127.0.0.1")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+# Tests send nothing anywhere, whatever a developer's .env says (base.py starts Sentry only with a DSN).
+os.environ["SENTRY_DSN"] = ""
 
 from .base import *  # noqa: F403
 from .base import LOGGING

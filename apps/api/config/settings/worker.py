@@ -1,3 +1,9 @@
-"""Worker processes (SQS fleets and the Batch video entrypoint): production checks, no admin UI needed."""
+"""Worker processes (SQS fleets and the video Batch entrypoint): the production settings, checked for a worker.
 
-from .prod import *  # noqa: F403
+Workers need INTERNAL_WORKER_TOKEN, not the scaling Lambda's key, which only the API checks (checks.py).
+"""
+
+from . import checks
+from .deployed import *  # noqa: F403
+
+checks.refuse_unsafe_start(globals(), profile=checks.WORKER)
