@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.students import selectors, services
-from apps.domains.students.grades import MAX_GRADE, NOTATION_MAX_LENGTH, grade_label
 from apps.domains.students.filters import StudentFilter
+from apps.domains.students.grades import MAX_GRADE, NOTATION_MAX_LENGTH, grade_label
 from apps.domains.students.models import Gender, SchoolType, Student
 
 
