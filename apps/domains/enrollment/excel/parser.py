@@ -45,6 +45,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 PHONE_FIELDS = ("parent_phone", "phone")
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s_\-.*·:/]")
 _LABEL_NOISE = re.compile(r"[\s_\-.*·:/()\[\]]")
+_BRACKETED_EXAMPLE = re.compile(r"[(\[][^()\[\]a-z가-힣]*[)\]]")  # '(010-0000-0000)'; '(모)', '(집)' are words
 
 
 def header_key(value: object) -> str:
@@ -108,9 +109,9 @@ def label_field(value: object) -> tuple[str, int] | None:
     key = header_key(value)
     if key in _ALIAS_TO_FIELD:
         return _ALIAS_TO_FIELD[key], EXPLICIT
-    # Bracketed words may be the WHO ('연락처(학부모)', 'HP(모)') or noise ('(필수)', '(010-0000-0000)').
+    # Bracketed words count: the WHO ('연락처(학부모)', 'HP(모)'), filler ('(필수)') or not a phone ('전화(집)').
     text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    return phone_field(_LABEL_NOISE.sub("", text)) or (phone_field(key) if key else None)
+    return phone_field(_LABEL_NOISE.sub("", _BRACKETED_EXAMPLE.sub("", text)))
 
 
 def _is_who_word(value: object) -> bool:
@@ -158,7 +159,7 @@ def _two_row_header(index: int, upper: list, lower: list) -> Header | None:
     if not any(label_field(text) or _is_who_word(text) for text in upper_texts):
         return None
     if any(type(value) in (int, float) or _DATA_LIKE.search(text)
-           for value, text in zip(lower, lower_texts, strict=True)):
+           for value, text in zip(lower, lower_texts, strict=False)):
         return None
     labels: dict[int, str] = {}
     fields: dict[int, tuple[str, int]] = {}

@@ -83,7 +83,8 @@ def test_student_phone_headers_as_staff_write_them(roster, label):
     assert result.rows[0].phone == "01033334444"
 
 
-@pytest.mark.parametrize("label", ["번호", "학생번호", "학교 전화", "담임 연락처", "학부모 이름", "모집 구분2"])
+@pytest.mark.parametrize("label", ["번호", "학생번호", "학교 전화", "담임 연락처", "학부모 이름", "모집 구분2",
+                                   "전화(집)", "비상연락처"])
 def test_other_columns_are_not_taken_for_phones(roster, label):
     result = parse_roster(roster([["김철수", "010-1111-2222", "x"]], header=["이름", "학부모 연락처", label]))
 
