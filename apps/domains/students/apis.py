@@ -33,7 +33,7 @@ class StudentOutputSerializer(serializers.ModelSerializer):
         {"type": "string", "maxLength": NOTATION_MAX_LENGTH, "example": "예비 고2"},
     ],
     "nullable": True,
-    "description": "학년: 1~6 (중등·고등 1~3) or a notation such as '중2', '2학년', '예비 고2'",
+    "description": "학년: 숫자 1~6(중등·고등은 1~3) 또는 '중2', '2학년', '예비 고2' 같은 표기",
 })
 class GradeField(serializers.Field):
     """An integer or a notation, passed on as given: the students service parses and checks it (INVALID_GRADE)."""
