@@ -42,7 +42,6 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "gender": ("성별", "gender", "sex"),
     "memo": ("메모", "비고", "memo", "note"),
 }
-PHONE_FIELDS = ("parent_phone", "phone")
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s_\-.*·:/]")
 _LABEL_NOISE = re.compile(r"[\s_\-.*·:/()\[\]]")
 _BRACKETED_EXAMPLE = re.compile(r"[(\[][^()\[\]a-z가-힣]*[)\]]")  # '(010-0000-0000)'; '(모)', '(집)' are words
@@ -69,7 +68,7 @@ _PHONE_WORDS = (
     "휴대전화번호", "휴대폰번호", "핸드폰번호", "전화번호", "연락처", "휴대전화", "휴대폰", "핸드폰", "모바일",
     "전화", "폰", "hp", "phone", "mobile", "cellphone", "cell", "telephone", "tel", "contact",
 )
-_FILLER_WORDS = ("님", "의", "번호", "필수", "선택")
+_FILLER_WORDS = ("님", "의", "번호", "필수", "선택", "예시", "예")
 _WORD_KIND = {
     **dict.fromkeys(_PARENT_WORDS, "parent"), **dict.fromkeys(_STUDENT_WORDS, "student"),
     **dict.fromkeys(_PHONE_WORDS, "what"), **dict.fromkeys(_FILLER_WORDS, "filler"),
@@ -111,7 +110,12 @@ def label_field(value: object) -> tuple[str, int] | None:
         return _ALIAS_TO_FIELD[key], EXPLICIT
     # Bracketed words count: the WHO ('연락처(학부모)', 'HP(모)'), filler ('(필수)') or not a phone ('전화(집)').
     text = unicodedata.normalize("NFKC", str(value)).strip().lower()
-    return phone_field(_LABEL_NOISE.sub("", _BRACKETED_EXAMPLE.sub("", text)))
+    found = phone_field(_LABEL_NOISE.sub("", _BRACKETED_EXAMPLE.sub("", text)))
+    if found is None and key:
+        # Any other bracket is a remark only next to an explicit header ('학부모 연락처(숫자만)').
+        without_brackets = phone_field(key)
+        found = without_brackets if without_brackets and without_brackets[1] == EXPLICIT else None
+    return found
 
 
 def _is_who_word(value: object) -> bool:

@@ -64,7 +64,7 @@ def test_a_nameless_first_row_under_a_header_is_data_not_a_second_header(roster)
 @pytest.mark.parametrize("label", [
     "학부모", "아버지 휴대폰", "모 HP", "HP(모)", "보호자 핸드폰", "Parent phone", "어머니 연락처", "부 전화",
     "엄마 H.P", "연락처(학부모)", "학부모 전화번호(필수)", "부모님 핸드폰 번호", "Guardian Mobile", "Mother Tel",
-    "학부모 연락처1", "학부모번호", " 보호자\n연락처 ",
+    "학부모 연락처1", "학부모번호", " 보호자\n연락처 ", "학부모 전화번호 (예: 010-1234-5678)", "학부모 연락처(숫자만)",
 ])
 def test_parent_phone_headers_as_staff_write_them(roster, label):
     result = parse_roster(roster([["김철수", "010-1111-2222"]], header=["이름", label]))
