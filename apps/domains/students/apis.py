@@ -1,6 +1,7 @@
 """Student HTTP API (ARCHITECTURE §6 domains/students): thin views over the student services and selectors."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -9,14 +10,45 @@ from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.students import selectors, services
 from apps.domains.students.filters import StudentFilter
+from apps.domains.students.grades import MAX_GRADE, NOTATION_MAX_LENGTH, grade_label
 from apps.domains.students.models import Gender, SchoolType, Student
 
 
 class StudentOutputSerializer(serializers.ModelSerializer):
+    grade_label = serializers.SerializerMethodField(help_text="'고2', '3학년'; '예비 고2' until grade_starts_on")
+
     class Meta:
         model = Student
-        fields = ["id", "name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo",
-                  "user_id", "deleted_at", "created_at", "updated_at"]
+        fields = ["id", "name", "parent_phone", "phone", "school", "school_type", "grade", "grade_starts_on",
+                  "grade_label", "gender", "memo", "user_id", "deleted_at", "created_at", "updated_at"]
+
+    def get_grade_label(self, student) -> str:
+        return grade_label(school_type=student.school_type, grade=student.grade,
+                           starts_on=student.grade_starts_on, today=timezone.localdate())
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": max(MAX_GRADE.values())},
+        {"type": "string", "maxLength": NOTATION_MAX_LENGTH, "example": "예비 고2"},
+    ],
+    "nullable": True,
+    "description": "학년: 숫자 1~6(중등·고등은 1~3) 또는 '중2', '2학년', '예비 고2' 같은 표기",
+})
+class GradeField(serializers.Field):
+    """An integer or a notation, passed on as given: the students service parses and checks it (INVALID_GRADE)."""
+
+    default_error_messages = {"invalid": "학년은 숫자이거나 '중2', '예비 고2' 같은 글자여야 합니다."}
+
+    def to_internal_value(self, data):
+        if type(data) is int or (type(data) is float and data.is_integer()):
+            return int(data)
+        if type(data) is str and len(data) <= NOTATION_MAX_LENGTH:
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
 
 
 class StudentInputSerializer(serializers.Serializer):
@@ -26,7 +58,7 @@ class StudentInputSerializer(serializers.Serializer):
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
     school = serializers.CharField(max_length=100, required=False, allow_blank=True)
     school_type = serializers.ChoiceField(choices=SchoolType.choices, required=False, allow_blank=True)
-    grade = serializers.IntegerField(min_value=1, max_value=12, required=False, allow_null=True)
+    grade = GradeField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     memo = serializers.CharField(required=False, allow_blank=True)
 

@@ -33,6 +33,8 @@ class Student(TenantOwnedModel):
     school = models.CharField(max_length=100, blank=True, default="")
     school_type = models.CharField(max_length=12, choices=SchoolType.choices, blank=True, default="")
     grade = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Set for an upcoming grade ("예비 고2"): the grade starts on this 1 March and is shown as 예비 until then.
+    grade_starts_on = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
     memo = models.TextField(blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)

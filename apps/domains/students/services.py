@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.core.exceptions import ConflictError
 from apps.core.models import Role, Tenant
 from apps.core.phone import InvalidPhoneError, normalize_optional_phone, normalize_phone
+from apps.domains.students.grades import Grade, parse_grade, resolve_grade, school_year_start
 from apps.domains.students.models import Student
 from apps.domains.students.selectors import (
     DeletedDuplicateGroup,
@@ -41,7 +42,7 @@ class StudentRestoreConflictError(ConflictError):
     default_message = "같은 이름과 학부모 전화번호의 재원 학생이 있어 복원할 수 없습니다."
 
 
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
+def _clean(data: dict[str, Any], *, student: Student | None = None) -> dict[str, Any]:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -58,7 +59,29 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
             cleaned["phone"] = normalize_optional_phone(cleaned["phone"])
     except InvalidPhoneError as exc:
         raise InvalidPhoneError(details={"field": "phone"}) from exc
+    if "grade" in cleaned or "school_type" in cleaned:
+        cleaned.update(_grade_fields(cleaned, student=student))
     return cleaned
+
+
+def _grade_fields(data: dict[str, Any], *, student: Student | None) -> dict[str, Any]:
+    """school_type, grade (and grade_starts_on when the grade is given) checked together.
+
+    A stated school type must agree with a notation naming one; when only the grade is given, the notation's
+    school type replaces the stored one ("중2" → MIDDLE), and when only the school type is given, the stored grade
+    must fit it. Raises InvalidGradeError.
+    """
+    stated = data.get("school_type") or ""
+    inferred = student.school_type if student is not None and "school_type" not in data else ""
+    if "grade" in data:
+        notation = parse_grade(data["grade"])
+    else:
+        notation = Grade(grade=student.grade if student is not None else None)
+    resolved = resolve_grade(notation, school_type=stated, inferred_school_type=inferred)
+    fields = {"school_type": resolved.school_type, "grade": resolved.grade}
+    if "grade" in data:
+        fields["grade_starts_on"] = school_year_start(timezone.localdate()) if resolved.upcoming else None
+    return fields
 
 
 def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateError) -> None:
@@ -77,7 +100,7 @@ def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateEr
 
 @transaction.atomic
 def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str = "", school: str = "",
-                   school_type: str = "", grade: int | None = None, gender: str = "", memo: str = "") -> Student:
+                   school_type: str = "", grade: int | str | None = None, gender: str = "", memo: str = "") -> Student:
     fields = _clean({"name": name, "parent_phone": parent_phone, "phone": phone, "school": school,
                      "school_type": school_type, "grade": grade, "gender": gender, "memo": memo})
     if student_live_twin_exists(tenant_id=tenant.id, name=fields["name"], parent_phone=fields["parent_phone"]):
@@ -89,7 +112,7 @@ def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str =
 
 @transaction.atomic
 def student_update(*, student: Student, data: dict[str, Any]) -> Student:
-    fields = _clean(data)
+    fields = _clean(data, student=student)
     for name, value in fields.items():
         setattr(student, name, value)
     if student.deleted_at is None and student_live_twin_exists(

@@ -12,15 +12,17 @@ import json
 from collections.abc import Sequence
 
 from django.db import connection
+from django.utils import timezone
 
 from apps.core.models import Role, User
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus, SessionEnrollment
+from apps.domains.students.grades import school_year_start
 from apps.domains.students.models import Student
 
 from .parser import ParsedStudentRow
 
-_STUDENT_FIELDS = ("tenant", "name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo",
-                   "extra", "created_at", "updated_at")
+_STUDENT_FIELDS = ("tenant", "name", "parent_phone", "phone", "school", "school_type", "grade", "grade_starts_on",
+                   "gender", "memo", "extra", "created_at", "updated_at")
 _ENROLLMENT_FIELDS = ("tenant", "lecture", "student", "status", "enrolled_at")
 
 
@@ -95,20 +97,24 @@ def select_enrollments(*, lecture, student_ids: Sequence[int]) -> dict[int, int]
 def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tuple[str, str], int]:
     """Insert the rows' students; return {(name, parent_phone): id} of the live students now holding those keys."""
     wanted = {row.key for row in rows}
+    # "예비 고2" starts with the coming school year, as the student API sets it.
+    starts_on = school_year_start(timezone.localdate(now))
     if fast_path_enabled():
         columns = _columns(Student, *_STUDENT_FIELDS)
         sql = (
             f"INSERT INTO {_table(Student)} ({columns}) "  # noqa: S608 (identifiers from model metadata)
-            "SELECT %s, t.name, t.parent_phone, t.phone, t.school, t.school_type, t.grade, t.gender, t.memo, "
-            "t.extra::jsonb, %s, %s "
-            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[], %s::text[], "
-            "%s::text[], %s::text[]) AS t(name, parent_phone, phone, school, school_type, grade, gender, memo, extra) "
+            "SELECT %s, t.name, t.parent_phone, t.phone, t.school, t.school_type, t.grade, t.grade_starts_on, "
+            "t.gender, t.memo, t.extra::jsonb, %s, %s "
+            "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[], %s::date[], "
+            "%s::text[], %s::text[], %s::text[]) "
+            "AS t(name, parent_phone, phone, school, school_type, grade, grade_starts_on, gender, memo, extra) "
             f"ON CONFLICT DO NOTHING RETURNING {_columns(Student, 'name', 'parent_phone', 'id')}"
         )
         params = [
             tenant.id, now, now,
             [row.name for row in rows], [row.parent_phone for row in rows], [row.phone for row in rows],
             [row.school for row in rows], [row.school_type for row in rows], [row.grade for row in rows],
+            [starts_on if row.grade_upcoming else None for row in rows],
             [row.gender for row in rows], [row.memo for row in rows],
             [json.dumps(row.extra, ensure_ascii=False) for row in rows],
         ]
@@ -121,7 +127,8 @@ def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tu
         Student.objects.bulk_create(
             [
                 Student(tenant=tenant, name=row.name, parent_phone=row.parent_phone, phone=row.phone,
-                        school=row.school, school_type=row.school_type, grade=row.grade, gender=row.gender,
+                        school=row.school, school_type=row.school_type, grade=row.grade,
+                        grade_starts_on=starts_on if row.grade_upcoming else None, gender=row.gender,
                         memo=row.memo, extra=row.extra)
                 for row in rows
             ],

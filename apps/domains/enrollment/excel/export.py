@@ -12,6 +12,7 @@ from openpyxl.cell import WriteOnlyCell
 from apps.core.models import Tenant
 from apps.domains.enrollment.models import Enrollment, EnrollmentStatus
 from apps.domains.lectures.models import Lecture
+from apps.domains.students.grades import grade_label
 from apps.domains.students.models import Gender, SchoolType
 
 EXPORT_HEADERS = (
@@ -68,6 +69,7 @@ def enrollment_export_roster(
     sheet = workbook.create_sheet(title="수강생 명단")
     sheet.append(EXPORT_HEADERS)
     row_count = 0
+    today = timezone.localdate()
     for enrollment in enrollments.iterator(chunk_size=_CHUNK):
         row_count += 1
         student = enrollment.student
@@ -77,7 +79,9 @@ def enrollment_export_roster(
             format_phone(student.phone),
             student.school,
             _SCHOOL_TYPES.get(student.school_type, ""),
-            student.grade,
+            # As the parser reads it back: "중2", "3학년", "예비 고2" until the school year starts.
+            grade_label(school_type=student.school_type, grade=student.grade, starts_on=student.grade_starts_on,
+                        today=today) or None,
             _GENDERS.get(student.gender, ""),
             student.memo,
             _STATUSES.get(enrollment.status, enrollment.status),

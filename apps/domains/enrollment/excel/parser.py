@@ -21,6 +21,7 @@ from pathlib import Path
 from python_calamine import CalamineError, CalamineWorkbook
 
 from apps.core.phone import InvalidPhoneError, normalize_phone
+from apps.domains.students.grades import Grade, InvalidGradeError, parse_grade, resolve_grade
 from apps.domains.students.models import Gender, SchoolType
 
 from .errors import ExcelFileError, ExcelHeaderError, ExcelNoRowsError
@@ -31,19 +32,10 @@ HEADER_SEARCH_ROWS = 20
 NAME_MAX_LENGTH = 50
 SCHOOL_MAX_LENGTH = 100
 
+# Exact aliases of the fields other than phones (after header_key). Phone columns are recognised by
+# `phone_field`: staff write them in too many ways for a list.
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("이름", "성명", "학생명", "학생 이름", "학생이름", "name", "student name"),
-    "parent_phone": (
-        "학부모 전화번호", "학부모 연락처", "학부모 전화", "학부모번호", "학부모 번호",
-        "학부모 휴대폰", "학부모 핸드폰", "학부모 휴대전화",
-        "보호자 연락처", "보호자 전화번호", "보호자 전화", "보호자 번호", "보호자 휴대폰", "보호자 핸드폰",
-        "부모님 전화", "부모님 전화번호", "부모님 연락처", "부모님 휴대폰", "부모님 핸드폰",
-        "부모 연락처", "부모 전화번호", "parent phone", "parentphone", "parent mobile", "guardian phone",
-    ),
-    "phone": (
-        "학생 전화번호", "학생 연락처", "학생 휴대폰", "학생 핸드폰", "학생 휴대전화",
-        "휴대폰", "핸드폰", "휴대전화", "연락처", "전화번호", "phone", "student phone", "mobile",
-    ),
     "school": ("학교", "학교명", "school"),
     "grade": ("학년", "grade"),
     "school_type": ("초/중/고", "초중고", "학교급", "구분", "school type"),
@@ -51,6 +43,8 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "memo": ("메모", "비고", "memo", "note"),
 }
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s_\-.*·:/]")
+_LABEL_NOISE = re.compile(r"[\s_\-.*·:/()\[\]]")
+_BRACKETED_EXAMPLE = re.compile(r"[(\[][^()\[\]a-z가-힣]*[)\]]")  # '(010-0000-0000)'; '(모)', '(집)' are words
 
 
 def header_key(value: object) -> str:
@@ -60,6 +54,163 @@ def header_key(value: object) -> str:
 
 
 _ALIAS_TO_FIELD = {header_key(alias): name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+
+# A phone header is WHO + WHAT in any order ('아버지 휴대폰', '모 HP', 'HP(모)', 'Parent phone', '학생 연락처'),
+# optionally with filler ('님', '번호', '1', '(필수)'). Without WHO it is the student's phone; a header of only a
+# parent word ('학부모', '보호자') is the parent's phone.
+_PARENT_WORDS = (
+    "학부모님", "학부모", "보호자", "부모님", "부모", "아버님", "어머님", "아버지", "어머니", "아빠", "엄마",
+    "부친", "모친", "부", "모", "parents", "parent", "guardian", "father", "mother", "dad", "mom", "mum",
+)
+_PARENT_ALONE = frozenset({"학부모님", "학부모", "보호자", "부모님", "부모", "parents", "parent", "guardian"})
+_STUDENT_WORDS = ("학생", "본인", "자녀", "student")
+_PHONE_WORDS = (
+    "휴대전화번호", "휴대폰번호", "핸드폰번호", "전화번호", "연락처", "휴대전화", "휴대폰", "핸드폰", "모바일",
+    "전화", "폰", "hp", "phone", "mobile", "cellphone", "cell", "telephone", "tel", "contact",
+)
+_FILLER_WORDS = ("님", "의", "번호", "필수", "선택", "예시", "예")
+_WORD_KIND = {
+    **dict.fromkeys(_PARENT_WORDS, "parent"), **dict.fromkeys(_STUDENT_WORDS, "student"),
+    **dict.fromkeys(_PHONE_WORDS, "what"), **dict.fromkeys(_FILLER_WORDS, "filler"),
+}
+# Longest first, so '부모' is one word and '모바일' is not '모' + '바일'.
+_HEADER_WORD = re.compile("|".join(sorted(map(re.escape, _WORD_KIND), key=len, reverse=True)))
+_NUMBERED = re.compile(r"[1-9]$")  # '연락처1', '연락처2'
+_DATA_LIKE = re.compile(r"\d{3}")  # a phone, a date, a year: a data row, not labels
+EXPLICIT, LOOSE = 2, 1  # how sure a header is: the best column of each field wins, the first one on a tie
+
+
+def phone_field(key: str) -> tuple[str, int] | None:
+    """(field, certainty) of a header key made only of WHO, WHAT and filler words, else None."""
+    kinds, position, parent_alone = set(), 0, False
+    key = _NUMBERED.sub("", key)
+    while position < len(key):
+        match = _HEADER_WORD.match(key, position)
+        if match is None:
+            return None
+        word = match.group()
+        kinds.add(_WORD_KIND.get(word, "filler"))
+        parent_alone = parent_alone or word in _PARENT_ALONE
+        position = match.end()
+    if "what" in kinds:
+        if "parent" in kinds:
+            return "parent_phone", EXPLICIT
+        return ("phone", EXPLICIT) if "student" in kinds else ("phone", LOOSE)
+    if parent_alone and "student" not in kinds:
+        return "parent_phone", LOOSE
+    return None
+
+
+def label_field(value: object) -> tuple[str, int] | None:
+    """The field a header label names and how surely, or None: exact aliases, then the phone matcher."""
+    if value == "" or value is None:
+        return None
+    key = header_key(value)
+    if key in _ALIAS_TO_FIELD:
+        return _ALIAS_TO_FIELD[key], EXPLICIT
+    # Bracketed words count: the WHO ('연락처(학부모)', 'HP(모)'), filler ('(필수)') or not a phone ('전화(집)').
+    text = unicodedata.normalize("NFKC", str(value)).strip().lower()
+    found = phone_field(_LABEL_NOISE.sub("", _BRACKETED_EXAMPLE.sub("", text)))
+    if found is None and key:
+        # Any other bracket is a remark only next to an explicit header ('학부모 연락처(숫자만)').
+        without_brackets = phone_field(key)
+        found = without_brackets if without_brackets and without_brackets[1] == EXPLICIT else None
+    return found
+
+
+def _is_who_word(value: object) -> bool:
+    key = header_key(value)
+    return bool(key) and _WORD_KIND.get(key) in ("parent", "student")
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The roster header: its first and last row (0-based indexes into the rows read), column → field, and
+    column → label as written (a two-row header's labels joined: '연락처 학부모')."""
+
+    first: int
+    last: int
+    mapping: dict[int, str]
+    labels: dict[int, str]
+
+
+def _mapping(fields: dict[int, tuple[str, int]]) -> dict[int, str]:
+    best: dict[str, tuple[int, int]] = {}
+    for column, (name, certainty) in fields.items():
+        if name not in best or certainty > best[name][1]:
+            best[name] = (column, certainty)
+    return {column: name for name, (column, _) in sorted(best.items(), key=lambda item: item[1][0])}
+
+
+def _is_roster(mapping: dict[int, str]) -> bool:
+    return "name" in mapping.values() and len(mapping) >= 2
+
+
+def _single_row_header(index: int, values: list) -> Header:
+    labels = {column: cell_text(value) for column, value in enumerate(values) if cell_text(value)}
+    fields = {column: found for column, label in labels.items() if (found := label_field(label))}
+    return Header(index, index, _mapping(fields), labels)
+
+
+def _two_row_header(index: int, upper: list, lower: list) -> Header | None:
+    """The header of rows `index` and `index + 1` when the lower row holds labels under the upper ones, else None.
+
+    A merged cell reads as its value in the first cell and "" in the rest, so an upper label is carried right
+    across the empty upper cells; under it, each lower label is read with it ('연락처' over '학생 | 학부모').
+    """
+    upper_texts = [cell_text(value) for value in upper]
+    lower_texts = [cell_text(value) for value in lower]
+    if not any(label_field(text) or _is_who_word(text) for text in upper_texts):
+        return None
+    if any(type(value) in (int, float) or _DATA_LIKE.search(text)
+           for value, text in zip(lower, lower_texts, strict=False)):
+        return None
+    labels: dict[int, str] = {}
+    fields: dict[int, tuple[str, int]] = {}
+    from_lower = False
+    carried = ""
+    for column in range(max(len(upper_texts), len(lower_texts))):
+        above = upper_texts[column] if column < len(upper_texts) else ""
+        below = lower_texts[column] if column < len(lower_texts) else ""
+        own = bool(above)
+        carried = above or carried
+        if not below:
+            if own:
+                labels[column] = above
+                if found := label_field(above):
+                    fields[column] = found
+            continue
+        if not carried:
+            labels[column] = below
+            found = label_field(below)
+        else:
+            labels[column] = f"{carried} {below}"
+            found = label_field(carried + below) or label_field(below + carried)
+            if found is None and not _is_who_word(carried):
+                # A group title ('기본 정보' over '이름 | 학교'); under a WHO ('학부모' over '이름') it is not ours.
+                found = label_field(below)
+        if found:
+            fields[column] = found
+            from_lower = True
+    mapping = _mapping(fields)
+    if not from_lower or not _is_roster(mapping):
+        return None
+    return Header(index, index + 1, mapping, labels)
+
+
+def find_header(rows: list[list]) -> Header | None:
+    """The roster header among the first rows (one row, or two when the second names columns under the first)."""
+    for index, values in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        if not any(values):
+            continue
+        single = _single_row_header(index, values)
+        if index + 1 < len(rows) and any(rows[index + 1]):
+            double = _two_row_header(index, values, rows[index + 1])
+            if double is not None and len(double.mapping) >= len(single.mapping):
+                return double
+        if _is_roster(single.mapping):
+            return single
+    return None
 
 
 @dataclass(slots=True)
@@ -74,6 +225,7 @@ class ParsedStudentRow:
     gender: str = ""
     memo: str = ""
     extra: dict = field(default_factory=dict)
+    grade_upcoming: bool = False  # "예비 고2": the grade starts with the coming school year
 
     @property
     def key(self) -> tuple[str, str]:
@@ -94,10 +246,11 @@ class SkippedRow:
 class ParsedRoster:
     rows: list[ParsedStudentRow]
     skipped: list[SkippedRow]
-    header_row: int
+    header_row: int  # the header's first row as Excel numbers it
     columns: dict[str, str]
     extra_columns: list[str] = field(default_factory=list)
     sheet_name: str = ""
+    header_last_row: int = 0  # its last row: header_row + 1 for a two-row header
 
 
 class _RowError(Exception):
@@ -111,12 +264,19 @@ MSG_NAME_TOO_LONG = f"이름이 너무 깁니다. {NAME_MAX_LENGTH}자 이하로
 MSG_MISSING_PARENT_PHONE = "학부모 전화번호가 비어 있습니다."
 MSG_INVALID_PARENT_PHONE = "학부모 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력해 주세요."
 MSG_INVALID_STUDENT_PHONE = "학생 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력하거나 비워 두세요."
-MSG_INVALID_GRADE = "학년을 알 수 없습니다. '중2', '고1', '초6', '2학년'처럼 입력해 주세요."
 MSG_INVALID_SCHOOL_TYPE = "학교급을 알 수 없습니다. '초', '중', '고' 중 하나로 입력해 주세요."
 MSG_INVALID_GENDER = "성별을 알 수 없습니다. '남' 또는 '여'로 입력해 주세요."
 MSG_EXAMPLE_ROW = "양식의 예시 행이라 건너뛰었습니다."
 
-_BLANK_PHONES = frozenset({"-", "--", "없음", "x", "X", "null", "NULL", "none", "None", "n/a", "N/A"})
+# What staff write in a phone cell for "no number" (compared lower-cased, without spaces).
+PHONE_PLACEHOLDERS = frozenset({
+    "", "-", "--", "---", "—", "–", ".", "..", "...", "0", "x", "xx", "xxx", "?", "??", "'", '"',
+    "무", "없음", "없다", "미정", "미상", "모름", "미입력", "미기재", "해당없음", "해당무", "추후", "추후기재",
+    "확인중", "null", "none", "nil", "n/a", "na",
+})
+# A note beside a number: '010-1234-5678(모)', '010 1234 5678 엄마', '엄마: 010…'.
+_BRACKETED_NOTE = re.compile(r"[(\[][^\d()\[\]]*[)\]]")
+_NOTE_EDGES = re.compile(r"^[^\d+(]+|[^\d)]+$")
 _ELEMENTARY, _MIDDLE, _HIGH = SchoolType.ELEMENTARY.value, SchoolType.MIDDLE.value, SchoolType.HIGH.value
 _MALE, _FEMALE = Gender.MALE.value, Gender.FEMALE.value
 _SCHOOL_TYPE_WORDS = {
@@ -124,8 +284,6 @@ _SCHOOL_TYPE_WORDS = {
     **dict.fromkeys(("중", "중등", "중학교", "중학생", "middle"), _MIDDLE),
     **dict.fromkeys(("고", "고등", "고등학교", "고등학생", "high"), _HIGH),
 }
-_GRADE = re.compile(r"^(초등학교|초등|초|중학교|중등|중|고등학교|고등|고)?(\d{1,2})(?:학년)?$")
-_MAX_GRADE = {_ELEMENTARY: 6, _MIDDLE: 3, _HIGH: 3, "": 6}
 _GENDERS = {
     **dict.fromkeys(("남", "남자", "남성", "남학생", "m", "male"), _MALE),
     **dict.fromkeys(("여", "여자", "여성", "여학생", "f", "female"), _FEMALE),
@@ -171,18 +329,31 @@ def _school_type_of(value: object) -> str:
     raise _RowError("INVALID_SCHOOL_TYPE", MSG_INVALID_SCHOOL_TYPE)
 
 
-def _grade_of(value: object) -> tuple[str, int | None]:
-    text = re.sub(r"\s", "", cell_text(value))
-    if not text:
-        return "", None
-    match = _GRADE.match(text)
-    if not match:
-        raise _RowError("INVALID_GRADE", MSG_INVALID_GRADE)
-    school_type = _SCHOOL_TYPE_WORDS[match.group(1)] if match.group(1) else ""
-    grade = int(match.group(2))
-    if not 1 <= grade <= _MAX_GRADE[school_type]:
-        raise _RowError("INVALID_GRADE", MSG_INVALID_GRADE)
-    return school_type, grade
+def is_phone_placeholder(value: object) -> bool:
+    """'없음', '-', '미정', 'x', 0, a blank: no number was given (as opposed to a wrong one)."""
+    if value is None:
+        return True
+    kind = type(value)
+    if kind is float or kind is int:
+        return value == 0
+    if kind is not str:
+        return False
+    return "".join(unicodedata.normalize("NFKC", value).lower().split()) in PHONE_PLACEHOLDERS
+
+
+def phone_with_note(value: object) -> str | None:
+    """The number of a cell holding one number and a note or the apostrophe LibreOffice keeps from CSV, else None.
+
+    Only called once the plain reading failed, so the common cells never pay for it.
+    """
+    if type(value) is not str:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip().lstrip("'`")
+    text = _NOTE_EDGES.sub("", _BRACKETED_NOTE.sub(" ", text)).strip()
+    try:
+        return normalize_phone(text)
+    except InvalidPhoneError:
+        return None
 
 
 def _gender_of(value: object) -> str:
@@ -209,34 +380,17 @@ def _outcome(function, value) -> tuple[bool, object]:
         return False, exc
 
 
-def _profile(fields: list[str], raw: tuple) -> tuple[str, str, int | None, str]:
+def _profile(fields: list[str], raw: tuple) -> tuple[str, str, int | None, str, bool]:
     cells = dict(zip(fields, raw, strict=False))
-    school, school_type = _school_of(cells["school"]) if "school" in cells else ("", "")
-    grade = None
-    if "grade" in cells:
-        grade_type, grade = _grade_of(cells["grade"])
-        school_type = grade_type or school_type
-    if "school_type" in cells:
-        school_type = _school_type_of(cells["school_type"]) or school_type
-    if grade is not None and grade > _MAX_GRADE[school_type]:
-        raise _RowError("INVALID_GRADE", MSG_INVALID_GRADE)
+    school, inferred = _school_of(cells["school"]) if "school" in cells else ("", "")
+    stated = _school_type_of(cells["school_type"]) if "school_type" in cells else ""
+    try:
+        grade = resolve_grade(parse_grade(cells["grade"]) if "grade" in cells else Grade(),
+                              school_type=stated, inferred_school_type=inferred)
+    except InvalidGradeError as exc:
+        raise _RowError(exc.code, exc.message) from None
     gender = _gender_of(cells["gender"]) if "gender" in cells else ""
-    return school, school_type, grade, gender
-
-
-def find_header(rows: list[list]) -> tuple[int, dict[int, str]] | None:
-    """Index of the header row among the first rows and its column → field map, or None."""
-    for index, values in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        mapping: dict[int, str] = {}
-        for column, value in enumerate(values):
-            if value == "" or value is None:
-                continue
-            name = _ALIAS_TO_FIELD.get(header_key(value))
-            if name and name not in mapping.values():
-                mapping[column] = name
-        if "name" in mapping.values() and len(mapping) >= 2:
-            return index, mapping
-    return None
+    return school, grade.school_type, grade.grade, gender, grade.upcoming
 
 
 def parse_roster(path: str | Path) -> ParsedRoster:
@@ -259,13 +413,12 @@ def parse_roster(path: str | Path) -> ParsedRoster:
             found = find_header(head)
             if found is None:
                 continue
-            header_index, mapping = found
             # The loop allocates a few objects per row and frees none: generational collections would rescan
             # every row built so far, for nothing (no cycles are created here).
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
-                roster = _parse_rows(head, rows, header_index, mapping)
+                roster = _parse_rows(head, rows, found)
             finally:
                 if gc_was_enabled:
                     gc.enable()
@@ -285,19 +438,16 @@ def _take(rows: Iterator[list], count: int) -> list[list]:
     return head
 
 
-def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mapping: dict[int, str]) -> ParsedRoster:
-    header = head[header_index]
-    columns = {name: cell_text(header[column]) for column, name in mapping.items()}
+def _parse_rows(head: list[list], rest: Iterator[list], header: Header) -> ParsedRoster:
+    mapping = header.mapping
+    columns = {name: header.labels[column] for column, name in mapping.items()}
     if "parent_phone" not in columns:
         raise ExcelHeaderError(
             "EXCEL_MISSING_COLUMN",
             "'학부모 전화번호' 열을 찾을 수 없습니다. 머리글에 '학부모 전화번호' 열을 추가해 주세요.",
             details={"missing": ["parent_phone"]},
         )
-    extra_columns = [
-        (column, cell_text(value)) for column, value in enumerate(header)
-        if column not in mapping and cell_text(value)
-    ]
+    extra_columns = [(column, label) for column, label in header.labels.items() if column not in mapping]
     col = {name: column for column, name in mapping.items()}
     c_name, c_parent = col["name"], col["parent_phone"]
     c_phone, c_memo = col.get("phone"), col.get("memo")
@@ -310,7 +460,7 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
     profile = partial(_profile, profile_fields)
     profile_cache: dict = {}
     extra_cache: dict = {}  # unknown columns (class, bus route...) repeat too
-    school, school_type, grade, gender = "", "", None, ""
+    school, school_type, grade, gender, upcoming = "", "", None, "", False
 
     parsed: list[ParsedStudentRow] = []
     skipped: list[SkippedRow] = []
@@ -319,7 +469,7 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
     example_name, example_phone = TEMPLATE_EXAMPLE_KEY
     nfkc = unicodedata.normalize
 
-    data_rows = chain(enumerate(head[header_index + 1:], start=header_index + 2), enumerate(rest, start=len(head) + 1))
+    data_rows = chain(enumerate(head[header.last + 1:], start=header.last + 2), enumerate(rest, start=len(head) + 1))
     # calamine yields rows from the sheet's first row, so the position is the row number Excel shows.
     for excel_row, values in data_rows:
         if not any(values):
@@ -340,17 +490,22 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
             try:
                 parent_phone = normalize_phone(raw)
             except InvalidPhoneError:
-                if raw == "" or (type(raw) is str and not raw.strip()):
+                if is_phone_placeholder(raw):
                     raise _RowError("MISSING_PARENT_PHONE", MSG_MISSING_PARENT_PHONE)
-                raise _RowError("INVALID_PARENT_PHONE", MSG_INVALID_PARENT_PHONE)
+                parent_phone = phone_with_note(raw)
+                if parent_phone is None:
+                    raise _RowError("INVALID_PARENT_PHONE", MSG_INVALID_PARENT_PHONE)
             phone = ""
             if c_phone is not None:
                 raw = values[c_phone]
-                if raw != "" and not (type(raw) is str and (not raw.strip() or raw.strip() in _BLANK_PHONES)):
+                if raw != "":
                     try:
                         phone = normalize_phone(raw)
                     except InvalidPhoneError:
-                        raise _RowError("INVALID_STUDENT_PHONE", MSG_INVALID_STUDENT_PHONE)
+                        if not is_phone_placeholder(raw):
+                            phone = phone_with_note(raw)
+                            if phone is None:
+                                raise _RowError("INVALID_STUDENT_PHONE", MSG_INVALID_STUDENT_PHONE)
             if profile_of is not None:
                 raw = profile_of(values)
                 outcome = profile_cache.get(raw)
@@ -358,7 +513,7 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
                     outcome = profile_cache[raw] = _outcome(profile, raw)
                 if not outcome[0]:
                     raise outcome[1]
-                school, school_type, grade, gender = outcome[1]
+                school, school_type, grade, gender, upcoming = outcome[1]
             memo = ""
             if c_memo is not None:
                 memo = values[c_memo]
@@ -391,11 +546,12 @@ def _parse_rows(head: list[list], rest: Iterator[list], header_index: int, mappi
                         clean = extra_cache[value] = _json_value(value)
                     extra[label] = clean
         append(ParsedStudentRow(excel_row, name, parent_phone, phone, school, school_type, grade, gender, memo,
-                                extra))
+                                extra, upcoming))
     return ParsedRoster(
         rows=parsed,
         skipped=skipped,
-        header_row=header_index + 1,
+        header_row=header.first + 1,
         columns=columns,
         extra_columns=[label for _, label in extra_columns],
+        header_last_row=header.last + 1,
     )

@@ -1,6 +1,8 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.core.models import Role
@@ -218,3 +220,52 @@ def test_unauthenticated_is_401(client, db):
 
     assert response.status_code == 401
     assert response.json()["code"] == "AUTHENTICATION_REQUIRED"
+
+
+GRADE_MESSAGE = ("학년이 올바르지 않습니다. 초등은 1~6학년, 중등·고등은 1~3학년이며 "
+                 "'3', '2학년', '중2', '고1', '예비 고2'처럼 입력해 주세요.")
+
+
+@pytest.mark.parametrize(("school_type", "grade"), [("ELEMENTARY", 9), ("MIDDLE", 7), ("HIGH", 4), ("HIGH", 10**30)])
+def test_create_with_a_grade_beyond_the_school_type_is_400_invalid_grade(admin_client, school_type, grade):
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "01012345678", "school_type": school_type,
+                                       "grade": grade}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"code": "INVALID_GRADE", "message": GRADE_MESSAGE, "details": {"field": "grade"}}
+    assert Student.objects.count() == 0
+
+
+def test_patch_of_the_school_type_alone_against_the_stored_grade_is_400(admin_client, tenant, make_student):
+    student = make_student(tenant, school_type="ELEMENTARY", grade=5)
+
+    response = admin_client.patch(f"{URL}{student.id}/", {"school_type": "HIGH"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "INVALID_GRADE"
+    student.refresh_from_db()
+    assert student.school_type == "ELEMENTARY"
+
+
+@pytest.mark.parametrize(("grade", "code"), [("고이", "INVALID_GRADE"), ("대학 1", "INVALID_GRADE"),
+                                             (True, "VALIDATION_ERROR"), ({"a": 1}, "VALIDATION_ERROR")])
+def test_create_with_an_unknown_grade_notation_is_400(admin_client, grade, code):
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "01012345678", "grade": grade},
+                                 format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert Student.objects.count() == 0
+
+
+@time_machine.travel(datetime(2026, 12, 15, 10, tzinfo=UTC), tick=False)
+def test_an_upcoming_grade_is_shown_as_예비_until_the_first_of_march(admin_client):
+    response = admin_client.post(URL, {"name": "김철수", "parent_phone": "01012345678", "grade": "예비 고2"},
+                                 format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["school_type"], body["grade"], body["grade_starts_on"], body["grade_label"]) == (
+        "HIGH", 2, "2027-03-01", "예비 고2")
+    with time_machine.travel(datetime(2027, 3, 1, 0, 30, tzinfo=ZoneInfo("Asia/Seoul")), tick=False):
+        assert admin_client.get(f"{URL}{body['id']}/").json()["grade_label"] == "고2"

@@ -1,13 +1,15 @@
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from apps.core.models import Role, User
 from apps.core.phone import InvalidPhoneError
 from apps.domains.enrollment.models import Attendance, Enrollment
 from apps.domains.students import services
+from apps.domains.students.grades import InvalidGradeError
 from apps.domains.students.models import Student
 from apps.domains.students.services import (
     StudentDuplicateError,
@@ -212,3 +214,66 @@ def test_two_concurrent_creates_of_the_same_student_leave_exactly_one(make_tenan
     assert sorted(outcomes) == ["created", "duplicate"]
     assert Student.objects.filter(tenant=tenant).count() == 1
 
+
+
+@pytest.mark.parametrize(("school_type", "grade"), [("ELEMENTARY", 9), ("MIDDLE", 7), ("HIGH", 4), ("", 7)])
+def test_create_refuses_a_grade_beyond_the_school_type(tenant, school_type, grade):
+    with pytest.raises(InvalidGradeError) as caught:
+        student_create(tenant=tenant, name="김철수", parent_phone="01012345678", school_type=school_type, grade=grade)
+
+    assert caught.value.code == "INVALID_GRADE"
+    assert Student.objects.count() == 0
+
+
+def test_create_reads_a_notation_and_takes_its_school_type(tenant):
+    student = student_create(tenant=tenant, name="김철수", parent_phone="01012345678", grade="중2")
+
+    student.refresh_from_db()
+    assert (student.school_type, student.grade, student.grade_starts_on) == ("MIDDLE", 2, None)
+
+
+@time_machine.travel(datetime(2026, 12, 15, 10, tzinfo=UTC), tick=False)
+def test_create_with_an_upcoming_grade_starts_it_on_the_coming_first_of_march(tenant):
+    student = student_create(tenant=tenant, name="김철수", parent_phone="01012345678", grade="예비 고2")
+
+    student.refresh_from_db()
+    assert (student.school_type, student.grade, student.grade_starts_on) == ("HIGH", 2, date(2027, 3, 1))
+
+
+def test_update_of_the_school_type_alone_is_checked_against_the_stored_grade(tenant, make_student):
+    student = make_student(tenant, school_type="ELEMENTARY", grade=5)
+
+    with pytest.raises(InvalidGradeError):
+        student_update(student=student, data={"school_type": "MIDDLE"})
+
+    student.refresh_from_db()
+    assert (student.school_type, student.grade) == ("ELEMENTARY", 5)
+
+
+def test_update_of_the_grade_alone_is_checked_against_the_stored_school_type(tenant, make_student):
+    student = make_student(tenant, school_type="HIGH", grade=1)
+
+    with pytest.raises(InvalidGradeError):
+        student_update(student=student, data={"grade": 4})
+
+    student.refresh_from_db()
+    assert student.grade == 1
+
+
+def test_update_to_a_plain_grade_ends_the_upcoming_one(tenant, make_student):
+    student = make_student(tenant, school_type="HIGH", grade=2, grade_starts_on=date(2027, 3, 1))
+
+    student_update(student=student, data={"grade": 1})
+
+    student.refresh_from_db()
+    assert (student.school_type, student.grade, student.grade_starts_on) == ("HIGH", 1, None)
+
+
+def test_update_without_grade_fields_keeps_a_stored_grade_as_it_is(tenant, make_student):
+    # A row written before the rule (the old API took any grade up to 12) can still get a memo.
+    student = make_student(tenant, school_type="MIDDLE", grade=7)
+
+    student_update(student=student, data={"memo": "상담 완료"})
+
+    student.refresh_from_db()
+    assert (student.grade, student.memo) == (7, "상담 완료")

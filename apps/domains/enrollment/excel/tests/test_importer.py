@@ -1,8 +1,10 @@
 """Set-based enrollment: created, restored, already enrolled; idempotent; dry run; constant queries per batch."""
 
+from datetime import UTC, date, datetime
 from unittest import mock
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -434,3 +436,15 @@ def test_import_file_without_students_fails_with_the_no_rows_message(tenant, lec
                                dry_run=False)
     assert caught.value.message == "등록할 학생 데이터가 없습니다."
     assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2026, 12, 15, 10, tzinfo=UTC), tick=False)
+def test_an_upcoming_grade_starts_on_the_coming_first_of_march(tenant, lecture):
+    rows = [ParsedStudentRow(row=2, name="김철수", parent_phone="01011112222", school_type="HIGH", grade=2,
+                             grade_upcoming=True),
+            ParsedStudentRow(row=3, name="이영희", parent_phone="01033334444", school_type="HIGH", grade=2)]
+
+    run(tenant, lecture, rows)
+
+    assert dict(Student.objects.values_list("name", "grade_starts_on")) == {"김철수": date(2027, 3, 1), "이영희": None}

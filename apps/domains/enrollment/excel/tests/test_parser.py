@@ -98,7 +98,8 @@ def test_unusable_rows_are_reported_with_the_row_number_excel_shows(roster):
                    "학부모 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력해 주세요."),
         SkippedRow(7, "INVALID_STUDENT_PHONE",
                    "학생 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력하거나 비워 두세요."),
-        SkippedRow(8, "INVALID_GRADE", "학년을 알 수 없습니다. '중2', '고1', '초6', '2학년'처럼 입력해 주세요."),
+        SkippedRow(8, "INVALID_GRADE", "학년이 올바르지 않습니다. 초등은 1~6학년, 중등·고등은 1~3학년이며 "
+                                       "'3', '2학년', '중2', '고1', '예비 고2'처럼 입력해 주세요."),
         SkippedRow(9, "INVALID_GENDER", "성별을 알 수 없습니다. '남' 또는 '여'로 입력해 주세요."),
         SkippedRow(11, "DUPLICATE_IN_FILE", "10행과 중복됩니다."),
         SkippedRow(12, "NAME_TOO_LONG", "이름이 너무 깁니다. 50자 이하로 입력해 주세요."),

@@ -1,14 +1,17 @@
 """The downloadable template and the formula-safe roster export."""
 
 import zipfile
+from datetime import UTC, date, datetime
 from io import BytesIO
 
 import pytest
+import time_machine
 from django.utils import timezone
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from apps.domains.enrollment.excel.export import EXPORT_HEADERS, enrollment_export_roster
+from apps.domains.enrollment.excel.parser import parse_roster
 from apps.domains.enrollment.excel.template import TEMPLATE_HEADERS, build_enrollment_template
 from apps.domains.enrollment.models import Enrollment, EnrollmentStatus
 
@@ -52,7 +55,7 @@ def test_the_roster_export_writes_live_students_of_the_lecture(tenant, lecture, 
     rows = read_rows(path)
     assert rows[0] == list(EXPORT_HEADERS)
     assert rows[1][:9] == [
-        "김철수", "010-1111-2222", "010-5555-6666", "대치중학교", "중등", 2.0, "남", "집중반", "수강중"]
+        "김철수", "010-1111-2222", "010-5555-6666", "대치중학교", "중등", "중2", "남", "집중반", "수강중"]
     assert len(rows) == 2
 
 
@@ -94,3 +97,16 @@ def test_status_filter_and_streaming_of_many_rows(tenant, lecture, make_student,
     assert len(rows) == 1 + 3000
     assert {row[8] for row in rows[1:]} == {"수강중"}
     assert [row[0] for row in rows[1:4]] == ["학생0001", "학생0002", "학생0004"]
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2027, 1, 10, 3, tzinfo=UTC), tick=False)
+def test_an_upcoming_grade_is_exported_as_예비_and_read_back_as_upcoming(tenant, lecture, enrolled, tmp_path):
+    enrolled("김철수", "01011112222", school_type="HIGH", grade=2, grade_starts_on=date(2027, 3, 1))
+    enrolled("이영희", "01033334444", grade=3)
+
+    path, _ = enrollment_export_roster(tenant=tenant, lecture=lecture, path=tmp_path / "roster.xlsx")
+
+    assert [row[5] for row in read_rows(path)[1:]] == ["예비 고2", "3학년"]
+    assert [(row.school_type, row.grade, row.grade_upcoming) for row in parse_roster(path).rows] == [
+        ("HIGH", 2, True), ("", 3, False)]
