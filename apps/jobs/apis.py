@@ -265,9 +265,10 @@ class JobEventsApi(JobScopedMixin, APIView):
     @extend_schema(responses={(200, "text/event-stream"): OpenApiTypes.STR})
     def get(self, request, job_id):
         job = self.get_job(job_id)
-        if events.job_events_already_ended(job=job, last_event_id=request.headers.get("Last-Event-ID")):
+        last_event_id = request.headers.get("Last-Event-ID")
+        if events.job_events_already_ended(job=job, last_event_id=last_event_id):
             return HttpResponse(status=status.HTTP_204_NO_CONTENT, headers={"Cache-Control": "no-store"})
-        stream = events.job_events_open(job=job, last_event_id=request.headers.get("Last-Event-ID"))
+        stream = events.job_events_open(job=job, last_event_id=last_event_id)
         response = StreamingHttpResponse(stream, content_type="text/event-stream")
         response["Cache-Control"] = "no-store"
         response["X-Accel-Buffering"] = "no"
