@@ -95,8 +95,9 @@ class _SlotHeldStream:
     """Iterates the events and gives the slot back when the server closes the response: after the last event, when
     the client went away mid-stream (the generator gets GeneratorExit), or when it was never started at all."""
 
-    def __init__(self, events: Iterator[bytes]):
+    def __init__(self, events: Iterator[bytes], slots: StreamSlots):
         self._events = events
+        self._slots = slots
         self._held = True
 
     def __iter__(self):
@@ -111,15 +112,16 @@ class _SlotHeldStream:
         finally:
             if self._held:
                 self._held = False
-                stream_slots.release()
+                self._slots.release()
 
 
 def job_events_open(*, job: Job, last_event_id: str | None = None) -> Iterator[bytes]:
     """The events of `job` as SSE bytes, holding one of this process's stream slots until closed; EventsBusyError
     when none is free."""
-    if not stream_slots.acquire(settings.JOBS_SSE_MAX_STREAMS_PER_PROCESS):
+    slots = stream_slots
+    if not slots.acquire(settings.JOBS_SSE_MAX_STREAMS_PER_PROCESS):
         raise EventsBusyError(retry_after=BUSY_RETRY_AFTER_SECONDS)
-    return _SlotHeldStream(_job_events(job, last_event_id))
+    return _SlotHeldStream(_job_events(job, last_event_id), slots)
 
 
 def _job_events(job: Job, last_event_id: str | None) -> Iterator[bytes]:

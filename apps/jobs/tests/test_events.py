@@ -8,12 +8,6 @@ from apps.jobs.errors import EventsBusyError, EventsTicketExpiredError, EventsTi
 from apps.jobs.models import Job, JobState
 
 
-@pytest.fixture(autouse=True)
-def free_stream_slots():
-    yield
-    events.stream_slots.in_use = 0
-
-
 def test_a_ticket_reads_back_as_its_user_for_its_job_only():
     job_id = uuid.uuid4()
     issued = events.job_events_ticket_issue(job_id=job_id, user_id=7)
