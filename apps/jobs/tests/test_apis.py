@@ -461,7 +461,7 @@ def test_events_of_another_tenants_job_is_404(admin_client, make_job, other_tena
     assert response.json()["code"] == "JOB_NOT_FOUND"
 
 
-def test_ticket_is_scoped_to_the_job_and_expires_after_the_setting(admin_client, make_job, settings):
+def test_ticket_answers_the_stream_url_and_its_expiry(admin_client, make_job, settings):
     settings.JOBS_EVENTS_TICKET_SECONDS = 600
     job = make_job(state=JobState.DONE)
     before = timezone.now().replace(microsecond=0)
