@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 _PHONE = re.compile(r"(?<!\d)(01[016789])[-. ]?(\d{3,4})[-. ]?(\d{4})(?!\d)")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "key")
+# Credentials a browser must put in a URL (an events ticket): Django logs the request, query string included.
+_URL_SECRET = re.compile(r"([?&](?:ticket|token)=)[^&#\s'\"]+", re.IGNORECASE)
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -15,16 +17,23 @@ def mask_phone(text: str) -> str:
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
+def _mask(text: str) -> str:
+    return _URL_SECRET.sub(r"\1***", mask_phone(text))
+
+
 def _clean(key: str, value):
     if any(part in key.lower() for part in _SECRET_KEYS):
         return "***"
     if isinstance(value, str):
-        return mask_phone(value)
+        return _mask(value)
     if isinstance(value, dict):
         return {k: _clean(str(k), v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean(key, v) for v in value]
-    return value
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # Any other object (django.request's WSGIRequest, with its query string) is logged as its masked text.
+    return _mask(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,11 +42,11 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "event": mask_phone(record.getMessage()),
+            "event": _mask(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = _clean(key, value)
         if record.exc_info:
-            payload["exc"] = mask_phone(self.formatException(record.exc_info))
+            payload["exc"] = _mask(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False, default=str)

@@ -3,16 +3,18 @@
 import functools
 import hashlib
 import json
-import threading
 import time
+from urllib.parse import urlencode
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -21,15 +23,17 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 
+from apps.core.models import User
 from apps.core.permissions import HasInternalWorkerToken, IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
-from apps.jobs import selectors, services, status_cache
-from apps.jobs.errors import JobNotFoundError
+from apps.jobs import events, selectors, services, status_cache
+from apps.jobs.errors import EventsBusyError, JobNotFoundError
 from apps.jobs.models import Job
 from apps.jobs.serializers import (
     AttemptInputSerializer,
     ClaimInputSerializer,
     CompleteInputSerializer,
+    EventsTicketOutputSerializer,
     FailInputSerializer,
     InternalJobOutputSerializer,
     JobListFilterSerializer,
@@ -206,13 +210,68 @@ class EventStreamRenderer(BaseRenderer):
         return json.dumps(data, ensure_ascii=False).encode() if data is not None else b""
 
 
-class JobEventsApi(JobScopedMixin, APIView):
-    """GET /api/v1/jobs/<id>/events/: Server-Sent Events, one `status` event per change until a terminal state.
+class EventsTicketAuthentication(BaseAuthentication):
+    """`?ticket=` from POST .../events/ticket/, for EventSource, which cannot send the JWT. Without the parameter the
+    usual authenticators decide; with it, only the ticket does."""
 
-    Bounded by JOBS_SSE_MAX_SECONDS so a sync gunicorn worker is never held for long; the browser's EventSource
-    reconnects on its own after the `timeout` event.
+    def authenticate(self, request):
+        ticket = request.query_params.get("ticket")
+        if ticket is None:
+            return None
+        user_id = events.job_events_ticket_read(ticket=ticket, job_id=request.parser_context["kwargs"]["job_id"])
+        # The same refusal as a JWT of a deleted or deactivated user; tenant and role are the permission's to check.
+        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed()
+        return user, None
+
+    def authenticate_header(self, request):
+        return _jwt.authenticate_header(request)
+
+
+class EventsTicketScheme(OpenApiAuthenticationExtension):
+    target_class = EventsTicketAuthentication
+    name = "eventsTicket"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "query", "name": "ticket",
+                "description": "POST /api/v1/jobs/{id}/events/ticket/ 이 발급한 티켓 (그 작업의 이벤트 스트림 전용)"}
+
+
+class JobEventsTicketApi(JobScopedMixin, APIView):
+    """POST /api/v1/jobs/<id>/events/ticket/: a ticket for the events stream of one job, for the calling user."""
+
+    permission_classes = [IsTenantStaff]
+
+    @extend_schema(
+        summary="작업 이벤트 구독 티켓 발급",
+        description=(
+            "EventSource는 Authorization 헤더를 보낼 수 없으므로, 이 작업의 이벤트 스트림에 쓸 짧은 티켓을 발급합니다. "
+            "`url`(스트림 주소, `?ticket=` 포함)을 그대로 EventSource에 넘기면 됩니다. 티켓은 이 작업과 요청한 "
+            "사용자에게만 유효하며, `expires_at`까지 재연결에 다시 쓸 수 있습니다. 다른 학원의 작업은 404입니다."
+        ),
+        request=None,
+        responses=EventsTicketOutputSerializer,
+    )
+    def post(self, request, job_id):
+        job = self.get_job(job_id)
+        issued = events.job_events_ticket_issue(job_id=job.id, user_id=request.user.id)
+        # The host the browser just called (ALLOWED_HOSTS-checked), not API_BASE_URL, which may be a private address.
+        path = reverse("job-events", kwargs={"job_id": job.id})
+        url = request.build_absolute_uri(f"{path}?{urlencode({'ticket': issued.ticket})}")
+        body = EventsTicketOutputSerializer({"ticket": issued.ticket, "expires_at": issued.expires_at, "url": url})
+        return Response(body.data, headers={"Cache-Control": "no-store"})
+
+
+class JobEventsApi(JobScopedMixin, APIView):
+    """GET /api/v1/jobs/<id>/events/: Server-Sent Events, one `status` event per change until a terminal state, then
+    an `end` event (apps/jobs/events.py). Authorised by the JWT or by `?ticket=`.
+
+    A reconnect whose Last-Event-ID names the terminal state answers 204, which stops EventSource for good; beyond
+    JOBS_SSE_MAX_STREAMS_PER_PROCESS open streams, 503 with Retry-After. Errors are JSON whatever the Accept header.
     """
 
+    authentication_classes = [EventsTicketAuthentication, *APIView.authentication_classes]
     permission_classes = [IsTenantStaff]
     renderer_classes = [EventStreamRenderer, JSONRenderer]
 
@@ -224,33 +283,21 @@ class JobEventsApi(JobScopedMixin, APIView):
         responses={(200, "text/event-stream"): OpenApiTypes.STR})
     def get(self, request, job_id):
         job = self.get_job(job_id)
-        response = StreamingHttpResponse(self._events(job), content_type="text/event-stream")
+        last_event_id = request.headers.get("Last-Event-ID")
+        if events.job_events_already_ended(job=job, last_event_id=last_event_id):
+            return HttpResponse(status=status.HTTP_204_NO_CONTENT, headers={"Cache-Control": "no-store"})
+        stream = events.job_events_open(job=job, last_event_id=last_event_id)
+        response = StreamingHttpResponse(stream, content_type="text/event-stream")
         response["Cache-Control"] = "no-store"
         response["X-Accel-Buffering"] = "no"
         return response
 
-    def _events(self, job: Job):
-        poll = float(settings.JOBS_SSE_POLL_SECONDS)
-        deadline = time.monotonic() + float(settings.JOBS_SSE_MAX_SECONDS)
-        pause = threading.Event()
-        last_seen = None
-        while True:
-            if job.updated_at != last_seen:
-                last_seen = job.updated_at
-                yield _sse("status", JobOutputSerializer(job).data)
-            if job.is_terminal:
-                return
-            if time.monotonic() >= deadline:
-                yield _sse("timeout", {"id": str(job.id)})
-                return
-            pause.wait(poll)
-            job = Job.objects.filter(id=job.id, tenant_id=job.tenant_id).first()
-            if job is None:
-                return
-
-
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    def handle_exception(self, exc):
+        self.request.accepted_renderer, self.request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        response = super().handle_exception(exc)
+        if isinstance(exc, EventsBusyError):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
 
 # ---------------------------------------------------------------------------

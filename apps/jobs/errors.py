@@ -1,6 +1,6 @@
 """ARCHITECTURE §2, outcomes: what handlers raise and what job services refuse with."""
 
-from apps.core.exceptions import ConflictError, NotFoundError, ServiceUnavailableError
+from apps.core.exceptions import ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError
 
 
 class JobFailure(Exception):
@@ -42,3 +42,24 @@ class JobStateConflictError(ConflictError):
 
 class UnknownJobKindError(LookupError):
     """A kind nobody registered: a programming error, not a user error."""
+
+
+class EventsTicketInvalidError(ForbiddenError):
+    default_code = "EVENTS_TICKET_INVALID"
+    default_message = "작업 알림 티켓이 올바르지 않습니다. 새 티켓을 받아 주세요."
+
+
+class EventsTicketExpiredError(ForbiddenError):
+    default_code = "EVENTS_TICKET_EXPIRED"
+    default_message = "작업 알림 티켓이 만료되었습니다. 새 티켓을 받아 주세요."
+
+
+class EventsBusyError(ServiceUnavailableError):
+    """Every events stream this process allows is open: the caller retries later or polls the status instead."""
+
+    default_code = "EVENTS_BUSY"
+    default_message = "실시간 알림 연결이 많습니다. 잠시 후 다시 시도하거나 상태 조회를 이용해 주세요."
+
+    def __init__(self, *, retry_after: int):
+        super().__init__(details={"retry_after": retry_after})
+        self.retry_after = retry_after

@@ -149,3 +149,9 @@ class InternalJobOutputSerializer(serializers.Serializer):
             "max_attempts": job.max_attempts,
             "payload": job.payload,
         }
+
+
+class EventsTicketOutputSerializer(serializers.Serializer):
+    ticket = serializers.CharField()
+    expires_at = serializers.DateTimeField()
+    url = serializers.URLField(help_text="이벤트 스트림 주소 (티켓 포함): EventSource에 그대로 넘깁니다.")

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from apps.jobs import events
 from apps.jobs.models import Job, JobState
 from apps.jobs.tests import kinds
 from apps.jobs.tests.fakes import FakeBatch, FakeQueues
@@ -14,6 +15,15 @@ def test_kinds():
     kinds.register_test_kinds()
     kinds.CALLS.clear()
     yield kinds.CALLS
+
+
+@pytest.fixture(autouse=True)
+def stream_slots(monkeypatch):
+    """Each test counts its own open event streams: one left open by an earlier test, closed whenever the garbage
+    collector gets to it, gives its slot back to the counter it took it from."""
+    slots = events.StreamSlots()
+    monkeypatch.setattr(events, "stream_slots", slots)
+    return slots
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 import json
 import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
@@ -7,6 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.core.models import Role, Tenant, User
+from apps.jobs import events
 from apps.jobs.models import Job, JobState
 
 
@@ -314,55 +317,6 @@ def test_teacher_cannot_cancel(client_for, make_user, tenant, make_job):
     assert Job.objects.get(id=job.id).state == JobState.QUEUED
 
 
-def _events(chunks) -> list[tuple[str, dict]]:
-    events = []
-    for chunk in chunks:
-        for block in chunk.decode().strip().split("\n\n"):
-            name, data = block.split("\n")
-            events.append((name.removeprefix("event: "), json.loads(data.removeprefix("data: "))))
-    return events
-
-
-def test_events_stream_pushes_each_change_until_terminal(admin_client, make_job, settings):
-    settings.JOBS_SSE_POLL_SECONDS = 0.01
-    job = make_job(state=JobState.RUNNING, progress=10)
-
-    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
-    stream = iter(response.streaming_content)
-    first = next(stream)
-    Job.objects.filter(id=job.id).update(progress=60, updated_at=timezone.now())
-    second = next(stream)
-    Job.objects.filter(id=job.id).update(state=JobState.DONE, progress=100, result={"ok": True},
-                                         updated_at=timezone.now())
-    third = next(stream)
-    rest = list(stream)
-
-    assert response.status_code == 200
-    assert response["Content-Type"] == "text/event-stream"
-    assert response["Cache-Control"] == "no-store"
-    events = _events([first, second, third])
-    assert [(name, body["status"], body["progress"]) for name, body in events] == [
-        ("status", "RUNNING", 10), ("status", "RUNNING", 60), ("status", "DONE", 100),
-    ]
-    assert rest == []
-
-
-def test_events_stream_ends_with_timeout_event(admin_client, make_job, settings):
-    settings.JOBS_SSE_POLL_SECONDS = 0.01
-    settings.JOBS_SSE_MAX_SECONDS = 0
-    job = make_job(state=JobState.QUEUED)
-
-    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
-
-    assert [name for name, _ in _events(response.streaming_content)] == ["status", "timeout"]
-
-
-def test_events_of_another_tenants_job_is_404(admin_client, make_job, other_tenant):
-    response = admin_client.get(f"/api/v1/jobs/{make_job(tenant=other_tenant).id}/events/")
-
-    assert response.status_code == 404
-
-
 def test_admin_changelist_renders_jobs_filtered_by_tenant(client, make_user, make_job, tenant):
     operator = make_user(None, Role.ADMIN, is_staff=True, is_superuser=True)
     client.force_login(operator)
@@ -371,3 +325,291 @@ def test_admin_changelist_renders_jobs_filtered_by_tenant(client, make_user, mak
     response = client.get(f"/admin/jobs/job/?tenant__id__exact={tenant.id}&q=x")
 
     assert response.status_code == 200
+
+
+# ---------------------------------------------------------------------------
+# Events: GET /api/v1/jobs/<id>/events/ and its ticket
+# ---------------------------------------------------------------------------
+def _sse(chunks) -> list[dict]:
+    """The events in the chunks, each as its fields (data parsed), heartbeat comments left out."""
+    parsed = []
+    for chunk in chunks:
+        for block in chunk.decode().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.split("\n") if line and not line.startswith(":"))
+            if fields:
+                parsed.append({**fields, "data": json.loads(fields["data"])})
+    return parsed
+
+
+def _version(job: Job) -> str:
+    job.refresh_from_db()
+    return f"{job.state}.{int(job.updated_at.timestamp() * 1_000_000)}"
+
+
+def _ticket(client: APIClient, job: Job) -> dict:
+    response = client.post(f"/api/v1/jobs/{job.id}/events/ticket/")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _stream_with_ticket(job: Job, ticket: str, **headers):
+    return APIClient().get(f"/api/v1/jobs/{job.id}/events/", {"ticket": ticket}, HTTP_ACCEPT="text/event-stream",
+                           **headers)
+
+
+def test_events_stream_pushes_each_change_then_an_end_event_with_a_long_retry(admin_client, make_job, settings):
+    settings.JOBS_SSE_POLL_SECONDS = 0.01
+    job = make_job(state=JobState.RUNNING, progress=10)
+    running = _version(job)
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
+    stream = iter(response.streaming_content)
+    first = next(stream)
+    Job.objects.filter(id=job.id).update(progress=60, updated_at=timezone.now())
+    second = next(stream)
+    progressed = _version(job)
+    Job.objects.filter(id=job.id).update(state=JobState.DONE, progress=100, result={"ok": True},
+                                         updated_at=timezone.now())
+    third = next(stream)
+    done = _version(job)
+    rest = list(stream)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream"
+    assert response["Cache-Control"] == "no-store"
+    assert [(e["event"], e["id"], e["data"]["status"], e["data"]["progress"]) for e in _sse([first, second, third])] \
+        == [("status", running, "RUNNING", 10), ("status", progressed, "RUNNING", 60), ("status", done, "DONE", 100)]
+    assert _sse(rest) == [{"retry": "86400000", "id": done, "event": "end",
+                           "data": {"id": str(job.id), "status": "DONE"}}]
+    assert events.stream_slots.in_use == 0
+
+
+def test_events_stream_of_an_unfinished_job_ends_with_timeout_and_a_short_retry(admin_client, make_job, settings):
+    settings.JOBS_SSE_POLL_SECONDS = 0.01
+    settings.JOBS_SSE_MAX_SECONDS = 0
+    job = make_job(state=JobState.QUEUED)
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
+
+    status_event, timeout_event = _sse(response.streaming_content)
+    assert (status_event["event"], status_event["id"], "retry" in status_event) == ("status", _version(job), False)
+    assert timeout_event == {"retry": "3000", "id": _version(job), "event": "timeout", "data": {"id": str(job.id)}}
+
+
+def test_events_reconnect_after_a_timeout_does_not_repeat_the_status_it_has(admin_client, make_job, settings):
+    settings.JOBS_SSE_POLL_SECONDS = 0.01
+    settings.JOBS_SSE_MAX_SECONDS = 0
+    job = make_job(state=JobState.RUNNING)
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_LAST_EVENT_ID=_version(job))
+
+    assert response.status_code == 200
+    chunks = list(response.streaming_content)
+    assert chunks[0] == b":\n\n"
+    assert [e["event"] for e in _sse(chunks)] == ["timeout"]
+
+
+def test_events_reconnect_after_the_terminal_event_is_204_and_opens_no_stream(admin_client, make_job, settings):
+    settings.JOBS_SSE_MAX_STREAMS_PER_PROCESS = 1
+    job = make_job(state=JobState.FAILED, error_code="BAD_INPUT", error_message="입력 오류")
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_LAST_EVENT_ID=_version(job))
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert response["Cache-Control"] == "no-store"
+    assert events.stream_slots.in_use == 0
+
+
+def test_events_reconnect_that_missed_the_terminal_change_gets_it_then_end(admin_client, make_job):
+    job = make_job(state=JobState.RUNNING)
+    seen = _version(job)
+    Job.objects.filter(id=job.id).update(state=JobState.DONE, updated_at=timezone.now())
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_LAST_EVENT_ID=seen)
+
+    assert response.status_code == 200
+    assert [(e["event"], e["id"]) for e in _sse(response.streaming_content)] == [
+        ("status", _version(job)), ("end", _version(job))]
+
+
+def test_events_with_a_bearer_jwt_still_stream(admin_user, make_job):
+    job = make_job(state=JobState.DONE)
+
+    response = _jwt_client(admin_user).get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
+
+    assert response.status_code == 200
+    assert [e["event"] for e in _sse(response.streaming_content)] == ["status", "end"]
+
+
+def test_events_with_a_bad_jwt_is_401_in_json(make_job):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    response = client.get(f"/api/v1/jobs/{make_job().id}/events/", HTTP_ACCEPT="text/event-stream")
+
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_events_of_another_tenants_job_is_404(admin_client, make_job, other_tenant):
+    response = admin_client.get(f"/api/v1/jobs/{make_job(tenant=other_tenant).id}/events/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "JOB_NOT_FOUND"
+
+
+def test_ticket_answers_the_stream_url_and_its_expiry(admin_client, make_job, settings):
+    settings.JOBS_EVENTS_TICKET_SECONDS = 600
+    job = make_job(state=JobState.DONE)
+    before = timezone.now().replace(microsecond=0)
+
+    response = admin_client.post(f"/api/v1/jobs/{job.id}/events/ticket/")
+
+    after = timezone.now()
+    body = response.json()
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert sorted(body) == ["expires_at", "ticket", "url"]
+    assert body["url"] == f"http://testserver/api/v1/jobs/{job.id}/events/?{urlencode({'ticket': body['ticket']})}"
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    assert before + timedelta(seconds=600) <= expires_at <= after + timedelta(seconds=600)
+
+
+def test_ticket_opens_the_stream_without_a_header_and_again_for_a_reconnect(admin_client, make_job):
+    job = make_job(state=JobState.DONE)
+    ticket = _ticket(admin_client, job)
+
+    first = APIClient().get(ticket["url"], HTTP_ACCEPT="text/event-stream")
+    first_events = _sse(first.streaming_content)
+    again = _stream_with_ticket(job, ticket["ticket"])
+
+    assert first.status_code == 200
+    assert [(e["event"], e["data"]["status"]) for e in first_events] == [("status", "DONE"), ("end", "DONE")]
+    assert again.status_code == 200
+    assert [e["event"] for e in _sse(again.streaming_content)] == ["status", "end"]
+
+
+def test_ticket_for_another_tenants_job_is_404(admin_client, make_job, other_tenant):
+    response = admin_client.post(f"/api/v1/jobs/{make_job(tenant=other_tenant).id}/events/ticket/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "JOB_NOT_FOUND"
+
+
+@pytest.mark.parametrize("role", [Role.STUDENT, Role.PARENT])
+def test_ticket_is_refused_to_students_and_parents(client_for, make_user, tenant, make_job, role):
+    response = client_for(make_user(tenant, role)).post(f"/api/v1/jobs/{make_job().id}/events/ticket/")
+
+    assert response.status_code == 403
+
+
+def test_ticket_is_refused_to_anonymous(make_job):
+    response = APIClient().post(f"/api/v1/jobs/{make_job().id}/events/ticket/")
+
+    assert response.status_code == 401
+
+
+def test_stream_with_a_ticket_of_another_job_is_403_and_opens_no_stream(admin_client, make_job):
+    job, other = make_job(), make_job()
+    ticket = _ticket(admin_client, other)["ticket"]
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "EVENTS_TICKET_INVALID", "message": "작업 알림 티켓이 올바르지 않습니다. "
+                               "새 티켓을 받아 주세요.", "details": {}}
+    assert events.stream_slots.in_use == 0
+
+
+@pytest.mark.parametrize("ticket", ["", "garbage", "x" * 300])
+def test_stream_with_a_malformed_ticket_is_403(make_job, ticket):
+    response = _stream_with_ticket(make_job(), ticket)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "EVENTS_TICKET_INVALID"
+
+
+def test_stream_with_a_tampered_ticket_is_403_even_with_a_valid_jwt(admin_client, admin_user, make_job):
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+
+    response = _jwt_client(admin_user).get(f"/api/v1/jobs/{job.id}/events/", {"ticket": ticket[:-2] + "xx"})
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "EVENTS_TICKET_INVALID"
+
+
+def test_stream_with_an_expired_ticket_is_403_expired(admin_client, make_job, settings):
+    settings.JOBS_EVENTS_TICKET_SECONDS = 0
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "EVENTS_TICKET_EXPIRED"
+    assert events.stream_slots.in_use == 0
+
+
+def test_stream_with_a_ticket_of_a_user_deactivated_since_is_401(admin_client, admin_user, make_job):
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+    User.objects.filter(id=admin_user.id).update(is_active=False)
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_stream_with_a_ticket_when_the_tenant_was_deactivated_since_is_403(admin_client, tenant, make_job):
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+    Tenant.objects.filter(id=tenant.id).update(is_active=False)
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "PERMISSION_DENIED"
+
+
+def test_stream_with_a_ticket_of_a_user_demoted_to_student_since_is_403(admin_client, admin_user, make_job):
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+    User.objects.filter(id=admin_user.id).update(role=Role.STUDENT)
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "PERMISSION_DENIED"
+
+
+def test_stream_with_a_ticket_of_a_user_moved_to_another_tenant_is_404(admin_client, admin_user, make_job,
+                                                                        other_tenant):
+    job = make_job()
+    ticket = _ticket(admin_client, job)["ticket"]
+    User.objects.filter(id=admin_user.id).update(tenant=other_tenant)
+
+    response = _stream_with_ticket(job, ticket)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "JOB_NOT_FOUND"
+
+
+def test_streams_beyond_the_bound_are_503_with_retry_after(admin_client, make_job, settings):
+    settings.JOBS_SSE_MAX_STREAMS_PER_PROCESS = 1
+    job = make_job(state=JobState.RUNNING)
+    assert events.stream_slots.acquire(1)  # another stream is open in this process
+
+    refused = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
+
+    assert refused.status_code == 503
+    assert refused["Retry-After"] == "10"
+    assert refused["Content-Type"] == "application/json"
+    assert refused.json()["code"] == "EVENTS_BUSY"
+    assert refused.json()["details"] == {"retry_after": 10}
+    assert events.stream_slots.in_use == 1

@@ -289,6 +289,11 @@ EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
 JOBS_DISPATCH_GRACE_SECONDS = env.int("JOBS_DISPATCH_GRACE_SECONDS", default=30)  # before the scanner re-sends
 JOBS_SSE_POLL_SECONDS = env.float("JOBS_SSE_POLL_SECONDS", default=1.0)
 JOBS_SSE_MAX_SECONDS = env.int("JOBS_SSE_MAX_SECONDS", default=55)
+# Each open events stream holds a gunicorn thread: 0 (the default) keeps two threads of each worker for other requests.
+JOBS_SSE_MAX_STREAMS_PER_PROCESS = env.int("JOBS_SSE_MAX_STREAMS_PER_PROCESS", default=0) or max(
+    1, env.int("GUNICORN_THREADS", default=4) - 2
+)
+JOBS_EVENTS_TICKET_SECONDS = env.int("JOBS_EVENTS_TICKET_SECONDS", default=600)  # life of an events ticket
 WORKER_RETRY_DELAY_SECONDS = env.int("WORKER_RETRY_DELAY_SECONDS", default=10)  # before a retryable failure reruns
 WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.0)
 WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)

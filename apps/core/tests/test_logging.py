@@ -1,0 +1,38 @@
+import io
+import json
+import logging
+import uuid
+
+from apps.core.logging import JsonFormatter
+
+
+def test_an_events_ticket_in_a_logged_request_is_masked(client, db):
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    job_id = uuid.uuid4()
+    try:
+        response = client.get(f"/api/v1/jobs/{job_id}/events/?ticket=SECRET-TICKET:abc&x=1")
+    finally:
+        logger.removeHandler(handler)
+
+    assert response.status_code == 403
+    line = json.loads(output.getvalue().splitlines()[-1])
+    assert line["request"] == f"<WSGIRequest: GET '/api/v1/jobs/{job_id}/events/?ticket=***&x=1'>"
+    assert "SECRET-TICKET" not in output.getvalue()
+
+
+class _Shown:
+    def __str__(self):
+        return "call 010-1234-5678 via /x?token=abc"
+
+
+def test_other_objects_are_logged_as_masked_text_and_numbers_stay_numbers():
+    record = logging.makeLogRecord({"msg": "done", "thing": _Shown(), "status_code": 503, "ok": True})
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert line["thing"] == "call 010****5678 via /x?token=***"
+    assert (line["status_code"], line["ok"]) == (503, True)
