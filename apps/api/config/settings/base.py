@@ -25,6 +25,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 APP_VERSION = env("APP_VERSION", default="0.1.0")
 API_BASE_URL = env("API_BASE_URL", default="http://127.0.0.1:8000")
+# Browser origins of the front end (scheme://host[:port]): the R2 buckets' CORS rule (scripts/configure_buckets.py).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
