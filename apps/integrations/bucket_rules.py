@@ -83,7 +83,7 @@ def bucket_rules(*, origins: list[str]) -> dict[str, BucketRules]:
         # Exports are downloaded within minutes; purge_expired_exports deletes them after 24 h as well.
         "storage": BucketRules(cors, [_expire("exports-1d", EXPORTS_PREFIX, 1 * DAY), abort]),
         # An uploaded roster is deleted when its job ends; this only catches one whose job never did.
-        "excel": BucketRules(cors, [_expire("imports-7d", IMPORTS_PREFIX, 7 * DAY), abort]),
+        "excel": BucketRules(cors, [_expire("imports-2d", IMPORTS_PREFIX, 2 * DAY), abort]),
         "ai": BucketRules(cors, [abort]),
     }
 

@@ -45,7 +45,7 @@ def test_lifecycle_expires_raw_video_exports_and_stale_imports_but_keeps_the_hls
     assert video["video-raw-30d"] == ("raw/", 30)
     assert all(not prefix.startswith("tenants/") for prefix, _ in video.values())  # the HLS ladder is never matched
     assert _expirations(s3, settings.R2_BUCKET_STORAGE)["exports-1d"] == ("exports/", 1)
-    assert _expirations(s3, settings.R2_BUCKET_EXCEL)["imports-7d"] == ("imports/", 7)
+    assert _expirations(s3, settings.R2_BUCKET_EXCEL)["imports-2d"] == ("imports/", 2)
     for setting in LOGICAL_BUCKETS.values():
         rules = s3.get_bucket_lifecycle_configuration(Bucket=getattr(settings, setting))["Rules"]
         abort = [r for r in rules if "AbortIncompleteMultipartUpload" in r]
