@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 
 BASE_DIR = Path(__file__).resolve().parents[4]
 
@@ -25,8 +26,6 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 APP_VERSION = env("APP_VERSION", default="0.1.0")
 API_BASE_URL = env("API_BASE_URL", default="http://127.0.0.1:8000")
-# Browser origins of the front end (scheme://host[:port]): the R2 buckets' CORS rule (scripts/configure_buckets.py).
-CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +34,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.InternalHostMiddleware",
+    # Before anything that may answer on its own, so preflights and error answers carry CORS too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's CSS and JS, from STATIC_ROOT (collected when the API image is built): gunicorn serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -172,6 +174,22 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "apps.jobs.models.JobState",
     },
 }
+
+# ---------------------------------------------------------------------------
+# Browsers on other origins (apps/core/cors.py, docs/frontend.md)
+# ---------------------------------------------------------------------------
+# Front-end origins (scheme://host[:port]) allowed to call the API; also the R2 buckets' CORS rule
+# (scripts/configure_buckets.py).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Regular expressions of further allowed origins (dev allows any localhost port when both are empty).
+CORS_ALLOWED_ORIGIN_REGEXES = env.list("CORS_ALLOWED_ORIGIN_REGEXES", default=[])
+CORS_URLS_REGEX = r"^/api/"
+# JWTs travel in the Authorization header, never in a cookie: no credentialed requests.
+CORS_ALLOW_CREDENTIALS = False
+# If-None-Match: the job poll's ETag; Last-Event-ID: an EventSource reconnecting.
+CORS_ALLOW_HEADERS = (*default_headers, "if-none-match", "last-event-id")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Content-Disposition", "Location"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # ---------------------------------------------------------------------------
 # Internal callers (workers, Lambda)
