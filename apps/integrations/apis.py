@@ -52,10 +52,13 @@ class LocalObjectApi(APIView):
     def get(self, request, bucket: str, key: str):
         storage, grant = _verify(request, bucket=bucket, key=key)
         try:
-            handle, info, _ = storage.open(bucket, key)
+            handle, info, meta = storage.open(bucket, key)
         except (ObjectNotFound, InvalidKey, ValueError):
             raise NotFoundError("OBJECT_NOT_FOUND", "파일을 찾을 수 없습니다.")
         response = FileResponse(handle, content_type=info.content_type or "application/octet-stream")
+        if meta.get("cache_control"):
+            # As R2 answers with the Cache-Control an object was stored with (HLS segments: immutable).
+            response["Cache-Control"] = meta["cache_control"]
         if grant.download_name:
             response["Content-Disposition"] = content_disposition(grant.download_name)
         if info.etag:

@@ -23,6 +23,7 @@ from apps.integrations.aws import AdapterSlot, AwsAdapter, aws_client, in_batche
 ABSENT = "ABSENT"
 DESCRIBE_CHUNK = 100
 LOCAL_PREFIX = "local-"
+JOB_SEPARATOR = ":"
 DEFAULT_LOCAL_MODULE = "apps.worker.video.batch_main"
 _JOB_NAME_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -101,6 +102,23 @@ class _LocalRun:
     terminate_reason: str = ""
 
 
+def _reap(process: subprocess.Popen) -> None:
+    # A child nobody waits for stays a zombie, which signal 0 reports alive: wait for it as soon as it exits.
+    process.wait()
+
+
+def _proc_state(pid: int) -> tuple[str, list[str]] | None:
+    """(state letter, argv) of a live pid from /proc, or None where /proc cannot tell (no procfs, a race)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    # The command name in parentheses may itself hold spaces or parentheses: the state follows the last ")".
+    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else ""
+    return state, [arg.decode(errors="replace") for arg in argv if arg]
+
+
 class LocalBatch(Batch):
     """Starts the Batch entrypoint as a detached process (own session, so it outlives a restarted API).
 
@@ -135,24 +153,30 @@ class LocalBatch(Batch):
                 )
         except OSError as exc:
             raise BatchError(f"local batch could not start {self.command()!r}: {exc}") from exc
+        threading.Thread(target=_reap, args=(process,), name=f"reap-{process.pid}", daemon=True).start()
         with self._runs_lock:
-            for run in self._runs.values():
-                run.process.poll()  # reaps finished children so a long-lived API leaves no zombies
             self._runs[process.pid] = _LocalRun(process=process)
-        return f"{LOCAL_PREFIX}{process.pid}"
+        # The job id rides along so another process can tell a recycled pid from this run.
+        return f"{LOCAL_PREFIX}{process.pid}{JOB_SEPARATOR}{job_id}"
 
     @staticmethod
-    def _pid(external_id: str) -> int | None:
+    def _parse(external_id: str) -> tuple[int | None, str]:
+        """(pid, job id) of "local-<pid>:<job id>", or of the older "local-<pid>" (job id "")."""
         if not external_id.startswith(LOCAL_PREFIX):
-            return None
+            return None, ""
+        raw_pid, _, job_id = external_id[len(LOCAL_PREFIX):].partition(JOB_SEPARATOR)
         try:
-            pid = int(external_id[len(LOCAL_PREFIX):])
+            pid = int(raw_pid)
         except ValueError:
-            return None
-        return pid if pid > 0 else None
+            return None, ""
+        return (pid if pid > 0 else None), job_id
+
+    @classmethod
+    def _pid(cls, external_id: str) -> int | None:
+        return cls._parse(external_id)[0]
 
     def _info(self, external_id: str) -> BatchJobInfo:
-        pid = self._pid(external_id)
+        pid, job_id = self._parse(external_id)
         if pid is None:
             return BatchJobInfo(external_id, ABSENT, "not a local batch id")
         run = self._runs.get(pid)
@@ -172,6 +196,13 @@ class LocalBatch(Batch):
             return BatchJobInfo(external_id, ABSENT, "process not found")
         except PermissionError:
             pass
+        seen = _proc_state(pid)
+        if seen is not None:
+            state, argv = seen
+            if state in ("Z", "X"):
+                return BatchJobInfo(external_id, ABSENT, "process ended (not yet reaped by its parent)")
+            if job_id and (not argv or argv[-1] != job_id):
+                return BatchJobInfo(external_id, ABSENT, "pid now belongs to another process")
         return BatchJobInfo(external_id, "RUNNING", "started by another process")
 
     def describe(self, external_ids) -> dict[str, BatchJobInfo]:

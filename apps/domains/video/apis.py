@@ -264,9 +264,8 @@ class _PlaylistApi(APIView):
     @staticmethod
     def playlist_response(text: str, grant: playback.PlaybackGrant) -> HttpResponse:
         response = HttpResponse(text, content_type=playback.CONTENT_TYPE)
+        # Any origin's player may read it: apps/core/cors.py allows every origin on signed URLs, error answers too.
         response["Cache-Control"] = playback.playlist_cache_control(grant)
-        # No cookie or header is involved (the token is in the URL), so any origin's player may read it.
-        response["Access-Control-Allow-Origin"] = "*"
         return response
 
 

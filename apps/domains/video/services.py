@@ -54,7 +54,8 @@ def safe_filename(filename: str) -> str:
 
 
 def video_raw_key(*, tenant_id: int, video_id: int, filename: str) -> str:
-    return f"tenants/{tenant_id}/video/raw/{video_id}/{filename}"
+    # Under one top-level prefix, so one R2 lifecycle rule expires every academy's raw uploads (docs/video.md §4).
+    return f"raw/tenants/{tenant_id}/video/{video_id}/{filename}"
 
 
 def video_hls_prefix(*, tenant_id: int, video_id: int) -> str:
@@ -218,7 +219,11 @@ def video_part_size(*, size: int) -> int:
 
 
 def video_raw_prefix(*, video: Video) -> str:
-    return f"tenants/{video.tenant_id}/video/raw/{video.id}/"
+    """The folder of the video's raw upload, taken from its stored key: uploads made before the move to `raw/`
+    (tenants/{t}/video/raw/{id}/…) are found where they are."""
+    if video.raw_key:
+        return video.raw_key.rsplit("/", 1)[0] + "/"
+    return video_raw_key(tenant_id=video.tenant_id, video_id=video.id, filename="")
 
 
 def video_upload_start(*, tenant, created_by, title: str, lecture, session, filename: str, size: int,

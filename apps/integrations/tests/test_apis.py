@@ -171,3 +171,15 @@ def test_put_with_an_empty_body_stores_an_empty_object(local_storage, client):
     assert response.status_code == 200
     assert response.headers["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
     assert local_storage.head("excel", "t1/empty.csv").size == 0
+
+
+def test_a_browser_on_another_origin_reads_the_etag_of_a_presigned_put(local_storage, client):
+    url = local_storage.presign_put("video", "raw/tenants/1/video/2/a.mp4", content_type="video/mp4")
+
+    response = client.put(relative(url), b"data", content_type="video/mp4", HTTP_ORIGIN="https://app.example")
+
+    # Multipart completion needs each part's ETag: the page can read it only when it is exposed.
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "etag" in response["Access-Control-Expose-Headers"].lower()
+    assert response["ETag"] == '"8d777f385d3dfec8815d20f7496026dc"'

@@ -1,13 +1,17 @@
 """Batch port: AwsBatch on moto (no containers run) and LocalBatch running real subprocesses."""
 
 import os
+import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
 
 from apps.integrations import batch as batch_module
 from apps.integrations.batch import ABSENT, AwsBatch, BatchError, LocalBatch, aws_job_name, get_batch
+from apps.worker.tests.support import wait_until
 
 from .conftest import AWS_REGION
 
@@ -140,7 +144,7 @@ class TestLocalBatch:
     def test_runs_in_its_own_session(self, local_batch, settings):
         settings.BATCH_LOCAL_COMMAND = BLOCK_UNTIL_SIGNALLED
         external_id = local_batch.submit(job_name="v", job_id="1")
-        pid = int(external_id.removeprefix("local-"))
+        pid = LocalBatch._pid(external_id)
         try:
             assert os.getsid(pid) == pid
             assert os.getsid(pid) != os.getsid(0)
@@ -151,7 +155,7 @@ class TestLocalBatch:
     def test_another_process_sees_live_pids_running_and_dead_ones_absent(self, local_batch):
         finished = local_batch.submit(job_name="v", job_id="0")
         local_batch.wait(finished, timeout=30)
-        LocalBatch._runs.pop(int(finished.removeprefix("local-")))
+        LocalBatch._runs.pop(LocalBatch._pid(finished))
         alive = f"local-{os.getpid()}"
 
         described = local_batch.describe([alive, finished, "local-x", "aws-123"])
@@ -160,6 +164,42 @@ class TestLocalBatch:
         assert described[finished].status == ABSENT
         assert described["local-x"].status == ABSENT
         assert described["aws-123"].status == ABSENT
+
+    def test_a_killed_run_is_reaped_so_no_process_reads_it_as_running(self, local_batch, settings):
+        # Given a run this process started, killed from outside (as an OOM killer or an operator would)
+        settings.BATCH_LOCAL_COMMAND = BLOCK_UNTIL_SIGNALLED
+        external_id = local_batch.submit(job_name="v", job_id="11")
+        pid = LocalBatch._pid(external_id)
+        run = LocalBatch._runs[pid]
+        os.kill(pid, signal.SIGKILL)
+
+        # When the reaper has waited for it (nobody in this test calls wait or poll)
+        wait_until(lambda: run.process.returncode is not None, timeout=30)
+
+        # Then no zombie is left, and a scanner in another process (no entry in _runs) reads the run as gone
+        assert not Path(f"/proc/{pid}").exists()
+        LocalBatch._runs.pop(pid)
+        assert local_batch.describe([external_id])[external_id].status == ABSENT
+
+    def test_another_process_reads_an_unreaped_zombie_as_ended(self, local_batch):
+        # Given a child of this test that exited and was not waited for: a zombie, alive to signal 0
+        child = subprocess.Popen([sys.executable, "-c", "pass"])
+        wait_until(lambda: Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z",
+                   timeout=30)
+        try:
+            info = local_batch.describe([f"local-{child.pid}"])[f"local-{child.pid}"]
+        finally:
+            child.wait()
+
+        assert (info.status, info.status_reason) == (ABSENT, "process ended (not yet reaped by its parent)")
+
+    def test_a_recycled_pid_is_not_mistaken_for_the_run(self, local_batch):
+        # The pid of this test process, named with a job id it is not running
+        external_id = f"local-{os.getpid()}:0c7b6f7e-6c1d-4f5b-9d43-2a8f9e0b1c2d"
+
+        info = local_batch.describe([external_id])[external_id]
+
+        assert (info.status, info.status_reason) == (ABSENT, "pid now belongs to another process")
 
     def test_default_command_is_this_interpreter_running_the_video_entrypoint(self, settings):
         settings.BATCH_LOCAL_COMMAND = []

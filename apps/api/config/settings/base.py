@@ -7,6 +7,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from corsheaders.defaults import default_headers
+
 from apps.core.error_tracking import init_error_tracking
 
 from .environment import Env
@@ -40,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -55,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "apps.core.middleware.InternalHostMiddleware",
+    # Before anything that may answer on its own, so preflights and error answers carry CORS too.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's CSS and JS, from STATIC_ROOT (collected when the API image is built): gunicorn serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -230,6 +235,22 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "JobStatusEnum": "apps.jobs.models.JobState",
     },
 }
+
+# ---------------------------------------------------------------------------
+# Browsers on other origins (apps/core/cors.py, docs/frontend.md)
+# ---------------------------------------------------------------------------
+# Front-end origins (scheme://host[:port]) allowed to call the API; also the R2 buckets' CORS rule
+# (scripts/configure_buckets.py).
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# Regular expressions of further allowed origins (dev allows any localhost port when both are empty).
+CORS_ALLOWED_ORIGIN_REGEXES = env.list("CORS_ALLOWED_ORIGIN_REGEXES", default=[])
+CORS_URLS_REGEX = r"^/api/"
+# JWTs travel in the Authorization header, never in a cookie: no credentialed requests.
+CORS_ALLOW_CREDENTIALS = False
+# If-None-Match: the job poll's ETag; Last-Event-ID: an EventSource reconnecting.
+CORS_ALLOW_HEADERS = (*default_headers, "if-none-match", "last-event-id")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "Content-Disposition", "Location"]
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # ---------------------------------------------------------------------------
 # Internal callers (workers, Lambda)

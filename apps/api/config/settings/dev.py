@@ -12,3 +12,6 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = SECRET_KEY or dev_secret(DEV_SECRETS_DIR, "secret_key", nbytes=50)
 INTERNAL_WORKER_TOKEN = INTERNAL_WORKER_TOKEN or dev_secret(DEV_SECRETS_DIR, "internal_worker_token")
 LAMBDA_INTERNAL_API_KEY = LAMBDA_INTERNAL_API_KEY or dev_secret(DEV_SECRETS_DIR, "lambda_internal_api_key")
+# A front end under development runs on some localhost port: allow them all unless origins are configured.
+if not CORS_ALLOWED_ORIGINS and not CORS_ALLOWED_ORIGIN_REGEXES:  # noqa: F405
+    CORS_ALLOWED_ORIGIN_REGEXES = [r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"]

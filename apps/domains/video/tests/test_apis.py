@@ -27,7 +27,7 @@ def test_create_answers_one_presigned_put_for_a_file_under_the_threshold(teacher
     assert body["video"]["id"] == video.id
     assert body["video"]["state"] == "PENDING_UPLOAD"
     assert (video.raw_key, video.created_by_id, video.upload_id) == (
-        f"tenants/{tenant.id}/video/raw/{video.id}/1.mp4", teacher.id, "")
+        f"raw/tenants/{tenant.id}/video/{video.id}/1.mp4", teacher.id, "")
     upload = body["upload"]
     assert (upload["kind"], upload["method"], upload["headers"], upload["parts"]) == (
         "single", "PUT", {"Content-Type": "video/mp4"}, [])
@@ -413,12 +413,19 @@ def test_retry_is_for_admins(teacher_client, tenant, local_storage, fake_batch):
 # ---------------------------------------------------------------------------
 # Delete
 # ---------------------------------------------------------------------------
+@pytest.mark.parametrize("raw_folder", [
+    "raw/tenants/{tenant}/video/{video}/",  # today's layout
+    "tenants/{tenant}/video/raw/{video}/",  # uploads stored before raw keys moved under raw/
+])
 def test_delete_cancels_the_running_job_and_removes_raw_and_hls_objects(
-    admin_client, tenant, local_storage, fake_batch, django_capture_on_commit_callbacks
+    admin_client, tenant, local_storage, fake_batch, django_capture_on_commit_callbacks, raw_folder
 ):
     job = Job.objects.create(tenant=tenant, kind="video_transcode", state=JobState.RUNNING, payload={},
                              backend="batch", external_id="batch-77")
     video = _video(tenant, state=VideoState.PROCESSING, current_job_id=job.id)
+    raw_folder = raw_folder.format(tenant=tenant.id, video=video.id)
+    Video.objects.filter(id=video.id).update(raw_key=raw_folder + "a.mp4")
+    video.refresh_from_db()
     local_storage.put("video", video.raw_key, b"raw")
     for name in ["master.m3u8", "v0/index.m3u8", "v0/seg_00000.ts", "v1/seg_00000.ts", "thumbnail.jpg"]:
         local_storage.put("video", video.hls_prefix + name, b"x")
@@ -431,7 +438,7 @@ def test_delete_cancels_the_running_job_and_removes_raw_and_hls_objects(
     assert response.status_code == 204
     assert Job.objects.get(id=job.id).state == JobState.CANCELLED
     assert fake_batch.terminated == [("batch-77", "작업이 취소되었습니다.")]
-    assert list(local_storage.list_prefix("video", f"tenants/{tenant.id}/video/raw/{video.id}/")) == []
+    assert list(local_storage.list_prefix("video", raw_folder)) == []
     assert list(local_storage.list_prefix("video", video.hls_prefix)) == []
     assert local_storage.exists("video", neighbour)
     assert Video.objects.get(id=video.id).state == VideoState.DELETED

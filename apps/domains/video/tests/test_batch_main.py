@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.domains.video.models import Video, VideoState
 from apps.domains.video.tests import batch_support
 from apps.domains.video.tests.batch_support import hls_objects, make_transcode_job
-from apps.integrations.batch import get_batch
+from apps.integrations.batch import LocalBatch, get_batch
 from apps.jobs.models import Job, JobState
 from apps.jobs.registry import get_spec
 from apps.jobs.services import job_submit
@@ -126,7 +126,7 @@ def _submit_until_encoding(video: Video) -> tuple[Job, int, list[int]]:
     """The video's job submitted and encoding: the job, its container's (entrypoint's) pid and its ffmpeg pids."""
     job = _submit(video)
     wait_until(lambda: _encoding(job), timeout=90)
-    pid = int(job.external_id.removeprefix("local-"))
+    pid = LocalBatch._pid(job.external_id)
     return job, pid, _children(pid)
 
 

@@ -174,7 +174,35 @@ def test_playlists_answer_any_accept_header_and_any_origin(master_url):
                             HTTP_ORIGIN="https://app.example")
 
     assert response.status_code == 200
-    assert response["Access-Control-Allow-Origin"] == "*"
+    assert response["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+def test_an_expired_playlist_answers_403_that_a_player_on_another_origin_can_read(teacher, ready_video):
+    # Given a token that expired a second ago
+    token, _ = playback.playback_token_make(video_id=ready_video.id, user_id=teacher.id, expires_in=-1)
+
+    # When a player on another origin asks for the master playlist
+    response = Client().get(_path(playback.master_playlist_url(video_id=ready_video.id, token=token)),
+                            HTTP_ORIGIN="https://app.example")
+
+    # Then the 403 carries CORS, so the page can tell "expired, ask again" from a network failure
+    assert response.status_code == 403
+    assert response.json()["code"] == "PLAYBACK_TOKEN_EXPIRED"
+    assert response["Access-Control-Allow-Origin"] == "https://app.example"
+
+
+def test_segments_keep_the_immutable_cache_header_they_were_stored_with(master_url, ready_video, local_storage):
+    local_storage.put("video", f"{ready_video.hls_prefix}v1/seg_00000.ts", b"v1-0", content_type="video/mp2t",
+                      cache_control="public, max-age=31536000, immutable")
+    variant = Client().get(_path(master_url.removesuffix("master.m3u8") + "v1/index.m3u8"))
+    first_segment = next(line for line in variant.content.decode().splitlines() if not line.startswith("#"))
+
+    response = Client().get(_path(first_segment), HTTP_ORIGIN="https://app.example")
+
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response["Content-Type"] == "video/mp2t"
+    assert response["Access-Control-Allow-Origin"] == "https://app.example"
 
 
 def test_variant_playlist_rewrites_every_segment_to_a_presigned_url_that_serves_it(master_url, ready_video):

@@ -47,7 +47,7 @@ def test_video_create_makes_a_pending_upload_with_tenant_scoped_keys(create, ten
     assert (video.tenant_id, video.lecture_id, video.created_by_id) == (tenant.id, lecture.id, admin_user.id)
     assert video.filename == "../../수업 녹화/Lecture #1 (final).MOV"
     assert video.safe_filename == "Lecture_1_final.mov"
-    assert video.raw_key == f"tenants/{tenant.id}/video/raw/{video.id}/Lecture_1_final.mov"
+    assert video.raw_key == f"raw/tenants/{tenant.id}/video/{video.id}/Lecture_1_final.mov"
     assert video.hls_prefix == f"tenants/{tenant.id}/video/hls/{video.id}/"
     assert (video.upload_id, video.current_job_id, video.renditions) == ("", None, [])
 
