@@ -9,6 +9,8 @@ _PHONE = re.compile(r"(?<!\d)(01[016789])[-. ]?(\d{3,4})[-. ]?(\d{4})(?!\d)")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "key")
 # Credentials a browser must put in a URL (an events ticket): Django logs the request, query string included.
 _URL_SECRET = re.compile(r"([?&](?:ticket|token)=)[^&#\s'\"]+", re.IGNORECASE)
+# A playback token is a path segment (players cannot send headers): /api/v1/videos/<id>/hls/<token>/...
+_PATH_SECRET = re.compile(r"(/hls/)[^/\s'\"]+")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -18,7 +20,7 @@ def mask_phone(text: str) -> str:
 
 
 def _mask(text: str) -> str:
-    return _URL_SECRET.sub(r"\1***", mask_phone(text))
+    return _PATH_SECRET.sub(r"\1***", _URL_SECRET.sub(r"\1***", mask_phone(text)))
 
 
 def _clean(key: str, value):

@@ -36,3 +36,20 @@ def test_other_objects_are_logged_as_masked_text_and_numbers_stay_numbers():
 
     assert line["thing"] == "call 010****5678 via /x?token=***"
     assert (line["status_code"], line["ok"]) == (503, True)
+
+
+def test_a_playback_token_in_a_logged_path_is_masked(client, db):
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        response = client.get("/api/v1/videos/7/hls/SECRET-PLAYBACK-TOKEN:abc/master.m3u8")
+    finally:
+        logger.removeHandler(handler)
+
+    assert response.status_code == 403
+    line = json.loads(output.getvalue().splitlines()[-1])
+    assert line["event"] == "Forbidden: /api/v1/videos/7/hls/***/master.m3u8"
+    assert "SECRET-PLAYBACK-TOKEN" not in output.getvalue()
