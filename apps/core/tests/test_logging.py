@@ -3,20 +3,28 @@ import json
 import logging
 import uuid
 
+import pytest
+
 from apps.core.logging import JsonFormatter
 
 
-def test_an_events_ticket_in_a_logged_request_is_masked(client, db):
+@pytest.fixture
+def request_log():
+    """What django.request writes through the JSON formatter during the test."""
     output = io.StringIO()
     handler = logging.StreamHandler(output)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("django.request")
     logger.addHandler(handler)
+    yield output
+    logger.removeHandler(handler)
+
+
+def test_an_events_ticket_in_a_logged_request_is_masked(client, db, request_log):
+    output = request_log
     job_id = uuid.uuid4()
-    try:
-        response = client.get(f"/api/v1/jobs/{job_id}/events/?ticket=SECRET-TICKET:abc&x=1")
-    finally:
-        logger.removeHandler(handler)
+
+    response = client.get(f"/api/v1/jobs/{job_id}/events/?ticket=SECRET-TICKET:abc&x=1")
 
     assert response.status_code == 403
     line = json.loads(output.getvalue().splitlines()[-1])
@@ -38,18 +46,10 @@ def test_other_objects_are_logged_as_masked_text_and_numbers_stay_numbers():
     assert (line["status_code"], line["ok"]) == (503, True)
 
 
-def test_a_playback_token_in_a_logged_path_is_masked(client, db):
-    output = io.StringIO()
-    handler = logging.StreamHandler(output)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("django.request")
-    logger.addHandler(handler)
-    try:
-        response = client.get("/api/v1/videos/7/hls/SECRET-PLAYBACK-TOKEN:abc/master.m3u8")
-    finally:
-        logger.removeHandler(handler)
+def test_a_playback_token_in_a_logged_path_is_masked(client, db, request_log):
+    response = client.get("/api/v1/videos/7/hls/SECRET-PLAYBACK-TOKEN:abc/master.m3u8")
 
     assert response.status_code == 403
-    line = json.loads(output.getvalue().splitlines()[-1])
+    line = json.loads(request_log.getvalue().splitlines()[-1])
     assert line["event"] == "Forbidden: /api/v1/videos/7/hls/***/master.m3u8"
-    assert "SECRET-PLAYBACK-TOKEN" not in output.getvalue()
+    assert "SECRET-PLAYBACK-TOKEN" not in request_log.getvalue()

@@ -12,12 +12,9 @@ ORIGINS = ["https://admin.example.com", "http://localhost:5173"]
 
 
 @pytest.fixture
-def s3(aws, settings):
-    client = boto3.client("s3", region_name=AWS_REGION)
-    for setting in LOGICAL_BUCKETS.values():
-        client.create_bucket(Bucket=getattr(settings, setting),
-                             CreateBucketConfiguration={"LocationConstraint": AWS_REGION})
-    return client
+def s3(r2_storage):
+    """The four buckets on moto (made by r2_storage), seen through a plain S3 client."""
+    return boto3.client("s3", region_name=AWS_REGION)
 
 
 def _expirations(client, bucket: str) -> dict[str, tuple[str, int | None]]:
