@@ -244,7 +244,7 @@ class JobEventsTicketApi(JobScopedMixin, APIView):
     permission_classes = [IsTenantStaff]
 
     @extend_schema(
-        summary="작업 이벤트 구독 티켓 발급",
+        tags=["작업"], summary="작업 이벤트 구독 티켓 발급",
         description=(
             "EventSource는 Authorization 헤더를 보낼 수 없으므로, 이 작업의 이벤트 스트림에 쓸 짧은 티켓을 발급합니다. "
             "`url`(스트림 주소, `?ticket=` 포함)을 그대로 EventSource에 넘기면 됩니다. 티켓은 이 작업과 요청한 "
