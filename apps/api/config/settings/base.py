@@ -46,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it sees every answer: errors under /api/ are JSON even where Django renders HTML (DEBUG pages).
+    "apps.core.middleware.ApiErrorMiddleware",
     "apps.core.middleware.InternalHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's CSS and JS, from STATIC_ROOT (collected when the API image is built): gunicorn serves no files.
@@ -142,6 +144,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.IsTenantMember"],
+    # JSON bodies nested past apps.core.parsers.MAX_JSON_DEPTH are a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
