@@ -1,12 +1,13 @@
 import django_filters
 
+from apps.core.filters import FilterSet, IdFilter
 from apps.domains.lectures.models import Lecture
 
 
-class LectureFilter(django_filters.FilterSet):
+class LectureFilter(FilterSet):
     title = django_filters.CharFilter(lookup_expr="icontains")
     subject = django_filters.CharFilter(lookup_expr="icontains")
-    teacher = django_filters.NumberFilter(field_name="teacher_id")
+    teacher = IdFilter(field_name="teacher_id")
 
     class Meta:
         model = Lecture

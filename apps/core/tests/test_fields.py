@@ -1,0 +1,124 @@
+"""Integers beyond their column's range, or fractional where a whole number is expected: 400, never a 500."""
+
+import pytest
+from rest_framework import serializers
+
+from apps.core.fields import PG_BIGINT_MAX, PG_INT_MAX, IdField, IntegerField
+from apps.domains.lectures.models import Session
+
+TOO_BIG_FOR_BIGINT = PG_BIGINT_MAX + 1
+TOO_BIG_FOR_INT = PG_INT_MAX + 1
+
+
+class _Input(serializers.Serializer):
+    count = IntegerField()
+    some_id = IdField()
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"count": TOO_BIG_FOR_INT, "some_id": 1}, "count"),
+    ({"count": -TOO_BIG_FOR_INT - 1, "some_id": 1}, "count"),
+    ({"count": 1.5, "some_id": 1}, "count"),
+    ({"count": 1, "some_id": TOO_BIG_FOR_BIGINT}, "some_id"),
+    ({"count": 1, "some_id": 0}, "some_id"),
+    ({"count": 1, "some_id": "2.5"}, "some_id"),
+])
+def test_bounded_fields_refuse_what_postgres_cannot_store(data, field):
+    serializer = _Input(data=data)
+
+    assert not serializer.is_valid()
+    assert list(serializer.errors) == [field]
+
+
+def test_bounded_fields_accept_their_extremes():
+    serializer = _Input(data={"count": PG_INT_MAX, "some_id": PG_BIGINT_MAX})
+
+    assert serializer.is_valid(), serializer.errors
+
+
+def test_explicit_bounds_override_the_column_range():
+    assert IntegerField(min_value=1, max_value=12).max_value == 12
+
+
+@pytest.mark.parametrize("query", [
+    f"/api/v1/enrollments/?lecture={TOO_BIG_FOR_BIGINT}",
+    "/api/v1/enrollments/?student=1.5",
+    "/api/v1/enrollments/?student=0",
+    f"/api/v1/students/?lecture={TOO_BIG_FOR_BIGINT}",
+    "/api/v1/students/?lecture=1e30",
+    f"/api/v1/students/?grade={TOO_BIG_FOR_INT}",
+    "/api/v1/lectures/?teacher=-1",
+    "/api/v1/videos/?lecture=2.0000001",
+])
+def test_list_filters_refuse_out_of_range_and_fractional_integers(admin_client, query):
+    response = admin_client.get(query)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_list_filter_within_range_still_filters(admin_client, tenant, make_lecture, make_student, make_enrollment):
+    lecture, other = make_lecture(tenant), make_lecture(tenant, title="영어")
+    make_enrollment(lecture, make_student(tenant))
+    make_enrollment(other, make_student(tenant))
+
+    response = admin_client.get(f"/api/v1/enrollments/?lecture={lecture.id}")
+
+    assert response.status_code == 200
+    assert [row["lecture_id"] for row in response.json()["results"]] == [lecture.id]
+
+
+def test_session_order_beyond_the_column_is_refused_and_nothing_changes(admin_client, tenant, make_lecture,
+                                                                      make_session):
+    session = make_session(make_lecture(tenant), order=1)
+
+    response = admin_client.patch(f"/api/v1/sessions/{session.id}/", {"order": TOO_BIG_FOR_INT}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["order"]
+    session.refresh_from_db()
+    assert session.order == 1
+
+
+def test_new_session_with_an_out_of_range_order_is_refused(admin_client, tenant, make_lecture):
+    lecture = make_lecture(tenant)
+
+    response = admin_client.post(f"/api/v1/lectures/{lecture.id}/sessions/", {"order": 2**40}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert not Session.objects.filter(lecture=lecture).exists()
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("post", "/api/v1/enrollments/", {"lecture_id": TOO_BIG_FOR_BIGINT, "student_id": 1}, "lecture_id"),
+    ("post", "/api/v1/lectures/", {"title": "수학", "teacher_id": TOO_BIG_FOR_BIGINT}, "teacher_id"),
+    ("post", "/api/v1/videos/", {"title": "1강", "filename": "a.mp4", "size": TOO_BIG_FOR_BIGINT,
+                                 "content_type": "video/mp4"}, "size"),
+    ("post", "/api/v1/videos/", {"title": "1강", "filename": "a.mp4", "size": 10, "content_type": "video/mp4",
+                                 "lecture_id": 0}, "lecture_id"),
+])
+def test_body_ids_out_of_range_are_validation_errors(admin_client, method, path, body, field):
+    response = getattr(admin_client, method)(path, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert field in response.json()["details"]
+
+
+def test_attendance_enrollment_id_out_of_range_is_a_validation_error(admin_client, tenant, make_lecture,
+                                                                     make_session):
+    session = make_session(make_lecture(tenant))
+
+    response = admin_client.post(f"/api/v1/sessions/{session.id}/attendance/",
+                                 [{"enrollment_id": TOO_BIG_FOR_BIGINT, "status": "PRESENT"}], format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+
+
+def test_path_id_beyond_bigint_is_a_json_404(admin_client):
+    response = admin_client.get("/api/v1/students/99999999999999999999/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
