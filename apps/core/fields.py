@@ -5,6 +5,7 @@ edge makes it a 400 VALIDATION_ERROR and puts the range in the schema. Ids are p
 (DEFAULT_AUTO_FIELD); other integer columns are `integer` or narrower.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 PG_INT_MIN = -(2**31)
@@ -28,3 +29,16 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", PG_BIGINT_MAX)
         super().__init__(**kwargs)
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {}})
+class JsonObjectField(serializers.JSONField):
+    """Any JSON object (and only an object), documented as one."""
+
+    default_error_messages = {"not_object": "JSON 객체여야 합니다."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_object")
+        return value

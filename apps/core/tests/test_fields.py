@@ -4,6 +4,7 @@ import pytest
 from rest_framework import serializers
 
 from apps.core.fields import PG_BIGINT_MAX, PG_INT_MAX, IdField, IntegerField
+from apps.domains.lectures.apis import MAX_SESSION_ORDER
 from apps.domains.lectures.models import Session
 
 TOO_BIG_FOR_BIGINT = PG_BIGINT_MAX + 1
@@ -88,6 +89,21 @@ def test_new_session_with_an_out_of_range_order_is_refused(admin_client, tenant,
     assert response.status_code == 400
     assert response.json()["code"] == "VALIDATION_ERROR"
     assert not Session.objects.filter(lecture=lecture).exists()
+
+
+def test_the_next_session_after_the_highest_order_allowed_still_fits(admin_client, tenant, make_lecture):
+    # The fuzzer found it: a session at the column's maximum order made the next one (max + 1) a 500.
+    lecture = make_lecture(tenant)
+    highest = admin_client.post(f"/api/v1/lectures/{lecture.id}/sessions/", {"order": MAX_SESSION_ORDER},
+                                format="json")
+    too_high = admin_client.post(f"/api/v1/lectures/{lecture.id}/sessions/", {"order": MAX_SESSION_ORDER + 1},
+                                 format="json")
+
+    following = admin_client.post(f"/api/v1/lectures/{lecture.id}/sessions/", {}, format="json")
+
+    assert (highest.status_code, too_high.status_code, following.status_code) == (201, 400, 201)
+    assert following.json()["order"] == MAX_SESSION_ORDER + 1
+    assert Session.objects.filter(lecture=lecture).count() == 2
 
 
 @pytest.mark.parametrize("method, path, body, field", [

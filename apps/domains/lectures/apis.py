@@ -43,8 +43,12 @@ class SessionOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "lecture_id", "order", "title", "date"]
 
 
+# Far beyond any course, and far enough below the column's limit that the next order assigned after it fits.
+MAX_SESSION_ORDER = 10_000
+
+
 class SessionInputSerializer(serializers.Serializer):
-    order = IntegerField(min_value=1, required=False)
+    order = IntegerField(min_value=1, max_value=MAX_SESSION_ORDER, required=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     date = serializers.DateField(required=False, allow_null=True)
 
