@@ -1,4 +1,4 @@
-"""Request-wide concerns: the Host pinned for internal callers, JSON errors under /api/.
+"""Request-wide concerns: the Host pinned for internal callers, JSON errors under /api/, slash redirects.
 
 Internal callers (workers, Lambda) and health probes reach the API by private IP with whatever Host header they send.
 Internal paths are authenticated by token, not by host, and /health reveals nothing worth a host check, so the Host
@@ -6,6 +6,7 @@ is pinned to INTERNAL_API_HOST for them alone: the public API keeps its strict A
 """
 
 from django.conf import settings
+from django.middleware.common import CommonMiddleware
 
 from apps.core.error_views import error_response, is_api
 
@@ -50,3 +51,16 @@ class ApiErrorMiddleware:
 
 def _is_json(response) -> bool:
     return response.get("Content-Type", "").split(";")[0].strip() == "application/json"
+
+
+class ApiCommonMiddleware(CommonMiddleware):
+    """CommonMiddleware that never redirects an API write to the URL with the trailing slash.
+
+    A client follows a 301 with a GET, so a redirected POST would list instead of create, and with DEBUG on Django
+    raises (a 500) rather than redirect a body: under /api/ such a write is a 404 like any unknown URL.
+    """
+
+    def should_redirect_with_slash(self, request):
+        if is_api(request) and request.method not in ("GET", "HEAD"):
+            return False
+        return super().should_redirect_with_slash(request)

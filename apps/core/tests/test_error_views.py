@@ -3,6 +3,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.test import Client, RequestFactory
 
 from apps.core.error_views import bad_request, server_error
+from apps.domains.students.models import Student
 
 NOT_FOUND = {"code": "NOT_FOUND", "message": "요청한 주소를 찾을 수 없습니다.", "details": {}}
 
@@ -54,6 +55,22 @@ def test_uncaught_exception_under_api_is_json_500(admin_client, debug, monkeypat
         "code": "SERVER_ERROR", "message": "서버 오류가 발생했습니다. 잠시 후 다시 시도해 주세요.", "details": {}}
     assert page_response.status_code == 500
     assert page_response["Content-Type"].startswith("text/html")  # outside /api/, Django's own page is kept
+
+
+def test_api_write_without_the_trailing_slash_is_a_json_404_not_a_redirect(admin_client, tenant, debug):
+    response = admin_client.post("/api/v1/students", {"name": "김철수", "parent_phone": "01012345678"},
+                                 format="json")
+
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+    assert not Student.objects.filter(tenant=tenant).exists()
+
+
+def test_api_read_without_the_trailing_slash_still_redirects(admin_client, debug):
+    response = admin_client.get("/api/v1/students")
+
+    assert response.status_code == 301
+    assert response["Location"] == "/api/v1/students/"
 
 
 def test_csrf_refusal_under_api_is_json_403(db, debug):
