@@ -33,12 +33,40 @@ class IdField(serializers.IntegerField):
 
 @extend_schema_field({"type": "object", "additionalProperties": {}})
 class JsonObjectField(serializers.JSONField):
-    """Any JSON object (and only an object), documented as one."""
+    """Any JSON object (and only an object) Postgres can store in jsonb, documented as one.
 
-    default_error_messages = {"not_object": "JSON 객체여야 합니다."}
+    jsonb refuses a NUL character and text that is not UTF-8 (a lone surrogate such as "\\ud800" parses in JSON):
+    both would be a 500 at the INSERT. CharField refuses them itself; JSONField does not.
+    """
+
+    default_error_messages = {
+        "not_object": "JSON 객체여야 합니다.",
+        "not_storable": "NUL 문자나 짝이 없는 서로게이트(surrogate) 문자는 저장할 수 없습니다.",
+    }
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if not isinstance(value, dict):
             self.fail("not_object")
+        if not _storable(value):
+            self.fail("not_storable")
         return value
+
+
+def _storable(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework import serializers
 
-from apps.core.fields import PG_BIGINT_MAX, PG_INT_MAX, IdField, IntegerField
+from apps.core.fields import PG_BIGINT_MAX, PG_INT_MAX, IdField, IntegerField, JsonObjectField
 from apps.domains.lectures.apis import MAX_SESSION_ORDER
 from apps.domains.lectures.models import Session
 
@@ -138,3 +138,31 @@ def test_path_id_beyond_bigint_is_a_json_404(admin_client):
 
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("result", [
+    '{"note": "a\\u0000b"}',
+    '{"a\\u0000": 1}',
+    '{"nested": [{"text": "\\ud800"}]}',
+])
+def test_a_job_result_postgres_cannot_store_is_refused_and_the_job_stays_running(client, tenant, result):
+    # The fuzzer found it: a NUL or a lone surrogate in a JSON value was a 500 at the INSERT into jsonb.
+    from apps.jobs.models import Job, JobState
+
+    job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.RUNNING, attempts=1)
+
+    response = client.post(f"/api/v1/internal/jobs/{job.id}/complete/", data='{"result": ' + result + "}",
+                           content_type="application/json", HTTP_X_INTERNAL_TOKEN="test-internal-token")
+
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["result"]
+    job.refresh_from_db()
+    assert (job.state, job.result) == (JobState.RUNNING, None)
+
+
+def test_json_object_field_takes_only_objects():
+    field = JsonObjectField()
+
+    with pytest.raises(serializers.ValidationError):
+        field.run_validation([1, 2])
+    assert field.run_validation({"rows": [1, "가"]}) == {"rows": [1, "가"]}
