@@ -38,7 +38,7 @@ def test_json_nested_past_the_limit_is_refused_before_any_view_reads_it(admin_cl
     assert not Student.objects.filter(tenant=tenant).exists()
 
 
-def test_json_nested_within_the_limit_reaches_the_view(admin_client):
+def test_json_nested_within_the_limit_reaches_the_view(db):
     body = {"username": json.loads(_nested(MAX_JSON_DEPTH - 1)), "password": "x"}
 
     response = APIClient().post("/api/v1/auth/token/", data=json.dumps(body), content_type="application/json")
