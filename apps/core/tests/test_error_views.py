@@ -1,5 +1,5 @@
 import pytest
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.test import Client, RequestFactory
 
 from apps.core.error_views import bad_request, server_error
@@ -114,3 +114,13 @@ def test_bad_request_handler_names_a_body_over_the_limit(settings):
 
     assert response.status_code == 413
     assert b'"code": "PAYLOAD_TOO_LARGE"' in response.content
+
+
+def test_bad_request_handler_names_too_many_fields(settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 10
+
+    response = bad_request(RequestFactory().post("/api/v1/students/"), TooManyFieldsSent("too many"))
+
+    assert response.status_code == 400
+    assert b'"code": "TOO_MANY_FIELDS"' in response.content
+    assert b'"max_fields": 10' in response.content

@@ -177,7 +177,7 @@ SPECTACULAR_SETTINGS = {
         "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
         "JobStatusEnum": "apps.jobs.models.JobState",
     },
-    # The error shape and id ranges, stated once for every operation (apps/core/schema.py).
+    # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],
 }
 
