@@ -145,14 +145,14 @@ def test_path_id_beyond_bigint_is_a_json_404(admin_client):
     '{"a\\u0000": 1}',
     '{"nested": [{"text": "\\ud800"}]}',
 ])
-def test_a_job_result_postgres_cannot_store_is_refused_and_the_job_stays_running(client, tenant, result):
+def test_a_job_result_postgres_cannot_store_is_refused_and_the_job_stays_running(client, settings, tenant, result):
     # The fuzzer found it: a NUL or a lone surrogate in a JSON value was a 500 at the INSERT into jsonb.
     from apps.jobs.models import Job, JobState
 
     job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.RUNNING, attempts=1)
 
     response = client.post(f"/api/v1/internal/jobs/{job.id}/complete/", data='{"result": ' + result + "}",
-                           content_type="application/json", HTTP_X_INTERNAL_TOKEN="test-internal-token")
+                           content_type="application/json", HTTP_X_INTERNAL_TOKEN=settings.INTERNAL_WORKER_TOKEN)
 
     assert response.status_code == 400
     assert list(response.json()["details"]) == ["result"]

@@ -91,3 +91,16 @@ def test_file_parts_of_an_upload_keep_their_own_limit(admin_client, settings, ma
 
     assert response.status_code == 400
     assert response.json()["code"] == "EXCEL_NOT_XLSX"
+
+
+def test_a_video_part_over_the_memory_limit_is_stored_not_refused(anonymous, settings, local_storage):
+    # Presigned storage PUTs stream the raw body: DATA_UPLOAD_MAX_MEMORY_SIZE is not theirs to apply.
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    upload_id = local_storage.create_multipart("video", "t1/raw/1.mp4", content_type="video/mp4")
+    url = local_storage.presign_part("video", "t1/raw/1.mp4", upload_id=upload_id, part_number=1)
+
+    response = anonymous.put(url.removeprefix("http://testserver"), data=b"\0" * 5_000,
+                             content_type="application/octet-stream")
+
+    assert response.status_code == 200
+    assert response["ETag"]
