@@ -1,10 +1,14 @@
 """One domain error type and one API error shape: {"code", "message", "details"}."""
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -44,6 +48,12 @@ class ForbiddenError(DomainError):
     default_message = "권한이 없습니다."
 
 
+class PayloadTooLargeError(DomainError):
+    status_code = 413
+    default_code = "PAYLOAD_TOO_LARGE"
+    default_message = "요청 본문이 너무 큽니다."
+
+
 class ServiceUnavailableError(DomainError):
     status_code = 503
     default_code = "SERVICE_UNAVAILABLE"
@@ -68,7 +78,35 @@ def error_body(code: str, message: str, details: Any = None) -> dict:
     return {"code": code, "message": message, "details": details or {}}
 
 
+def domain_error_for(exc: SuspiciousOperation) -> DomainError:
+    """Django's refusals of a request body (raised while reading it, in a view or a middleware) as domain errors.
+
+    Django answers them with a bare 400 page; the caller deserves to know which limit it hit. File parts of a
+    multipart upload are not counted by DATA_UPLOAD_MAX_MEMORY_SIZE: uploads keep their own limits and codes.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLargeError(
+            message="요청 본문이 너무 큽니다. 파일이 아닌 본문은 최대 "
+                    f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,}바이트까지 보낼 수 있습니다.",
+            details={"max_bytes": settings.DATA_UPLOAD_MAX_MEMORY_SIZE})
+    if isinstance(exc, TooManyFieldsSent):
+        return DomainError("TOO_MANY_FIELDS", "요청의 입력 항목이 너무 많습니다.",
+                           details={"max_fields": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS})
+    if isinstance(exc, TooManyFilesSent):
+        return DomainError("TOO_MANY_FILES", "요청의 파일 수가 너무 많습니다.",
+                           details={"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
+    return DomainError("BAD_REQUEST", "요청을 처리할 수 없습니다.")
+
+
 def api_exception_handler(exc, context):
+    request = context.get("request")
+    if request is not None:
+        # Errors are JSON whatever renderer the view negotiated for its success (an event stream, an xlsx file).
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+    if isinstance(exc, SuspiciousOperation):
+        # The security log Django would have written, had the exception reached it.
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error(str(exc))
+        exc = domain_error_for(exc)
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status_code)
     if isinstance(exc, Http404):

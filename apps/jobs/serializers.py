@@ -5,8 +5,10 @@ import logging
 import re
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from apps.core.fields import JsonObjectField
 from apps.jobs.models import Job, JobState
 from apps.jobs.registry import result_presenter
 
@@ -97,6 +99,16 @@ class StrictSerializer(serializers.Serializer):
         return attrs
 
 
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The schema says what StrictSerializer enforces: no property it does not list."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        return {**auto_schema._map_basic_serializer(self.target, direction), "additionalProperties": False}
+
+
 class AttemptInputSerializer(StrictSerializer):
     attempt = serializers.IntegerField(required=False, min_value=1, max_value=1000)
 
@@ -111,11 +123,9 @@ class ProgressInputSerializer(AttemptInputSerializer):
 
 
 class CompleteInputSerializer(AttemptInputSerializer):
-    result = serializers.JSONField()
+    result = JsonObjectField()
 
     def validate_result(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("결과는 JSON 객체여야 합니다.")
         if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_RESULT_BYTES:
             raise serializers.ValidationError("결과가 너무 큽니다.")
         return value

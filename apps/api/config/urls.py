@@ -25,5 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "apps.core.error_views.bad_request"
+handler403 = "apps.core.error_views.permission_denied"
 handler404 = "apps.core.error_views.not_found"
 handler500 = "apps.core.error_views.server_error"

@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from apps.core.fields import IdField
 from apps.core.permissions import IsTenantStaff, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment import selectors, services
@@ -41,8 +42,8 @@ class EnrollmentListCreateApi(TenantScopedMixin, GenericAPIView):
     ordering_fields = ["id", "enrolled_at", "status"]
 
     class InputSerializer(serializers.Serializer):
-        lecture_id = serializers.IntegerField()
-        student_id = serializers.IntegerField()
+        lecture_id = IdField()
+        student_id = IdField()
         status = serializers.ChoiceField(choices=EnrollmentStatus.choices, default=EnrollmentStatus.ACTIVE)
 
     def get_tenant_queryset(self, tenant):
@@ -111,7 +112,7 @@ class EnrollmentDetailApi(TenantScopedMixin, GenericAPIView):
 
 
 class AttendanceItemSerializer(serializers.Serializer):
-    enrollment_id = serializers.IntegerField()
+    enrollment_id = IdField()
     status = serializers.ChoiceField(choices=AttendanceStatus.choices)
     memo = serializers.CharField(max_length=200, required=False, allow_blank=True)
 

@@ -6,6 +6,7 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from apps.core.fields import IdField, IntegerField
 from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.lectures import selectors, services
@@ -31,7 +32,7 @@ class LectureOutputSerializer(serializers.ModelSerializer):
 class LectureInputSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     subject = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    teacher_id = serializers.IntegerField(required=False, allow_null=True)
+    teacher_id = IdField(required=False, allow_null=True)
     start_date = serializers.DateField(required=False, allow_null=True)
     end_date = serializers.DateField(required=False, allow_null=True)
 
@@ -42,8 +43,12 @@ class SessionOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "lecture_id", "order", "title", "date"]
 
 
+# Far beyond any course, and far enough below the column's limit that the next order assigned after it fits.
+MAX_SESSION_ORDER = 10_000
+
+
 class SessionInputSerializer(serializers.Serializer):
-    order = serializers.IntegerField(min_value=1, required=False)
+    order = IntegerField(min_value=1, max_value=MAX_SESSION_ORDER, required=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     date = serializers.DateField(required=False, allow_null=True)
 

@@ -10,6 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.fields import PG_BIGINT_MAX, IdField, IntegerField
+from apps.core.filters import FilterSet, IdFilter
 from apps.core.permissions import (
     HasLambdaInternalKey,
     IsTenantAdmin,
@@ -64,8 +66,8 @@ def _accepted(video: Video, job) -> Response:
                     status=status.HTTP_202_ACCEPTED)
 
 
-class VideoFilter(django_filters.FilterSet):
-    lecture = django_filters.NumberFilter(field_name="lecture_id")
+class VideoFilter(FilterSet):
+    lecture = IdFilter(field_name="lecture_id")
     state = django_filters.ChoiceFilter(choices=VideoState.choices)
 
     class Meta:
@@ -86,10 +88,10 @@ class VideoListCreateApi(VideoScopedMixin, GenericAPIView):
 
     class VideoCreateInputSerializer(serializers.Serializer):
         title = serializers.CharField(max_length=200)
-        lecture_id = serializers.IntegerField(required=False, allow_null=True)
-        session_id = serializers.IntegerField(required=False, allow_null=True)
+        lecture_id = IdField(required=False, allow_null=True)
+        session_id = IdField(required=False, allow_null=True)
         filename = serializers.CharField(max_length=255)
-        size = serializers.IntegerField(min_value=1)
+        size = IntegerField(min_value=1, max_value=PG_BIGINT_MAX)
         content_type = serializers.CharField(max_length=100, allow_blank=True)
 
     @extend_schema(
@@ -150,7 +152,8 @@ class VideoUploadPartsApi(VideoScopedMixin, GenericAPIView):
     serializer_class = VideoOutputSerializer
 
     class VideoUploadPartsInputSerializer(serializers.Serializer):
-        part_numbers = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1,
+        part_numbers = serializers.ListField(child=IntegerField(min_value=1, max_value=services.MAX_PARTS),
+                                             min_length=1,
                                              max_length=services.MAX_PARTS)
 
     @extend_schema(

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it sees every answer: errors under /api/ are JSON even where Django renders HTML (DEBUG pages).
+    "apps.core.middleware.ApiErrorMiddleware",
     "apps.core.middleware.InternalHostMiddleware",
     # Before anything that may answer on its own, so preflights and error answers carry CORS too.
     "corsheaders.middleware.CorsMiddleware",
@@ -65,7 +67,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.ApiCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -170,6 +172,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.permissions.IsTenantMember"],
+    # JSON bodies nested past apps.core.parsers.MAX_JSON_DEPTH are a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.DefaultPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
@@ -234,6 +242,8 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
         "JobStatusEnum": "apps.jobs.models.JobState",
     },
+    # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],
 }
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.fields import IdField
 from apps.core.permissions import IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment.models import EnrollmentStatus
@@ -67,8 +68,8 @@ class LectureEnrollFromExcelApi(TenantScopedMixin, APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(ExcelUploadInputSerializer):
-        lecture_id = serializers.IntegerField(min_value=1)
-        session_id = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        lecture_id = IdField()
+        session_id = IdField(required=False, allow_null=True)
 
         class Meta:
             ref_name = "LectureEnrollFromExcelInput"
@@ -156,7 +157,7 @@ class EnrollmentExportApi(TenantScopedMixin, APIView):
     permission_classes = [IsTenantStaff]
 
     class InputSerializer(serializers.Serializer):
-        lecture_id = serializers.IntegerField(min_value=1)
+        lecture_id = IdField()
         statuses = serializers.ListField(child=serializers.ChoiceField(choices=EnrollmentStatus.choices),
                                          required=False, allow_empty=True, max_length=len(EnrollmentStatus.choices))
         filename = serializers.CharField(required=False, allow_blank=True, max_length=100)
