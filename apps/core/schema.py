@@ -75,6 +75,11 @@ def document_errors(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             for status, description in errors.items():
                 responses.setdefault(status, _error_response(description))
+            for status, response in responses.items():
+                # A view may name its own error codes with a bare OpenApiResponse(description=...): the body is
+                # still the one error shape.
+                if status[0] in "45" and not response.get("content"):
+                    response["content"] = _error_response("")["content"]
             _bound_integer_path_ids(operation)
             _describe_event_streams(operation)
     return result
