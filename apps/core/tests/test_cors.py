@@ -56,6 +56,18 @@ def test_error_answers_carry_cors_and_expose_retry_after_and_etag(db):
     assert {"etag", "retry-after", "content-disposition"} <= exposed
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unknown_api_url_answers_a_json_404_the_page_can_read(db, settings, debug):
+    # DEBUG (make run) renders its own HTML 404, which the error middleware replaces: CORS must survive that too.
+    settings.DEBUG = debug
+
+    response = Client().get("/api/v1/no-such-thing/", HTTP_ORIGIN=FRONT_END)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+    assert response["Access-Control-Allow-Origin"] == FRONT_END
+
+
 def test_pages_outside_the_api_get_no_cors(db):
     response = Client().get("/health", HTTP_ORIGIN=FRONT_END)
 

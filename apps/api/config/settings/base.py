@@ -57,11 +57,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so it sees every answer: errors under /api/ are JSON even where Django renders HTML (DEBUG pages).
+    # Outermost: preflights are answered first, and every final answer carries CORS, including the JSON error
+    # ApiErrorMiddleware puts in place of an HTML page.
+    "corsheaders.middleware.CorsMiddleware",
+    # Sees every other answer: errors under /api/ are JSON even where Django renders HTML (DEBUG pages).
     "apps.core.middleware.ApiErrorMiddleware",
     "apps.core.middleware.InternalHostMiddleware",
-    # Before anything that may answer on its own, so preflights and error answers carry CORS too.
-    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's CSS and JS, from STATIC_ROOT (collected when the API image is built): gunicorn serves no files.
     "whitenoise.middleware.WhiteNoiseMiddleware",
