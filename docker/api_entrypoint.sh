@@ -7,4 +7,5 @@ exec gunicorn apps.api.config.wsgi:application \
   --threads "${GUNICORN_THREADS:-4}" \
   --timeout "${GUNICORN_TIMEOUT:-60}" \
   --access-logfile - \
+  --logger-class apps.core.gunicorn_logging.JsonAccessLogger \
   --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}"

@@ -19,8 +19,12 @@ def mask_phone(text: str) -> str:
     return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
 
 
-def _mask(text: str) -> str:
+def mask_text(text: str) -> str:
+    """Phones masked, and the credentials a URL may carry (events ticket, playback token) replaced by ***."""
     return _PATH_SECRET.sub(r"\1***", _URL_SECRET.sub(r"\1***", mask_phone(text)))
+
+
+_mask = mask_text
 
 
 def _clean(key: str, value):
