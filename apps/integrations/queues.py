@@ -75,7 +75,7 @@ class Queues:
     def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: int | None = None,
                 visibility_timeout: int | None = None) -> list[QueueMessage]:
         """Up to `max_messages` (1-10, the SQS limit), polling up to `wait_seconds` (default SQS_WAIT_SECONDS);
-        `visibility_timeout` None keeps the queue's own (SQS_VISIBILITY_TIMEOUT)."""
+        `visibility_timeout` None keeps the queue's own (its fleet's queue visibility, apps/jobs/fleets.py)."""
         if not 1 <= max_messages <= SQS_BATCH_SIZE:
             raise ValueError("max_messages must be between 1 and 10")
         wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
@@ -139,7 +139,9 @@ class TableQueue(Queues):
         return ids
 
     def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
-        visibility = settings.SQS_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
+        from apps.jobs.fleets import queue_visibility_seconds
+
+        visibility = queue_visibility_seconds(queue) if visibility_timeout is None else visibility_timeout
         deadline = time.monotonic() + wait_seconds
         while True:
             messages = self._receive_once(queue, max_messages, visibility)
@@ -334,9 +336,11 @@ class SqsQueues(AwsAdapter, Queues):
 def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
     """Creates or updates every configured queue and its DLQ; safe to run again. Returns [(name, url)].
 
-    Each queue gets long polling, the visibility timeout from settings and a redrive policy to "<name>-dlq";
-    each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
+    Each queue gets long polling, its fleet's queue visibility (the fleet table) and a redrive policy to
+    "<name>-dlq"; each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
     """
+    from apps.jobs.fleets import queue_visibility_seconds
+
     sqs = SqsQueues(client=_make_sqs_client(region))
     created: list[tuple[str, str]] = []
     for name in configured_queue_names():
@@ -345,7 +349,7 @@ def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = _ensure_queue(sqs, name, {
             "ReceiveMessageWaitTimeSeconds": str(SQS_MAX_WAIT_SECONDS),
-            "VisibilityTimeout": str(settings.SQS_VISIBILITY_TIMEOUT),
+            "VisibilityTimeout": str(queue_visibility_seconds(name)),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)}
             ),

@@ -188,8 +188,9 @@ class TestTableQueueTime:
         assert row.visible_at == clock.now + timedelta(seconds=30)
         assert table.receive(Q, wait_seconds=0) == []
 
-    def test_default_visibility_comes_from_settings(self, table, clock, settings):
-        settings.SQS_VISIBILITY_TIMEOUT = 120
+    def test_default_visibility_is_the_queue_fleets_own(self, table, clock, settings):
+        settings.WORKER_FLEETS = {**settings.WORKER_FLEETS,
+                                  "excel": {**settings.WORKER_FLEETS["excel"], "queue_visibility_seconds": 120}}
         table.send(Q, {"k": 1})
 
         table.receive(Q, wait_seconds=0)
