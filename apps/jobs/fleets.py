@@ -101,3 +101,13 @@ def fleet_for_queue(queue: str) -> Fleet | None:
 def queue_visibility_seconds(queue: str) -> int:
     fleet = fleet_for_queue(queue) if not queue.endswith(DLQ_SUFFIX) else None
     return fleet.queue_visibility_seconds if fleet else DEFAULT_QUEUE_VISIBILITY_SECONDS
+
+
+def takeover_bound_seconds(*, fleet: Fleet, staleness_seconds: float, poll_seconds: float = 1.0) -> float:
+    """Longest time from a worker's death to another worker claiming its job (docs/jobs.md).
+
+    The dead worker's last beat renewed both its hold and its heartbeat; its message is back one window later and
+    its heartbeat is stale one staleness limit later. A receiver that comes before staleness sends the message
+    away until then (+ up to 2 s of rounding), so the later of the two, plus one poll, bounds the takeover.
+    """
+    return max(fleet.visibility_window_seconds, staleness_seconds + 2) + poll_seconds

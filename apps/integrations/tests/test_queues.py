@@ -123,6 +123,44 @@ class TestQueueContract:
         assert messages == []
         assert time.monotonic() - started >= 0.9
 
+    def test_a_hold_renewed_before_it_lapses_keeps_the_message_from_other_receivers(self, queues):
+        # Given a message received with a hold that has already lapsed (a worker's window of 0 s)
+        queues.send(Q, {"k": "held"})
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        # When its holder renews the hold, as the heartbeat does every third of the window
+        queues.change_visibility(Q, message.receipt, 300)
+
+        # Then no other receiver gets it, and it is still there
+        assert queues.receive(Q, wait_seconds=0) == []
+        assert queues.depth(Q) == 1
+
+    def test_a_receive_holds_the_message_for_the_window_asked_not_the_queues_own(self, queues):
+        queues.send(Q, {"k": "window"})
+
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        [again] = queues.receive(Q, wait_seconds=0, visibility_timeout=300)
+        assert (again.message_id, again.receive_count) == (message.message_id, 2)
+
+    def test_a_release_with_a_delay_keeps_the_message_away_until_then(self, queues):
+        queues.send(Q, {"k": "later"})
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        queues.change_visibility(Q, message.receipt, 120)
+
+        assert queues.receive(Q, wait_seconds=0) == []
+        assert queues.depth(Q) == 1
+
+    def test_a_delayed_send_beside_a_ready_one_delivers_only_the_ready_one(self, queues):
+        queues.send(Q, {"k": "later"}, delay_seconds=60)
+        ready = queues.send(Q, {"k": "now"})
+
+        batch = queues.receive(Q, max_messages=10, wait_seconds=0)
+
+        assert [m.message_id for m in batch] == [ready]
+        assert queues.depth(Q) == 2
+
     def test_max_messages_out_of_range_is_refused(self, queues):
         with pytest.raises(ValueError):
             queues.receive(Q, max_messages=11, wait_seconds=0)
