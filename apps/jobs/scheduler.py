@@ -130,7 +130,7 @@ class PassReport:
 def scheduler_pass(*, periodic_due: Callable[[PeriodicTask], bool] = lambda task: True) -> PassReport:
     """Stale jobs and due jobs (`job_scan_stuck`), Batch runs (`job_reconcile_batch`), then the periodic tasks
     `periodic_due` lets through. A failing part is logged and the others still run."""
-    from apps.jobs.services import job_reconcile_batch, job_scan_stuck
+    from apps.jobs.services import BATCH_RECONCILE_GRACE_SECONDS, job_reconcile_batch, job_scan_stuck
 
     report = PassReport()
     try:
@@ -140,7 +140,7 @@ def scheduler_pass(*, periodic_due: Callable[[PeriodicTask], bool] = lambda task
         logger.exception("scheduler_scan_failed")
         report.errors.append("scan")
     try:
-        lines, describe_error = job_reconcile_batch()
+        lines, describe_error = job_reconcile_batch(grace_seconds=BATCH_RECONCILE_GRACE_SECONDS)
         for line in lines:
             report.add(f"batch_{line.action}")
         if describe_error:

@@ -464,6 +464,9 @@ HEARTBEAT_TIMEOUT_MESSAGE = "작업이 응답하지 않아 중단되었습니다
 BATCH_GONE_STATUSES = frozenset({"FAILED", "SUCCEEDED", "ABSENT"})
 BATCH_GONE_CODE = "BATCH_JOB_LOST"
 BATCH_GONE_MESSAGE = "배치 작업이 끝났지만 완료 보고가 없어 중단되었습니다."
+# The scheduler leaves a Batch row this long after its last change before believing "gone": a report the container
+# sent just before it ended commits within it, and AWS Batch knows a job a few seconds after its submit.
+BATCH_RECONCILE_GRACE_SECONDS = 10
 
 
 @dataclass
