@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.jobs import services
 from apps.jobs.errors import JobDispatchError
-from apps.jobs.models import Job, JobState
+from apps.jobs.models import Job, JobBackend, JobState
 from apps.jobs.tests.fakes import FakeQueueError
 
 
@@ -158,3 +158,19 @@ def test_dispatch_failure_leaves_job_queued_and_the_scanner_sends_it_later(tenan
     assert job.external_id == fake_queues.queues[settings.SQS_QUEUE_EXCEL][0]["id"]
     assert fake_queues.sent == [(settings.SQS_QUEUE_EXCEL,
                                  {"job_id": str(job.id), "kind": "test_echo", "tenant_id": tenant.id})]
+
+
+def test_the_scan_also_requeues_a_batch_run_the_backend_reports_ended(make_job, fake_batch):
+    fake_batch.statuses["batch-0"] = "FAILED"
+    gone = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-0")
+    alive = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-9")
+    Job.objects.filter(id__in=[gone.id, alive.id]).update(updated_at=_ago(11))
+
+    output = _scan()
+
+    assert output.splitlines() == [
+        f"batch_resubmitted {gone.id} kind=test_batch tenant={gone.tenant_id} attempts=1/3 reason=batch=FAILED",
+        "scan_stuck_jobs: batch_resubmitted=1",
+    ]
+    assert Job.objects.get(id=gone.id).external_id == "batch-1"
+    assert Job.objects.get(id=alive.id).external_id == "batch-9"

@@ -138,11 +138,10 @@ def test_periodic_tasks_run_once_per_period_and_one_failing_stops_no_other(db, p
 def test_a_pass_requeues_a_batch_run_the_backend_reports_dead_without_waiting_for_its_heartbeat(
     make_job, fake_batch, periodic, settings
 ):
-    settings.JOBS_DISPATCH_GRACE_SECONDS = 0
-    fake_batch.describe = lambda ids: {i: type("Info", (), {"status": "ABSENT", "status_reason": "gone"})()
-                                       for i in ids}
+    fake_batch.statuses["batch-0"] = "ABSENT"
     job = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-0",
                    heartbeat_at=timezone.now())
+    Job.objects.filter(id=job.id).update(updated_at=timezone.now() - timedelta(seconds=11))
 
     report = Scheduler(interval=1).tick()
 
