@@ -318,6 +318,33 @@ def test_two_consumers_racing_on_postgres_each_get_distinct_messages(settings):
     assert set(QueueMessageRow.objects.values_list("receive_count", flat=True)) == {1}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_on_postgres_wakes_at_once_when_a_message_is_sent(settings):
+    # Given a receiver long-polling an empty queue that would look again only every 5 s
+    waiting = TableQueue(poll_interval=5)
+    received: list = []
+
+    def receive() -> None:
+        try:
+            received.append((waiting.receive(Q, wait_seconds=10), time.monotonic()))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    assert waiting.listening.wait(timeout=10)
+
+    # When another connection sends a message
+    sent_at = time.monotonic()
+    message_id = TableQueue().send(Q, {"k": "now"})
+    thread.join(timeout=15)
+
+    # Then the receiver has it well before its next look
+    [(messages, got_at)] = received
+    assert [m.message_id for m in messages] == [message_id]
+    assert got_at - sent_at < 1.0
+
+
 class TestSqsSpecific:
     def test_unknown_queue_is_a_queue_error(self, sqs_queues):
         with pytest.raises(QueueError):
