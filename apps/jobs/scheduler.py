@@ -169,7 +169,8 @@ class Scheduler:
         self.lock = lock or SchedulerLock()
         self.clock = clock
         self.stop_event = threading.Event()
-        self.active = False
+        # None until the first tick, so that tick logs whether this process is active or standing by.
+        self.active: bool | None = None
         self._last_run: dict[str, float] = {}
 
     def request_stop(self, *_args) -> None:
