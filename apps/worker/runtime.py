@@ -104,12 +104,12 @@ class Execution:
     retry_after: int | None = None
 
 
-def _seconds_until_stale(job_id: UUID, timeout: int) -> int:
+def _seconds_until_stale(job_id: UUID, timeout: int, otherwise: float) -> int:
+    """Seconds until the holder's heartbeat is older than `timeout`; `otherwise` when it already is (the claim lost
+    anyway: no attempts left, and the scheduler ends the job) or there is none."""
     heartbeat_at = Job.objects.filter(id=job_id).values_list("heartbeat_at", flat=True).first()
-    if heartbeat_at is None:
-        return 1
-    remaining = (heartbeat_at - timezone.now()).total_seconds() + timeout
-    return max(1, math.ceil(remaining) + 1)
+    remaining = (heartbeat_at - timezone.now()).total_seconds() + timeout if heartbeat_at is not None else 0
+    return math.ceil(remaining) + 1 if remaining > 0 else max(1, math.ceil(otherwise))
 
 
 def execute_job(
@@ -150,7 +150,7 @@ def execute_job(
         claimed = client.claim(job.id, worker_id=extra.get("worker_id", ""))
     except JobStateConflict as conflict:
         logger.info("job_claim_lost", extra={**extra, "state": conflict.state})
-        retry_after = (_seconds_until_stale(job.id, spec.heartbeat_timeout)
+        retry_after = (_seconds_until_stale(job.id, spec.heartbeat_timeout, lease_seconds or spec.heartbeat_timeout)
                        if conflict.state == JobState.RUNNING else None)
         return Execution("skipped", conflict.state, retry_after=retry_after)
     except JobNotFound:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
@@ -450,3 +451,17 @@ def test_build_runtime_takes_the_window_weights_and_idle_policy_from_the_fleet_t
 
     assert (runtime.visibility_window, runtime.poll_weights, runtime.idle_stop_threshold) == (45, (0, 3, 1), 7)
     assert runtime.poll_order()[-1] == settings.SQS_QUEUE_AI_PREMIUM  # weight 0: asked last
+
+
+def test_a_stale_job_with_no_attempts_left_sends_its_message_away_for_a_window_not_a_second(
+    make_runtime, submit, fake_queues, queue_name, test_kinds
+):
+    job = submit(max_attempts=1)
+    services.job_claim(job_id=job.id)
+    Job.objects.filter(id=job.id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    make_runtime().run(max_polls=1)
+
+    assert test_kinds == []
+    # Nothing to take over (the scheduler ends it): the message comes back after the 30 s window, not in a hot loop.
+    assert fake_queues.queues[queue_name][0]["visible_at"] == 30
