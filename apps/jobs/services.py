@@ -179,16 +179,13 @@ def job_dispatch(*, job: Job) -> str:
     spec: JobKindSpec = get_spec(job.kind)
     if job.not_before is not None and job.not_before > timezone.now():
         return ""
-    if not spec.gated:
-        return _send(job, spec)
-    # The caps count jobs that hold an external id; the count and the send that sets one are serialised per kind,
-    # so two dispatches can never both take the last free slot.
+    # Serialised per kind: two callers that both read the job as waiting (the scheduler, a finishing job, a
+    # release's own dispatch) send it once, and the caps' count and the send that takes a slot cannot interleave.
     with transaction.atomic():
         _lock_kind_dispatch(job.kind)
-        # Two callers (the scheduler, a finishing job) may both have read this job as waiting: only the first sends.
         if not Job.objects.filter(_due(timezone.now()), id=job.id, state=JobState.QUEUED, external_id="").exists():
             return ""
-        if not job_slot_open(job=job, spec=spec):
+        if spec.gated and not job_slot_open(job=job, spec=spec):
             logger.debug("job_dispatch_gated", extra={"job_id": str(job.id), "kind": job.kind,
                                                       "tenant_id": job.tenant_id})
             return ""

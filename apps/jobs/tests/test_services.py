@@ -491,3 +491,16 @@ def test_a_retryable_fail_reported_twice_is_a_no_op_the_second_time(make_job):
     assert (first.won, first.noop) == (True, False)
     assert (again.won, again.noop) == (True, True)
     assert Job.objects.values_list("state", "attempts").get(id=job.id) == (JobState.QUEUED, 1)
+
+
+def test_a_job_two_callers_both_read_as_unsent_is_sent_once(make_job, fake_queues):
+    # Given a released job read by its own dispatch after commit and by a scheduler pass
+    job = make_job(not_before=timezone.now())
+    first_read, second_read = Job.objects.get(id=job.id), Job.objects.get(id=job.id)
+
+    sent = services.job_dispatch(job=first_read)
+    again = services.job_dispatch(job=second_read)
+
+    assert (sent != "", again) == (True, "")
+    assert len(fake_queues.sent) == 1
+    assert Job.objects.get(id=job.id).external_id == sent
