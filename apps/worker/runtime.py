@@ -215,7 +215,7 @@ def execute_job(
 
 
 class _Heartbeat:
-    """Refreshes the job's heartbeat and extends the lease (message visibility) every `interval` seconds."""
+    """Renews the message's hold (its visibility, by one window) and the job's heartbeat every `interval` seconds."""
 
     def __init__(self, *, ctx: JobContext, interval: float, extend_lease: Callable[[], None] | None,
                  log_extra: dict):
@@ -236,12 +236,13 @@ class _Heartbeat:
     def _run(self) -> None:
         try:
             while not self._done.wait(self._interval):
-                self._ctx.heartbeat()
+                # The hold first: it is one quick queue call, while a heartbeat may spend seconds retrying the API.
                 if self._extend_lease is not None:
                     try:
                         self._extend_lease()
                     except Exception:
                         logger.warning("job_lease_extend_failed", extra=self._log_extra, exc_info=True)
+                self._ctx.heartbeat()
         finally:
             # The table queue touches the database from this thread: give its connection back.
             connection.close()
