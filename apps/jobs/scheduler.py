@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 # pg_try_advisory_lock(int4, int4): "jobs" and 1, so pg_locks shows it as classid/objid with objsubid 2.
 LOCK_CLASS_ID = 0x6A6F6273
 LOCK_OBJECT_ID = 1
+# Batch is asked about its runs at most this often (one DescribeJobs per 100 runs), not on every 2 s pass.
+BATCH_RECONCILE_EVERY_SECONDS = 10
 
 
 # ---------------------------------------------------------------------------
@@ -127,9 +129,10 @@ class PassReport:
         self.actions[action] = self.actions.get(action, 0) + 1
 
 
-def scheduler_pass(*, periodic_due: Callable[[PeriodicTask], bool] = lambda task: True) -> PassReport:
-    """Stale jobs and due jobs (`job_scan_stuck`), Batch runs (`job_reconcile_batch`), then the periodic tasks
-    `periodic_due` lets through. A failing part is logged and the others still run."""
+def scheduler_pass(*, periodic_due: Callable[[PeriodicTask], bool] = lambda task: True,
+                   reconcile_batch: bool = True) -> PassReport:
+    """Stale jobs and due jobs (`job_scan_stuck`), Batch runs (`job_reconcile_batch`, when `reconcile_batch`), then
+    the periodic tasks `periodic_due` lets through. A failing part is logged and the others still run."""
     from apps.jobs.services import BATCH_RECONCILE_GRACE_SECONDS, job_reconcile_batch, job_scan_stuck
 
     report = PassReport()
@@ -140,7 +143,8 @@ def scheduler_pass(*, periodic_due: Callable[[PeriodicTask], bool] = lambda task
         logger.exception("scheduler_scan_failed")
         report.errors.append("scan")
     try:
-        lines, describe_error = job_reconcile_batch(grace_seconds=BATCH_RECONCILE_GRACE_SECONDS)
+        lines, describe_error = (job_reconcile_batch(grace_seconds=BATCH_RECONCILE_GRACE_SECONDS)
+                                 if reconcile_batch else ([], ""))
         for line in lines:
             report.add(f"batch_{line.action}")
         if describe_error:
@@ -176,13 +180,16 @@ class Scheduler:
     def request_stop(self, *_args) -> None:
         self.stop_event.set()
 
-    def _periodic_due(self, task: PeriodicTask) -> bool:
+    def _due(self, name: str, every_seconds: float) -> bool:
         now = self.clock()
-        last = self._last_run.get(task.name)
-        if last is not None and now - last < task.every_seconds:
+        last = self._last_run.get(name)
+        if last is not None and now - last < every_seconds:
             return False
-        self._last_run[task.name] = now
+        self._last_run[name] = now
         return True
+
+    def _periodic_due(self, task: PeriodicTask) -> bool:
+        return self._due(f"periodic:{task.name}", task.every_seconds)
 
     def tick(self) -> PassReport | None:
         """One pass if this process holds the lock (taking it when free); None while another scheduler is active."""
@@ -198,7 +205,8 @@ class Scheduler:
             logger.info("scheduler_active" if held else "scheduler_standby")
         if not held:
             return None
-        report = scheduler_pass(periodic_due=self._periodic_due)
+        report = scheduler_pass(periodic_due=self._periodic_due,
+                                reconcile_batch=self._due("batch_reconcile", BATCH_RECONCILE_EVERY_SECONDS))
         if report.actions or report.errors:
             logger.info("scheduler_pass", extra={"actions": report.actions, "errors": report.errors})
         return report

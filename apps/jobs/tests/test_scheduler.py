@@ -143,11 +143,22 @@ def test_a_pass_requeues_a_batch_run_the_backend_reports_dead_without_waiting_fo
                    heartbeat_at=timezone.now())
     Job.objects.filter(id=job.id).update(updated_at=timezone.now() - timedelta(seconds=11))
 
-    report = Scheduler(interval=1).tick()
+    clock = FakeClock()
+    scheduler = Scheduler(interval=1, clock=clock)
+
+    report = scheduler.tick()
 
     assert report.actions == {"batch_resubmitted": 1}
     job.refresh_from_db()
     assert (job.state, job.external_id, job.attempts) == (JobState.QUEUED, "batch-1", 1)
+    # Batch is asked again only after BATCH_RECONCILE_EVERY_SECONDS, not on every 2 s pass.
+    asked = []
+    fake_batch.describe = lambda ids: asked.append(ids) or {}
+    Job.objects.filter(id=job.id).update(state=JobState.RUNNING, updated_at=timezone.now() - timedelta(seconds=11))
+    scheduler.tick()
+    clock.now += scheduler_module.BATCH_RECONCILE_EVERY_SECONDS
+    scheduler.tick()
+    assert asked == [["batch-1"]]
 
 
 def test_purge_expired_exports_is_registered_hourly():
