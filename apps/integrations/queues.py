@@ -131,7 +131,7 @@ class TableQueue(Queues):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
 
-    def _listen(self):
+    def _listen(self) -> object | None:
         """The raw Postgres connection, listening, when this long poll can be woken by NOTIFY; else None."""
         if connection.vendor != "postgresql" or connection.in_atomic_block:
             return None
@@ -144,7 +144,7 @@ class TableQueue(Queues):
             self.listening.set()
         return raw
 
-    def _wait(self, seconds: float, raw, queue: str) -> bool:
+    def _wait(self, seconds: float, raw: object | None, queue: str) -> bool:
         """Waits up to `seconds` for a send to `queue`; True when interrupted."""
         if raw is None:
             if self._wakeup.wait(seconds):
