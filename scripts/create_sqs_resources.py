@@ -1,5 +1,7 @@
 """ARCHITECTURE §3: creates (or updates) every SQS work queue with its DLQ and redrive policy. Idempotent.
 
+Each queue's visibility timeout is its fleet's, from the fleet table (apps/jobs/fleets.py, settings.WORKER_FLEETS).
+
 Usage: python scripts/create_sqs_resources.py [region]
 Settings come from the environment through DJANGO_SETTINGS_MODULE (default: the dev settings).
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import threading
 import time
 import uuid
@@ -33,6 +34,12 @@ DLQ_SUFFIX = "-dlq"
 SQS_BATCH_SIZE = 10
 SQS_MAX_WAIT_SECONDS = 20
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+# Table queue: the Postgres channel a send (or a release) notifies, so a waiting receiver wakes at once; it still looks
+# every LISTEN_POLL_SECONDS for what no send announces (a lapsed hold, a delay that ended). SQLite has no
+# notifications: a receiver looks every SQLITE_POLL_SECONDS.
+NOTIFY_CHANNEL = "academy_table_queue"
+LISTEN_POLL_SECONDS = 1.0
+SQLITE_POLL_SECONDS = 0.1
 QUEUE_NAME_SETTINGS = (
     "SQS_QUEUE_EXCEL",
     "SQS_QUEUE_MESSAGING",
@@ -75,7 +82,7 @@ class Queues:
     def receive(self, queue: str, *, max_messages: int = 1, wait_seconds: int | None = None,
                 visibility_timeout: int | None = None) -> list[QueueMessage]:
         """Up to `max_messages` (1-10, the SQS limit), polling up to `wait_seconds` (default SQS_WAIT_SECONDS);
-        `visibility_timeout` None keeps the queue's own (SQS_VISIBILITY_TIMEOUT)."""
+        `visibility_timeout` None keeps the queue's own (its fleet's queue visibility, apps/jobs/fleets.py)."""
         if not 1 <= max_messages <= SQS_BATCH_SIZE:
             raise ValueError("max_messages must be between 1 and 10")
         wait = settings.SQS_WAIT_SECONDS if wait_seconds is None else wait_seconds
@@ -102,18 +109,62 @@ class TableQueue(Queues):
     """Messages as rows of QueueMessageRow; safe with concurrent consumers.
 
     On Postgres a receive locks the rows it takes with SELECT ... FOR UPDATE SKIP LOCKED, so two consumers never
-    take the same row. On SQLite the IMMEDIATE transaction mode (settings) makes every write transaction exclusive,
-    which serialises receives without row locks.
+    take the same row, and a long poll LISTENs on NOTIFY_CHANNEL so a send wakes it at once (outside a transaction
+    only: inside one, notifications wait for its end, so it polls). On SQLite the IMMEDIATE transaction mode
+    (settings) makes every write transaction exclusive, which serialises receives without row locks.
     """
 
-    def __init__(self, *, clock: Callable[[], datetime] = timezone.now, poll_interval: float = 0.5):
+    def __init__(self, *, clock: Callable[[], datetime] = timezone.now, poll_interval: float | None = None):
         self._clock = clock
         self._poll_interval = poll_interval
         # Waited on between polls; set by `interrupt()` so a stopping worker need not sit out a long poll.
         self._wakeup = threading.Event()
+        # The raw connection this queue LISTENs on; set once it does (tests wait on `listening`).
+        self._listening_on: int | None = None
+        self.listening = threading.Event()
 
     def interrupt(self) -> None:
         self._wakeup.set()
+
+    def _notify(self, queue: str) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, queue])
+
+    def _listen(self) -> object | None:
+        """The raw Postgres connection, listening, when this long poll can be woken by NOTIFY; else None."""
+        if connection.vendor != "postgresql" or connection.in_atomic_block:
+            return None
+        connection.ensure_connection()
+        raw = connection.connection
+        if self._listening_on != id(raw):
+            with connection.cursor() as cursor:
+                cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            self._listening_on = id(raw)
+            self.listening.set()
+        return raw
+
+    def _wait(self, seconds: float, raw: object | None, queue: str) -> bool:
+        """Waits up to `seconds` for a send to `queue`; True when interrupted."""
+        if raw is None:
+            if self._wakeup.wait(seconds):
+                self._wakeup.clear()
+                return True
+            return False
+        deadline = time.monotonic() + seconds
+        while (remaining := deadline - time.monotonic()) > 0:
+            # Short slices: `interrupt()` cannot wake a select.
+            readable, _, _ = select.select([raw], [], [], min(remaining, 0.25))
+            if self._wakeup.is_set():
+                self._wakeup.clear()
+                return True
+            if readable:
+                raw.poll()
+                payloads = {notify.payload for notify in raw.notifies}
+                raw.notifies.clear()
+                if queue in payloads:
+                    return False
+        return False
 
     def _insert(self, queue: str, bodies: list[dict], delay_seconds: int) -> list[str]:
         from apps.integrations.models import QueueMessageRow
@@ -125,6 +176,8 @@ class TableQueue(Queues):
             rows = QueueMessageRow.objects.bulk_create(
                 [QueueMessageRow(queue=queue, body=body, visible_at=visible_at) for body in bodies]
             )
+            if delay_seconds <= 0:
+                self._notify(queue)
         except DatabaseError as exc:
             raise QueueError(f"table queue send to {queue}: {exc}") from exc
         return [str(row.pk) for row in rows]
@@ -139,15 +192,21 @@ class TableQueue(Queues):
         return ids
 
     def _receive(self, queue, max_messages, wait_seconds, visibility_timeout) -> list[QueueMessage]:
-        visibility = settings.SQS_VISIBILITY_TIMEOUT if visibility_timeout is None else visibility_timeout
+        from apps.jobs.fleets import queue_visibility_seconds
+
+        visibility = queue_visibility_seconds(queue) if visibility_timeout is None else visibility_timeout
         deadline = time.monotonic() + wait_seconds
+        try:
+            raw = self._listen() if wait_seconds > 0 else None
+        except DatabaseError as exc:
+            raise QueueError(f"table queue listen on {queue}: {exc}") from exc
+        interval = self._poll_interval or (LISTEN_POLL_SECONDS if raw is not None else SQLITE_POLL_SECONDS)
         while True:
             messages = self._receive_once(queue, max_messages, visibility)
             remaining = deadline - time.monotonic()
             if messages or remaining <= 0:
                 return messages
-            if self._wakeup.wait(min(self._poll_interval, remaining)):
-                self._wakeup.clear()
+            if self._wait(min(interval, remaining), raw, queue):
                 return []
 
     def _receive_once(self, queue: str, max_messages: int, visibility: int) -> list[QueueMessage]:
@@ -222,7 +281,9 @@ class TableQueue(Queues):
             return
         visible_at = self._clock() + timedelta(seconds=timeout_seconds)
         try:
-            QueueMessageRow.objects.filter(queue=queue, receipt=parsed).update(visible_at=visible_at)
+            released = QueueMessageRow.objects.filter(queue=queue, receipt=parsed).update(visible_at=visible_at)
+            if released and timeout_seconds <= 0:
+                self._notify(queue)
         except DatabaseError as exc:
             raise QueueError(f"table queue change_visibility on {queue}: {exc}") from exc
 
@@ -334,9 +395,11 @@ class SqsQueues(AwsAdapter, Queues):
 def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
     """Creates or updates every configured queue and its DLQ; safe to run again. Returns [(name, url)].
 
-    Each queue gets long polling, the visibility timeout from settings and a redrive policy to "<name>-dlq";
-    each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
+    Each queue gets long polling, its fleet's queue visibility (the fleet table) and a redrive policy to
+    "<name>-dlq"; each DLQ keeps messages 14 days (the SQS maximum) so failures can be inspected.
     """
+    from apps.jobs.fleets import queue_visibility_seconds
+
     sqs = SqsQueues(client=_make_sqs_client(region))
     created: list[tuple[str, str]] = []
     for name in configured_queue_names():
@@ -345,7 +408,7 @@ def sqs_ensure_queues(region: str | None = None) -> list[tuple[str, str]]:
                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = _ensure_queue(sqs, name, {
             "ReceiveMessageWaitTimeSeconds": str(SQS_MAX_WAIT_SECONDS),
-            "VisibilityTimeout": str(settings.SQS_VISIBILITY_TIMEOUT),
+            "VisibilityTimeout": str(queue_visibility_seconds(name)),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)}
             ),

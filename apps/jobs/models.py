@@ -41,6 +41,8 @@ class Job(TenantOwnedModel):
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Nothing dispatches the job before this (retry backoff, scheduled work); NULL = due now.
+    not_before = models.DateTimeField(null=True, blank=True)
     backend = models.CharField(max_length=10, choices=JobBackend.choices, blank=True, default="")
     queue = models.CharField(max_length=200, blank=True, default="")
     external_id = models.CharField(max_length=200, blank=True, default="")
@@ -64,6 +66,8 @@ class Job(TenantOwnedModel):
             models.Index(fields=["state", "heartbeat_at"], name="jobs_state_heartbeat"),
             # The scanner: QUEUED jobs whose dispatch never got an external id.
             models.Index(fields=["state", "external_id"], name="jobs_state_external"),
+            # The scheduler: QUEUED jobs that have come due.
+            models.Index(fields=["state", "not_before"], name="jobs_state_not_before"),
         ]
         constraints = [
             models.UniqueConstraint(

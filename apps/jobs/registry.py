@@ -4,6 +4,7 @@ Domain apps register their kinds in their AppConfig.ready(), so the API and ever
 """
 
 import functools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -23,14 +24,26 @@ class JobKindSpec:
     backend: Literal["queue", "batch"]
     queue_setting: str | None
     handler: str
+    # Staleness limit, seconds: a RUNNING job whose heartbeat is older may be taken over or requeued (≤ 30 for a
+    # queue kind: docs/jobs.md shows how it bounds recovery).
     heartbeat_timeout: int
     max_attempts: int = 3
+    # Backoff before attempt n+1 after a retryable failure of attempt n: base·2^(n-1) capped at the max, of which
+    # the second half is random jitter (so never less than half of it). Held by Job.not_before.
+    retry_backoff_seconds: float = 5.0
+    retry_backoff_max_seconds: float = 300.0
+    # Fair share: at most this many jobs of the kind per academy (and overall) hold a slot, i.e. are RUNNING or sent
+    # and not yet claimed; 0 = no cap. The rest wait QUEUED and are sent oldest first, across academies, as slots
+    # free. Keep the per-academy cap at or under the fleet's worker count so another academy waits one job at most.
+    # A string names the setting that holds the number (read at each dispatch).
+    max_running_per_tenant: int | str = 0
+    max_running_global: int | str = 0
     on_terminal: str | None = None
     # Dotted path called with (job) on a DONE job's status body: returns the result to show instead of the stored
     # one (e.g. a fresh short-lived download URL). It must not query the database: the status poll is one query.
     present_result: str | None = None
-    # Dotted path of `(job) -> bool`: False keeps the job QUEUED without external_id (a concurrency limit);
-    # the scanner dispatches it once the gate opens.
+    # Dotted path of `(job) -> bool`, checked after the caps above: False keeps the job QUEUED without external_id;
+    # the scheduler dispatches it once the gate opens.
     dispatch_gate: str | None = None
 
     def __post_init__(self):
@@ -40,6 +53,27 @@ class JobKindSpec:
             raise ValueError(f"job kind {self.kind!r} uses a queue but names no queue_setting")
         if len(self.kind) > 40 or self.heartbeat_timeout <= 0 or self.max_attempts < 1:
             raise ValueError(f"invalid job kind spec {self!r}")
+        if self.retry_backoff_seconds < 0 or self.retry_backoff_max_seconds < self.retry_backoff_seconds:
+            raise ValueError(f"invalid retry backoff in job kind spec {self!r}")
+        if any(isinstance(cap, int) and cap < 0 for cap in (self.max_running_per_tenant, self.max_running_global)):
+            raise ValueError(f"invalid running caps in job kind spec {self!r}")
+
+    @staticmethod
+    def _cap(value: int | str) -> int:
+        return int(getattr(settings, value)) if isinstance(value, str) else value
+
+    def running_caps(self) -> tuple[int, int]:
+        """(per academy, overall); 0 = no cap."""
+        return self._cap(self.max_running_per_tenant), self._cap(self.max_running_global)
+
+    @property
+    def gated(self) -> bool:
+        """Whether dispatch must count slots (a cap or a gate) before sending."""
+        return bool(self.max_running_per_tenant or self.max_running_global or self.dispatch_gate)
+
+    def retry_delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Seconds to hold the job after its attempt `attempt` (1-based) failed retryably."""
+        return retry_delay(attempt, base=self.retry_backoff_seconds, cap=self.retry_backoff_max_seconds, rng=rng)
 
     def queue_name(self) -> str:
         return getattr(settings, self.queue_setting) if self.queue_setting else ""
@@ -55,6 +89,13 @@ class JobKindSpec:
 
     def load_dispatch_gate(self) -> Callable | None:
         return _import(self.dispatch_gate) if self.dispatch_gate else None
+
+
+def retry_delay(attempt: int, *, base: float = JobKindSpec.retry_backoff_seconds,
+                cap: float = JobKindSpec.retry_backoff_max_seconds, rng: Callable[[], float] = random.random) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, so retries of a burst spread out."""
+    full = min(cap, base * 2 ** max(0, attempt - 1))
+    return full / 2 + rng() * full / 2
 
 
 _registry: dict[str, JobKindSpec] = {}

@@ -3,9 +3,10 @@
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Q
 
 from apps.core.models import STAFF_ROLES, Tenant, User
-from apps.jobs.models import Job
+from apps.jobs.models import Job, JobState
 
 
 def job_get_for_staff(*, user_id: int, job_id: UUID) -> Job | None:
@@ -34,3 +35,10 @@ def job_list(*, tenant: Tenant, kind: str | None = None, state: str | None = Non
     if state:
         queryset = queryset.filter(state=state)
     return queryset.order_by("-created_at", "-id")
+
+
+def job_holding_slots(*, kind: str):
+    """Jobs of `kind` holding a fair-share slot: RUNNING, or sent (an external id) and not yet claimed."""
+    return Job.objects.filter(kind=kind).filter(
+        Q(state=JobState.RUNNING) | (Q(state=JobState.QUEUED) & ~Q(external_id=""))
+    )

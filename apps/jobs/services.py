@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.models import Tenant
@@ -84,21 +84,26 @@ def _run_on_terminal(job: Job) -> None:
                 hook(job)
             except Exception:
                 logger.exception("job_on_terminal_failed", extra={"job_id": str(job.id), "kind": job.kind})
-        if spec.dispatch_gate:
-            # A slot just freed: start the waiting jobs now rather than at the next scan.
+        if spec.gated:
+            # A slot just freed: start the waiting jobs now rather than at the next scheduler pass.
             job_dispatch_waiting(kind=job.kind)
 
     transaction.on_commit(call)
 
 
-def job_dispatch_waiting(*, kind: str, limit: int = 50) -> list[Job]:
-    """Send a gated kind's waiting jobs (QUEUED, never sent), oldest first, as far as its gate allows.
+def _due(now: datetime) -> Q:
+    return Q(not_before__isnull=True) | Q(not_before__lte=now)
 
-    Every waiting job is asked, not only the oldest: a per-tenant limit may hold one academy's job back while
+
+def job_dispatch_waiting(*, kind: str, limit: int = 50) -> list[Job]:
+    """Send a gated kind's waiting jobs (QUEUED, never sent, due), oldest first, as far as its caps allow.
+
+    Every waiting job is asked, not only the oldest: a per-tenant cap may hold one academy's job back while
     another academy's may go.
     """
     sent = []
-    waiting = Job.objects.filter(kind=kind, state=JobState.QUEUED, external_id="").order_by("created_at")[:limit]
+    waiting = (Job.objects.filter(_due(timezone.now()), kind=kind, state=JobState.QUEUED, external_id="")
+               .order_by("created_at")[:limit])
     for job in waiting:
         try:
             if job_dispatch(job=job):
@@ -168,25 +173,38 @@ def _dispatch_quietly(job: Job) -> None:
 def job_dispatch(*, job: Job) -> str:
     """Hand the job to its backend, carrying ids only; record backend, queue and external id.
 
-    Returns "" when the kind's dispatch gate is closed (a concurrency limit): the job stays QUEUED without
-    external_id, nothing is logged as a failure, and `job_scan_stuck` dispatches it once the gate opens.
+    Returns "" when the job is not due yet (`not_before`) or its kind's caps or gate hold it back: the job stays
+    QUEUED without external_id, nothing is logged as a failure, and the scheduler sends it once it may go.
     """
     spec: JobKindSpec = get_spec(job.kind)
-    gate = spec.load_dispatch_gate()
-    if gate is None:
-        return _send(job, spec)
-    # The gate counts jobs that hold an external id; the count and the send that sets one are serialised per kind,
-    # so two dispatches can never both take the last free slot.
+    if job.not_before is not None and job.not_before > timezone.now():
+        return ""
+    # Serialised per kind: two callers that both read the job as waiting (the scheduler, a finishing job, a
+    # release's own dispatch) send it once, and the caps' count and the send that takes a slot cannot interleave.
     with transaction.atomic():
         _lock_kind_dispatch(job.kind)
-        # Two callers (the scanner, a finishing job) may both have read this job as waiting: only the first sends it.
-        if not Job.objects.filter(id=job.id, state=JobState.QUEUED, external_id="").exists():
+        if not Job.objects.filter(_due(timezone.now()), id=job.id, state=JobState.QUEUED, external_id="").exists():
             return ""
-        if not gate(job):
+        if spec.gated and not job_slot_open(job=job, spec=spec):
             logger.debug("job_dispatch_gated", extra={"job_id": str(job.id), "kind": job.kind,
                                                       "tenant_id": job.tenant_id})
             return ""
         return _send(job, spec)
+
+
+def job_slot_open(*, job: Job, spec: JobKindSpec) -> bool:
+    """The kind's fair-share caps (per academy, overall), then its own gate, for one more job of `job`'s academy."""
+    from apps.jobs.selectors import job_holding_slots
+
+    per_tenant, overall = spec.running_caps()
+    if per_tenant or overall:
+        holding = job_holding_slots(kind=job.kind).exclude(id=job.id)
+        if per_tenant and holding.filter(tenant_id=job.tenant_id).count() >= per_tenant:
+            return False
+        if overall and holding.count() >= overall:
+            return False
+    gate = spec.load_dispatch_gate()
+    return gate is None or bool(gate(job))
 
 
 def _lock_kind_dispatch(kind: str) -> None:
@@ -228,8 +246,9 @@ def job_claim(*, job_id: UUID | str, now: datetime | None = None) -> TransitionR
     """
     now = now or timezone.now()
     changes = {"state": JobState.RUNNING, "attempts": F("attempts") + 1, "started_at": now, "heartbeat_at": now,
-               "progress": 0, "stage": "", "updated_at": now}
-    won = _guarded_update(job_id, (JobState.QUEUED,), **changes) or _take_over_stale(job_id, now, changes)
+               "progress": 0, "stage": "", "updated_at": now, "not_before": None}
+    # A QUEUED job is claimed only once due: a stray earlier message cannot cut its backoff short.
+    won = _guarded_update(job_id, (JobState.QUEUED,), _due(now), **changes) or _take_over_stale(job_id, now, changes)
     return TransitionResult(won=won, job=_load(job_id))
 
 
@@ -280,6 +299,22 @@ def job_complete(*, job_id: UUID | str, result: dict, attempt: int | None = None
     return TransitionResult(won=False, job=job)
 
 
+# Codes of a retryable failure that is no fault of the job (the worker is going away): sent again without backoff.
+WORKER_STOPPED_CODE = "WORKER_STOPPED"
+NO_BACKOFF_CODES = frozenset({WORKER_STOPPED_CODE})
+
+
+def _retry_delay(job_kind: str, code: str, attempt: int) -> float:
+    if code in NO_BACKOFF_CODES:
+        return 0.0
+    try:
+        return get_spec(job_kind).retry_delay(attempt)
+    except UnknownJobKindError:
+        from apps.jobs.registry import retry_delay
+
+        return retry_delay(attempt)
+
+
 def job_fail(
     *,
     job_id: UUID | str,
@@ -291,21 +326,24 @@ def job_fail(
 ) -> TransitionResult:
     """RUNNING → QUEUED (retryable, attempts left, not final), else → DEAD (retryable) or FAILED.
 
-    `final` says no redelivery will come (the message is about to reach the DLQ). A job retried on the batch
-    backend is dispatched again here; a queue job is redelivered from the message the worker left in place.
+    `Job.attempts` is the only retry authority: a requeued job gives its dispatch back (external_id "") and waits
+    until `not_before` = now + its kind's backoff; the scheduler then sends it afresh (a new message or Batch job),
+    so the worker deletes the message it holds. `final` ends a retryable failure DEAD at once (kept for callers that
+    know no attempt can help).
     """
     now = timezone.now()
     guard = _attempt_guard(attempt)
     if retryable and not final:
+        current = _load(job_id)
+        delay = _retry_delay(current.kind, code, attempt if attempt is not None else current.attempts)
         requeue_guard = Q(attempts__lt=F("max_attempts")) & (guard or Q())
         if _guarded_update(
             job_id, (JobState.RUNNING,), requeue_guard,
             state=JobState.QUEUED, error_code=code, error_message=message, heartbeat_at=None, updated_at=now,
-            # A Batch job gives its dispatch back (re-submitted below); a queue job's message is redelivered.
-            external_id=Case(When(backend=JobBackend.BATCH, then=Value("")), default=F("external_id")),
+            external_id="", not_before=now + timedelta(seconds=delay),
         ):
             job = _load(job_id)
-            if job.backend == JobBackend.BATCH:
+            if delay <= 0:
                 _dispatch_after_commit(job)
             return TransitionResult(won=True, job=job)
         job = _load(job_id)
@@ -415,10 +453,17 @@ def raise_unless_won(outcome: TransitionResult) -> Job:
 
 
 # ---------------------------------------------------------------------------
-# Scanner
+# Scanner (one pass of run_scheduler, and the one-shot scan_stuck_jobs)
 # ---------------------------------------------------------------------------
 HEARTBEAT_TIMEOUT_CODE = "HEARTBEAT_TIMEOUT"
 HEARTBEAT_TIMEOUT_MESSAGE = "작업이 응답하지 않아 중단되었습니다."
+# Batch says the container is gone (or never existed) while the row still waits on it.
+BATCH_GONE_STATUSES = frozenset({"FAILED", "SUCCEEDED", "ABSENT"})
+BATCH_GONE_CODE = "BATCH_JOB_LOST"
+BATCH_GONE_MESSAGE = "배치 작업이 끝났지만 완료 보고가 없어 중단되었습니다."
+# The scheduler leaves a Batch row this long after its last change before believing "gone": a report the container
+# sent just before it ended commits within it, and AWS Batch knows a job a few seconds after its submit.
+BATCH_RECONCILE_GRACE_SECONDS = 10
 
 
 @dataclass
@@ -429,23 +474,41 @@ class ScanReport:
         return sum(1 for name, _ in self.actions if name == action)
 
 
+def _stale_after_seconds(spec: JobKindSpec) -> float:
+    """How long after its last heartbeat the scanner acts on a RUNNING job of this kind.
+
+    A queue job's message comes back within one hold window of its worker's death and the next receiver takes the
+    job over; the scanner waits for that window and one long poll more, so it only steps in when no worker is
+    taking messages (a requeue then sends a second message, which the claim's guards make harmless).
+    """
+    if spec.backend != "queue":
+        return spec.heartbeat_timeout
+    from apps.jobs.fleets import fleet_for_queue
+
+    fleet = fleet_for_queue(spec.queue_name())
+    window = fleet.visibility_window_seconds if fleet else 0
+    return spec.heartbeat_timeout + window + settings.SQS_WAIT_SECONDS
+
+
 def job_scan_stuck(
     *, kind: str | None = None, dry_run: bool = False, now: datetime | None = None,
     dispatch_grace_seconds: int | None = None,
 ) -> ScanReport:
-    """Requeue (and re-dispatch) or kill RUNNING jobs whose heartbeat stopped; re-dispatch undispatched QUEUED jobs.
+    """Requeue (and re-dispatch) or kill RUNNING jobs whose heartbeat stopped; dispatch QUEUED jobs never sent.
 
     Safe to run concurrently with workers and with itself: every change is a guarded transition.
     Actions: "requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched", "waiting",
     "redispatch_failed" (dry run: "would_requeue", "would_kill", "would_redispatch", "would_wait"). "waiting" is a job
-    its kind's dispatch gate holds back (a concurrency limit), not a failure; gated jobs are tried oldest first.
+    its kind's caps or gate hold back, not a failure; waiting jobs are tried oldest first across academies.
+    A QUEUED job is sent once due: at its `not_before` when it has one (a retry's backoff), else once it has waited
+    `dispatch_grace_seconds` (its own dispatch after commit may still be on the way).
     """
     now = now or timezone.now()
     grace = settings.JOBS_DISPATCH_GRACE_SECONDS if dispatch_grace_seconds is None else dispatch_grace_seconds
     report = ScanReport()
     specs = [spec for spec in all_specs() if kind is None or spec.kind == kind]
     for spec in specs:
-        stale_before = now - timedelta(seconds=spec.heartbeat_timeout)
+        stale_before = now - timedelta(seconds=_stale_after_seconds(spec))
         stuck = Job.objects.filter(kind=spec.kind, state=JobState.RUNNING, heartbeat_at__lt=stale_before)
         for job in stuck.order_by("heartbeat_at"):
             if job.attempts < job.max_attempts:
@@ -468,13 +531,12 @@ def job_scan_stuck(
                 if outcome.won:
                     report.actions.append(("dead", outcome.job))
 
-        undispatched = Job.objects.filter(
-            kind=spec.kind, state=JobState.QUEUED, external_id="", updated_at__lt=now - timedelta(seconds=grace)
-        )
-        gate = spec.load_dispatch_gate()
+        due = Q(not_before__lte=now) | Q(not_before__isnull=True, updated_at__lt=now - timedelta(seconds=grace))
+        undispatched = Job.objects.filter(due, kind=spec.kind, state=JobState.QUEUED, external_id="")
         for job in undispatched.order_by("created_at"):
             if dry_run:
-                report.actions.append(("would_wait" if gate is not None and not gate(job) else "would_redispatch", job))
+                sendable = not spec.gated or job_slot_open(job=job, spec=spec)
+                report.actions.append(("would_redispatch" if sendable else "would_wait", job))
                 continue
             try:
                 sent = job_dispatch(job=job)
@@ -482,3 +544,75 @@ def job_scan_stuck(
             except JobDispatchError:
                 report.actions.append(("redispatch_failed", job))
     return report
+
+
+@dataclass(frozen=True)
+class ReconcileLine:
+    action: str
+    job: Job
+    reason: str = ""
+
+
+def job_reconcile_batch(
+    *, kind: str | None = None, dry_run: bool = False, now: datetime | None = None, grace_seconds: int | None = None,
+    exclude_ids: frozenset = frozenset(),
+) -> tuple[list[ReconcileLine], str]:
+    """Ask the Batch backend about every batch job still QUEUED with an id or RUNNING; one it reports ended without
+    the row being ended (FAILED, SUCCEEDED, ABSENT: a killed container, a zombie or recycled local pid) is re-sent
+    while attempts remain, else DEAD `BATCH_JOB_LOST`, without waiting for its heartbeat to go stale.
+
+    Rows touched in the last `grace_seconds` are left alone (their container may be reporting right now). Returns
+    the lines and, when Batch could not be asked, the error (nothing changed then).
+    """
+    now = now or timezone.now()
+    grace = settings.JOBS_DISPATCH_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    kinds = [spec.kind for spec in all_specs() if spec.backend == "batch" and (kind is None or spec.kind == kind)]
+    candidates = list(
+        Job.objects.filter(kind__in=kinds, state__in=(JobState.RUNNING, JobState.QUEUED), backend=JobBackend.BATCH,
+                           updated_at__lt=now - timedelta(seconds=grace))
+        .exclude(external_id="").exclude(id__in=exclude_ids).order_by("created_at")
+    )
+    if not candidates:
+        return [], ""
+    from apps.integrations.batch import BatchError
+
+    try:
+        described = _get_batch().describe([job.external_id for job in candidates])
+    except BatchError as exc:
+        logger.warning("batch_reconcile_describe_failed", extra={"error": str(exc), "jobs": len(candidates)})
+        return [], str(exc)
+    lines = []
+    for job in candidates:
+        info = described.get(job.external_id)
+        if info is None or info.status not in BATCH_GONE_STATUSES:
+            continue
+        reason = f"batch={info.status}" + (f" ({info.status_reason})" if info.status_reason else "")
+        lines.append(_resubmit_or_kill(job, reason=reason, dry_run=dry_run))
+    return lines, ""
+
+
+def _resubmit_or_kill(job: Job, *, reason: str, dry_run: bool) -> ReconcileLine:
+    # A QUEUED row whose container died before claiming never counted an attempt: count it here, or an image that
+    # cannot start would be re-submitted forever.
+    spent = job.attempts + (1 if job.state == JobState.QUEUED else 0)
+    if spent >= job.max_attempts:
+        if dry_run:
+            return ReconcileLine("would_kill", job, reason)
+        outcome = job_mark_dead(job_id=job.id, code=BATCH_GONE_CODE, message=BATCH_GONE_MESSAGE,
+                                external_id=job.external_id)
+        return ReconcileLine("dead" if outcome.won else "skipped", outcome.job, reason)
+    if dry_run:
+        return ReconcileLine("would_resubmit", job, reason)
+    if job.state == JobState.RUNNING:
+        outcome = job_requeue(job_id=job.id, stale_before=timezone.now(), external_id=job.external_id)
+    else:
+        outcome = job_release_lost_dispatch(job_id=job.id, external_id=job.external_id)
+    if not outcome.won:
+        return ReconcileLine("skipped", outcome.job, reason)
+    job = outcome.job
+    try:
+        sent = job_dispatch(job=job)
+    except JobDispatchError:
+        return ReconcileLine("resubmit_failed", job, reason)
+    # "" = the caps hold it back: QUEUED without a Batch id, the next pass sends it.
+    return ReconcileLine("resubmitted" if sent else "requeued_waiting", job, reason)

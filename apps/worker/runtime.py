@@ -1,12 +1,16 @@
 """ARCHITECTURE §5: the worker runtime shared by every queue fleet (and, through execute_job, the Batch entrypoint).
 
-One loop: long-poll → parse the message (ids only) → skip a job already terminal → claim → run the handler in the
-main thread while a heartbeat thread refreshes the job and extends the message's visibility → report through the
-internal API → delete the message only after the outcome is recorded. Queues, client and clock are injected so the
-loop runs in-process in tests exactly as it runs in `manage.py run_worker <fleet>`.
+One loop: long-poll (each receive holds the message for the fleet's short window) → parse the message (ids only) →
+skip a job already terminal → claim → run the handler in the main thread while a heartbeat thread refreshes the
+job and extends the hold every third of the window → report through the internal API → delete the message once the
+outcome is recorded, whatever it is: `Job.attempts` alone decides whether the job runs again, as a fresh dispatch
+after its backoff (`not_before`). Only a message that cannot be parsed, loaded or reported is left to come back and,
+after SQS_MAX_RECEIVE_COUNT receives, reach the DLQ. Queues, client and clock are injected so the loop runs
+in-process in tests exactly as it runs in `manage.py run_worker <fleet>`.
 """
 
 import logging
+import math
 import os
 import signal
 import socket
@@ -18,26 +22,23 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from apps.jobs.errors import JobFailure, JobInterrupted, UnknownJobKindError
+from apps.jobs.fleets import MAX_HEARTBEAT_INTERVAL_SECONDS, Fleet, get_fleet, weighted_order
 from apps.jobs.models import TERMINAL_STATES, Job, JobState
 from apps.jobs.registry import get_spec
+from apps.jobs.services import WORKER_STOPPED_CODE
 from apps.worker.client import InternalApiClient, InternalApiError, JobNotFound, JobStateConflict
 
 logger = logging.getLogger("apps.worker")
 
-# Fleet → the settings naming the queues it consumes, highest priority first.
-FLEETS: dict[str, tuple[str, ...]] = {
-    "excel": ("SQS_QUEUE_EXCEL",),
-    "messaging": ("SQS_QUEUE_MESSAGING",),
-    "ai": ("SQS_QUEUE_AI_PREMIUM", "SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"),
-}
 MESSAGE_KEYS = frozenset({"job_id", "kind", "tenant_id"})
 HANDLER_ERROR_CODE = "HANDLER_ERROR"
 HANDLER_ERROR_MESSAGE = "작업 처리 중 예기치 않은 오류가 발생했습니다."
 INVALID_RESULT_CODE = "INVALID_RESULT"
 INVALID_RESULT_MESSAGE = "작업 결과 형식이 올바르지 않습니다."
-WORKER_STOPPED_CODE = "WORKER_STOPPED"
+# The name stays the one jobs already carry (docs/decisions/0012).
 KIND_UNKNOWN_CODE = "JOB_KIND_UNKNOWN"
 KIND_UNKNOWN_MESSAGE = "이 작업 종류를 처리할 작업자가 없습니다."
 WORKER_STOPPED_MESSAGE = "작업자가 종료되어 작업을 다시 대기열에 넣었습니다."
@@ -98,8 +99,17 @@ class Execution:
     outcome: str  # completed | failed | released | skipped | missing | unknown_kind | unreported
     state: str
     attempt: int = 0
-    # Seconds before the delivery is worth retrying, when another worker holds the job's lease.
+    # Seconds until the job's heartbeat goes stale, when another worker holds it: the message comes back then, to
+    # take the job over or find it ended.
     retry_after: int | None = None
+
+
+def _seconds_until_stale(job_id: UUID, timeout: int, otherwise: float) -> int:
+    """Seconds until the holder's heartbeat is older than `timeout`; `otherwise` when it already is (the claim lost
+    anyway: no attempts left, and the scheduler ends the job) or there is none."""
+    heartbeat_at = Job.objects.filter(id=job_id).values_list("heartbeat_at", flat=True).first()
+    remaining = (heartbeat_at - timezone.now()).total_seconds() + timeout if heartbeat_at is not None else 0
+    return math.ceil(remaining) + 1 if remaining > 0 else max(1, math.ceil(otherwise))
 
 
 def execute_job(
@@ -108,7 +118,6 @@ def execute_job(
     client: InternalApiClient,
     stop_event: threading.Event,
     extend_lease: Callable[[], None] | None = None,
-    final_delivery: bool = False,
     heartbeat_interval: float | None = None,
     lease_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
@@ -117,7 +126,8 @@ def execute_job(
 ) -> Execution:
     """Claim, run the kind's handler with a heartbeat thread, report the outcome. Never raises for job errors.
 
-    `final_delivery` says no redelivery will follow, so a retryable failure ends the job DEAD.
+    The heartbeat beats every third of the shorter of the kind's staleness limit and `lease_seconds` (the hold
+    window), and at least every 10 s; each beat also calls `extend_lease`.
     """
     started = clock()
     extra = {"job_id": str(job_id), **(log_extra or {})}
@@ -134,16 +144,15 @@ def execute_job(
         handler = spec.load_handler()
     except (UnknownJobKindError, ImportError):
         logger.error("job_kind_unknown", extra=extra)
-        if final_delivery:
-            return _end_unknown_kind(job, client, extra)
-        # A fleet deployed before the kind's code: the message comes back after its visibility timeout.
-        return Execution("unknown_kind", job.state)
+        return _release_unknown_kind(job, client, extra)
 
     try:
         claimed = client.claim(job.id, worker_id=extra.get("worker_id", ""))
     except JobStateConflict as conflict:
         logger.info("job_claim_lost", extra={**extra, "state": conflict.state})
-        return Execution("skipped", conflict.state, retry_after=spec.heartbeat_timeout + 1)
+        retry_after = (_seconds_until_stale(job.id, spec.heartbeat_timeout, lease_seconds or spec.heartbeat_timeout)
+                       if conflict.state == JobState.RUNNING else None)
+        return Execution("skipped", conflict.state, retry_after=retry_after)
     except JobNotFound:
         return Execution("missing", "")
     except InternalApiError:
@@ -161,7 +170,8 @@ def execute_job(
     lost_event = threading.Event()
     ctx = JobContext(job=job, client=client, attempt=attempt, stop_event=stop_event, lost_event=lost_event)
     lease = lease_seconds or spec.heartbeat_timeout
-    interval = heartbeat_interval or max(0.1, min(spec.heartbeat_timeout, lease) / 3)
+    interval = heartbeat_interval or max(0.1, min(MAX_HEARTBEAT_INTERVAL_SECONDS, spec.heartbeat_timeout / 3,
+                                                  lease / 3))
     heartbeat = _Heartbeat(ctx=ctx, interval=interval, extend_lease=extend_lease, log_extra=extra)
     heartbeat.start()
     try:
@@ -173,20 +183,20 @@ def execute_job(
                                                     attempt=attempt))
     except JobInterrupted:
         report = ("released", lambda: client.fail(job.id, code=WORKER_STOPPED_CODE, message=WORKER_STOPPED_MESSAGE,
-                                                  retryable=True, final=final_delivery, attempt=attempt))
+                                                  retryable=True, attempt=attempt))
     except JobFailure as failure:
         extra["error_code"] = failure.code
 
         def report_failure(failure=failure):
             return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
-                               final=final_delivery, attempt=attempt)
+                               attempt=attempt)
 
         report = ("failed", report_failure)
     except Exception:
         logger.exception("job_handler_crashed", extra=extra)
         extra["error_code"] = HANDLER_ERROR_CODE
         report = ("failed", lambda: client.fail(job.id, code=HANDLER_ERROR_CODE, message=HANDLER_ERROR_MESSAGE,
-                                                retryable=True, final=final_delivery, attempt=attempt))
+                                                retryable=True, attempt=attempt))
     finally:
         heartbeat.stop()
 
@@ -205,7 +215,7 @@ def execute_job(
 
 
 class _Heartbeat:
-    """Refreshes the job's heartbeat and extends the lease (message visibility) every `interval` seconds."""
+    """Renews the message's hold (its visibility, by one window) and the job's heartbeat every `interval` seconds."""
 
     def __init__(self, *, ctx: JobContext, interval: float, extend_lease: Callable[[], None] | None,
                  log_extra: dict):
@@ -226,12 +236,13 @@ class _Heartbeat:
     def _run(self) -> None:
         try:
             while not self._done.wait(self._interval):
-                self._ctx.heartbeat()
+                # The hold first: it is one quick queue call, while a heartbeat may spend seconds retrying the API.
                 if self._extend_lease is not None:
                     try:
                         self._extend_lease()
                     except Exception:
                         logger.warning("job_lease_extend_failed", extra=self._log_extra, exc_info=True)
+                self._ctx.heartbeat()
         finally:
             # The table queue touches the database from this thread: give its connection back.
             connection.close()
@@ -244,12 +255,13 @@ def _release_stale_connections() -> None:
         close_old_connections()
 
 
-def _end_unknown_kind(job: Job, client: InternalApiClient, extra: dict) -> Execution:
-    """The last delivery of a kind nothing here can run: the job ends DEAD as the message moves to the DLQ, so it
-    does not stay QUEUED with a message that no longer exists."""
+def _release_unknown_kind(job: Job, client: InternalApiClient, extra: dict) -> Execution:
+    """A kind this worker cannot run (an older worker during a rolling deploy): the job is charged an attempt and
+    released with its backoff, so a worker that knows the kind gets the next dispatch; it ends DEAD
+    `JOB_KIND_UNKNOWN` when its attempts are spent."""
     try:
         attempt = client.claim(job.id, worker_id=extra.get("worker_id", ""))["attempts"]
-        state = client.fail(job.id, code=KIND_UNKNOWN_CODE, message=KIND_UNKNOWN_MESSAGE, retryable=True, final=True,
+        state = client.fail(job.id, code=KIND_UNKNOWN_CODE, message=KIND_UNKNOWN_MESSAGE, retryable=True,
                             attempt=attempt)["state"]
     except JobStateConflict as conflict:
         return Execution("skipped", conflict.state)
@@ -257,8 +269,8 @@ def _end_unknown_kind(job: Job, client: InternalApiClient, extra: dict) -> Execu
         return Execution("missing", "")
     except InternalApiError:
         logger.error("job_fail_unreported", extra=extra)
-        return Execution("unknown_kind", job.state)
-    return Execution("failed", state, attempt)
+        return Execution("unreported", job.state)
+    return Execution("unknown_kind", state, attempt)
 
 
 class WorkerRuntime:
@@ -270,9 +282,8 @@ class WorkerRuntime:
         queues,
         client: InternalApiClient,
         wait_seconds: int,
-        visibility_timeout: int,
-        max_receive_count: int,
-        retry_delay_seconds: int = 0,
+        visibility_window: int,
+        poll_weights: tuple[int, ...] = (),
         idle_stop_threshold: int = 0,
         heartbeat_interval: float | None = None,
         worker_id: str = "",
@@ -284,9 +295,8 @@ class WorkerRuntime:
         self.queues = queues
         self.client = client
         self.wait_seconds = wait_seconds
-        self.visibility_timeout = visibility_timeout
-        self.max_receive_count = max_receive_count
-        self.retry_delay_seconds = retry_delay_seconds
+        self.visibility_window = visibility_window
+        self.poll_weights = tuple(poll_weights)
         self.idle_stop_threshold = idle_stop_threshold
         self.heartbeat_interval = heartbeat_interval
         self.worker_id = worker_id
@@ -328,14 +338,18 @@ class WorkerRuntime:
         logger.info("worker_stopped", extra={"fleet": self.fleet, "worker_id": self.worker_id})
         return 0
 
+    def poll_order(self) -> list[str]:
+        return weighted_order(self.queue_names, self.poll_weights) if self.poll_weights else list(self.queue_names)
+
     def poll_once(self) -> int | None:
-        """Receive from the queues in priority order (long-polling the last) and handle what came; returns count,
+        """Receive from the queues in this poll's order (long-polling the last) and handle what came; returns count,
         or None when a queue could not be reached."""
-        for index, queue in enumerate(self.queue_names):
-            wait = self.wait_seconds if index == len(self.queue_names) - 1 else 0
+        order = self.poll_order()
+        for index, queue in enumerate(order):
+            wait = self.wait_seconds if index == len(order) - 1 else 0
             try:
                 messages = self.queues.receive(queue, max_messages=1, wait_seconds=wait,
-                                               visibility_timeout=self.visibility_timeout)
+                                               visibility_timeout=self.visibility_window)
             except Exception:
                 logger.exception("queue_receive_failed", extra={"fleet": self.fleet, "queue": queue})
                 self.stop_event.wait(min(max(wait, 1), 5))
@@ -356,42 +370,35 @@ class WorkerRuntime:
         try:
             job_id, kind = parse_message_body(message.body)
         except MalformedMessage as exc:
+            # Left to come back: after SQS_MAX_RECEIVE_COUNT receives the queue moves it to the DLQ for a person.
             logger.warning("message_rejected", extra={**extra, "reason": str(exc)})
-            self._delete(queue, message)
             return None
-        final_delivery = message.receive_count >= self.max_receive_count
 
         def extend_lease():
-            self.queues.change_visibility(queue, message.receipt, self.visibility_timeout)
+            self.queues.change_visibility(queue, message.receipt, self.visibility_window)
 
         execution = execute_job(
             job_id=job_id, client=self.client, stop_event=self.stop_event, extend_lease=extend_lease,
-            final_delivery=final_delivery, heartbeat_interval=self.heartbeat_interval,
-            lease_seconds=self.visibility_timeout, clock=self.clock, log_extra={**extra, "kind": kind},
+            heartbeat_interval=self.heartbeat_interval, lease_seconds=self.visibility_window, clock=self.clock,
+            log_extra={**extra, "kind": kind},
         )
-        self._settle(queue, message, execution, final_delivery)
+        self._settle(queue, message, execution)
         _release_stale_connections()
         return execution
 
-    def _settle(self, queue: str, message, execution: Execution, final_delivery: bool) -> None:
+    def _settle(self, queue: str, message, execution: Execution) -> None:
         """Delete the message once the job's outcome is recorded; otherwise leave it to come back."""
-        outcome, state = execution.outcome, execution.state
-        if outcome == "missing":
-            self._delete(queue, message)
-        elif state in TERMINAL_STATES:
-            if state == JobState.DEAD and final_delivery and outcome in ("failed", "released"):
-                # Retries ran out with the queue's receive count: the redrive policy moves it to the DLQ.
-                self._change_visibility(queue, message, 0)
-            else:
-                self._delete(queue, message)
-        elif state == JobState.QUEUED and outcome == "released":
-            self._change_visibility(queue, message, 0)
-        elif state == JobState.QUEUED and outcome == "failed":
-            self._change_visibility(queue, message, self.retry_delay_seconds)
-        elif outcome == "skipped" and execution.retry_after is not None:
-            # Another worker holds the lease: come back once it could have expired, to take over or clean up.
+        outcome = execution.outcome
+        if outcome in ("missing", "unreported"):
+            # No job to load, or the outcome could not be reported: back after the window, in the end to the DLQ.
+            return
+        if outcome == "skipped" and execution.retry_after is not None:
+            # Another worker holds the job with a fresh heartbeat: come back once it could be stale, to take over or
+            # find the job ended.
             self._change_visibility(queue, message, min(execution.retry_after, 43200))
-        # unreported / unknown_kind: the visibility timeout brings the message back (and, in the end, to the DLQ).
+            return
+        # Ended, requeued (with its backoff, for a new dispatch), or not due (a stray copy): this message is done.
+        self._delete(queue, message)
 
     def _release(self, queue: str, message) -> None:
         self._change_visibility(queue, message, 0)
@@ -439,20 +446,18 @@ def default_worker_id() -> str:
 
 
 def build_runtime(fleet: str, **overrides) -> WorkerRuntime:
-    if fleet not in FLEETS:
-        raise ValueError(f"unknown fleet {fleet!r}; expected one of {sorted(FLEETS)}")
     from apps.integrations.queues import get_queues
 
+    table: Fleet = get_fleet(fleet)
     options = {
         "fleet": fleet,
-        "queue_names": [getattr(settings, name) for name in FLEETS[fleet]],
+        "queue_names": table.queue_names(),
         "queues": get_queues(),
         "client": InternalApiClient(),
         "wait_seconds": settings.SQS_WAIT_SECONDS,
-        "visibility_timeout": settings.SQS_VISIBILITY_TIMEOUT,
-        "max_receive_count": settings.SQS_MAX_RECEIVE_COUNT,
-        "retry_delay_seconds": settings.WORKER_RETRY_DELAY_SECONDS,
-        "idle_stop_threshold": settings.EC2_IDLE_STOP_THRESHOLD,
+        "visibility_window": table.visibility_window_seconds,
+        "poll_weights": table.poll_weights,
+        "idle_stop_threshold": table.idle_stop_threshold,
         "worker_id": default_worker_id(),
         "on_idle_exit": stop_instance_if_configured,
     }

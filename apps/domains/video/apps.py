@@ -22,5 +22,6 @@ class VideoConfig(AppConfig):
             heartbeat_timeout=settings.VIDEO_HEARTBEAT_TIMEOUT_SECONDS,
             max_attempts=settings.VIDEO_MAX_ATTEMPTS,
             on_terminal="apps.domains.video.handlers.video_job_finished",
-            dispatch_gate="apps.domains.video.selectors.video_transcode_slot_open",
+            max_running_per_tenant="VIDEO_MAX_RUNNING_PER_TENANT",
+            max_running_global="VIDEO_MAX_RUNNING_GLOBAL",
         ))

@@ -4,7 +4,6 @@ and the guarded prefix delete. The management commands only parse arguments and 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,27 +12,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.domains.video.models import TRANSCODE_KIND
-from apps.jobs.errors import JobDispatchError
-from apps.jobs.models import Job, JobBackend, JobState
-from apps.jobs.services import (
-    job_dispatch,
-    job_mark_dead,
-    job_release_lost_dispatch,
-    job_requeue,
-    job_scan_stuck,
-)
+from apps.jobs.models import Job
+from apps.jobs.services import job_reconcile_batch, job_scan_stuck
 
-logger = logging.getLogger(__name__)
-
-# Batch says the container is gone (or never existed) while the row still waits on it.
-GONE_STATUSES = frozenset({"FAILED", "SUCCEEDED", "ABSENT"})
-BATCH_GONE_CODE = "BATCH_JOB_LOST"
-BATCH_GONE_MESSAGE = "영상 변환 작업이 배치에서 종료되었지만 완료 보고가 없어 중단되었습니다."
 RECENT = timedelta(hours=24)
 # The shared scanner's actions on a RUNNING job whose heartbeat stopped; the others concern never-sent QUEUED jobs.
 HEARTBEAT_ACTIONS = frozenset({"requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "would_requeue",
                                "would_kill"})
-# Jobs held back by the concurrency gate (VIDEO_MAX_RUNNING_*): waiting by design, not stuck.
+# Jobs held back by the kind's caps (VIDEO_MAX_RUNNING_*): waiting by design, not stuck.
 WAITING_ACTIONS = frozenset({"waiting", "would_wait", "requeued_waiting"})
 
 
@@ -70,13 +56,14 @@ def _get_batch():
 
 def video_jobs_scan(*, dry_run: bool = False, now: datetime | None = None,
                     grace_seconds: int | None = None) -> VideoScanReport:
-    """Reconcile video_transcode jobs with the database's heartbeats and with Batch.
+    """Reconcile video_transcode jobs with the database's heartbeats and with Batch (what `run_scheduler` does for
+    every kind on each pass, here for this kind alone).
 
     1. The shared scanner (`job_scan_stuck`): RUNNING with a stale heartbeat → requeue + re-submit, or DEAD when
-       attempts are spent; QUEUED without a Batch id after the grace → submit.
-    2. Batch: RUNNING or QUEUED rows whose Batch job FAILED, SUCCEEDED without the row being DONE, or is ABSENT
-       → re-submit while attempts remain, else DEAD. Rows touched in the last `grace_seconds` are left alone
-       (their container may be reporting right now).
+       attempts are spent; QUEUED without a Batch id and due → submit.
+    2. Batch (`job_reconcile_batch`): RUNNING or QUEUED rows whose Batch job FAILED, SUCCEEDED without the row being
+       DONE, or is ABSENT → re-submit while attempts remain, else DEAD. Rows touched in the last `grace_seconds`
+       are left alone (their container may be reporting right now).
     Every change is a guarded transition: safe next to running workers and a second scanner.
     """
     now = now or timezone.now()
@@ -87,57 +74,11 @@ def video_jobs_scan(*, dry_run: bool = False, now: datetime | None = None,
     for action, job in shared.actions:
         report.lines.append(ScanLine(action, job, "heartbeat" if action in HEARTBEAT_ACTIONS else "no batch id"))
         handled.add(job.id)
-
-    candidates = list(
-        Job.objects.filter(kind=TRANSCODE_KIND, state__in=(JobState.RUNNING, JobState.QUEUED), backend=JobBackend.BATCH,
-                           updated_at__lt=now - timedelta(seconds=grace))
-        .exclude(external_id="").exclude(id__in=handled).order_by("created_at")
-    )
-    if not candidates:
-        return report
-    from apps.integrations.batch import BatchError
-
-    try:
-        described = _get_batch().describe([job.external_id for job in candidates])
-    except BatchError as exc:
-        # The heartbeat part above already ran; the Batch part waits for the next run.
-        logger.warning("video_scan_describe_failed", extra={"error": str(exc), "jobs": len(candidates)})
-        report.describe_error = str(exc)
-        return report
-    for job in candidates:
-        info = described.get(job.external_id)
-        if info is None or info.status not in GONE_STATUSES:
-            continue
-        reason = f"batch={info.status}" + (f" ({info.status_reason})" if info.status_reason else "")
-        report.lines.append(_resubmit_or_kill(job, reason=reason, dry_run=dry_run))
+    lines, error = job_reconcile_batch(kind=TRANSCODE_KIND, dry_run=dry_run, now=now, grace_seconds=grace,
+                                       exclude_ids=frozenset(handled))
+    report.describe_error = error
+    report.lines.extend(ScanLine(line.action, line.job, line.reason) for line in lines)
     return report
-
-
-def _resubmit_or_kill(job: Job, *, reason: str, dry_run: bool) -> ScanLine:
-    # A QUEUED row whose container died before claiming never counted an attempt: count it here, or an image that
-    # cannot start would be re-submitted forever.
-    spent = job.attempts + (1 if job.state == JobState.QUEUED else 0)
-    if spent >= job.max_attempts:
-        if dry_run:
-            return ScanLine("would_kill", job, reason)
-        outcome = job_mark_dead(job_id=job.id, code=BATCH_GONE_CODE, message=BATCH_GONE_MESSAGE,
-                                external_id=job.external_id)
-        return ScanLine("dead" if outcome.won else "skipped", outcome.job, reason)
-    if dry_run:
-        return ScanLine("would_resubmit", job, reason)
-    if job.state == JobState.RUNNING:
-        outcome = job_requeue(job_id=job.id, stale_before=timezone.now(), external_id=job.external_id)
-    else:
-        outcome = job_release_lost_dispatch(job_id=job.id, external_id=job.external_id)
-    if not outcome.won:
-        return ScanLine("skipped", outcome.job, reason)
-    job = outcome.job
-    try:
-        sent = job_dispatch(job=job)
-    except JobDispatchError:
-        return ScanLine("resubmit_failed", job, reason)
-    # "" = the concurrency gate holds it back: QUEUED without a Batch id, the next scan sends it.
-    return ScanLine("resubmitted" if sent else "requeued_waiting", job, reason)
 
 
 # ---------------------------------------------------------------------------

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from apps.jobs.models import Job, JobState
 
@@ -40,19 +39,13 @@ def video_can_watch(*, video: Video, user) -> bool:
     ).exists()
 
 
-def _holding_batch() -> QuerySet[Job]:
-    # A job holds a Batch slot from its submit (QUEUED with an external id) until it ends.
-    return Job.objects.filter(kind=TRANSCODE_KIND).filter(
-        Q(state=JobState.RUNNING) | (Q(state=JobState.QUEUED) & ~Q(external_id=""))
-    )
-
-
 def video_transcode_slot_open(job: Job) -> bool:
-    """The dispatch gate of `video_transcode`: below VIDEO_MAX_RUNNING_PER_TENANT and VIDEO_MAX_RUNNING_GLOBAL."""
-    others = _holding_batch().exclude(id=job.id)
-    if others.filter(tenant_id=job.tenant_id).count() >= settings.VIDEO_MAX_RUNNING_PER_TENANT:
-        return False
-    return others.count() < settings.VIDEO_MAX_RUNNING_GLOBAL
+    """Whether one more transcode of `job`'s academy may go to Batch: below VIDEO_MAX_RUNNING_PER_TENANT and
+    VIDEO_MAX_RUNNING_GLOBAL (the kind's fair-share caps, which the dispatcher enforces)."""
+    from apps.jobs.registry import get_spec
+    from apps.jobs.services import job_slot_open
+
+    return job_slot_open(job=job, spec=get_spec(TRANSCODE_KIND))
 
 
 def video_transcode_backlog_count() -> int:

@@ -123,6 +123,44 @@ class TestQueueContract:
         assert messages == []
         assert time.monotonic() - started >= 0.9
 
+    def test_a_hold_renewed_before_it_lapses_keeps_the_message_from_other_receivers(self, queues):
+        # Given a message received with a hold that has already lapsed (a worker's window of 0 s)
+        queues.send(Q, {"k": "held"})
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        # When its holder renews the hold, as the heartbeat does every third of the window
+        queues.change_visibility(Q, message.receipt, 300)
+
+        # Then no other receiver gets it, and it is still there
+        assert queues.receive(Q, wait_seconds=0) == []
+        assert queues.depth(Q) == 1
+
+    def test_a_receive_holds_the_message_for_the_window_asked_not_the_queues_own(self, queues):
+        queues.send(Q, {"k": "window"})
+
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        [again] = queues.receive(Q, wait_seconds=0, visibility_timeout=300)
+        assert (again.message_id, again.receive_count) == (message.message_id, 2)
+
+    def test_a_release_with_a_delay_keeps_the_message_away_until_then(self, queues):
+        queues.send(Q, {"k": "later"})
+        [message] = queues.receive(Q, wait_seconds=0, visibility_timeout=0)
+
+        queues.change_visibility(Q, message.receipt, 120)
+
+        assert queues.receive(Q, wait_seconds=0) == []
+        assert queues.depth(Q) == 1
+
+    def test_a_delayed_send_beside_a_ready_one_delivers_only_the_ready_one(self, queues):
+        queues.send(Q, {"k": "later"}, delay_seconds=60)
+        ready = queues.send(Q, {"k": "now"})
+
+        batch = queues.receive(Q, max_messages=10, wait_seconds=0)
+
+        assert [m.message_id for m in batch] == [ready]
+        assert queues.depth(Q) == 2
+
     def test_max_messages_out_of_range_is_refused(self, queues):
         with pytest.raises(ValueError):
             queues.receive(Q, max_messages=11, wait_seconds=0)
@@ -188,8 +226,9 @@ class TestTableQueueTime:
         assert row.visible_at == clock.now + timedelta(seconds=30)
         assert table.receive(Q, wait_seconds=0) == []
 
-    def test_default_visibility_comes_from_settings(self, table, clock, settings):
-        settings.SQS_VISIBILITY_TIMEOUT = 120
+    def test_default_visibility_is_the_queue_fleets_own(self, table, clock, settings):
+        settings.WORKER_FLEETS = {**settings.WORKER_FLEETS,
+                                  "excel": {**settings.WORKER_FLEETS["excel"], "queue_visibility_seconds": 120}}
         table.send(Q, {"k": 1})
 
         table.receive(Q, wait_seconds=0)
@@ -277,6 +316,33 @@ def test_two_consumers_racing_on_postgres_each_get_distinct_messages(settings):
     assert len(got["a"]) + len(got["b"]) == 60
     assert sorted(got["a"] + got["b"], key=int) == sent
     assert set(QueueMessageRow.objects.values_list("receive_count", flat=True)) == {1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_poll_on_postgres_wakes_at_once_when_a_message_is_sent(settings):
+    # Given a receiver long-polling an empty queue that would look again only every 5 s
+    waiting = TableQueue(poll_interval=5)
+    received: list = []
+
+    def receive() -> None:
+        try:
+            received.append((waiting.receive(Q, wait_seconds=10), time.monotonic()))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    assert waiting.listening.wait(timeout=10)
+
+    # When another connection sends a message
+    sent_at = time.monotonic()
+    message_id = TableQueue().send(Q, {"k": "now"})
+    thread.join(timeout=15)
+
+    # Then the receiver has it well before its next look
+    [(messages, got_at)] = received
+    assert [m.message_id for m in messages] == [message_id]
+    assert got_at - sent_at < 1.0
 
 
 class TestSqsSpecific:

@@ -31,7 +31,6 @@ def attributes(sqs, name: str) -> dict:
 
 
 def test_script_creates_every_queue_with_dlq_and_prints_urls(sqs, settings, capsys):
-    settings.SQS_VISIBILITY_TIMEOUT = 300
     settings.SQS_MAX_RECEIVE_COUNT = 5
 
     code = load_script().main([AWS_REGION])
@@ -45,11 +44,14 @@ def test_script_creates_every_queue_with_dlq_and_prints_urls(sqs, settings, caps
     assert [line.split("\t")[0] for line in lines] == expected
     assert all(line.split("\t")[1].endswith("/" + line.split("\t")[0]) for line in lines)
     assert sorted(url.rsplit("/", 1)[1] for url in sqs.list_queues()["QueueUrls"]) == sorted(expected)
+    # Each queue's own visibility comes from its fleet's row: the AI queues keep an hour, as the seeds set them.
+    visibility = {"academy-excel-jobs": "300", "academy-messaging-jobs": "300", "academy-ai-jobs-lite": "3600",
+                  "academy-ai-jobs-basic": "3600", "academy-ai-jobs-premium": "3600"}
     for name in names:
         main = attributes(sqs, name)
         dlq = attributes(sqs, f"{name}-dlq")
         assert main["ReceiveMessageWaitTimeSeconds"] == "20"
-        assert main["VisibilityTimeout"] == "300"
+        assert main["VisibilityTimeout"] == visibility[name]
         assert json.loads(main["RedrivePolicy"]) == {"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": 5}
         assert dlq["MessageRetentionPeriod"] == "1209600"
         assert "RedrivePolicy" not in dlq
@@ -57,7 +59,8 @@ def test_script_creates_every_queue_with_dlq_and_prints_urls(sqs, settings, caps
 
 def test_running_again_updates_attributes_and_creates_nothing_twice(sqs, settings):
     first = sqs_ensure_queues(AWS_REGION)
-    settings.SQS_VISIBILITY_TIMEOUT = 900
+    settings.WORKER_FLEETS = {**settings.WORKER_FLEETS,
+                              "excel": {**settings.WORKER_FLEETS["excel"], "queue_visibility_seconds": 900}}
     settings.SQS_MAX_RECEIVE_COUNT = 2
 
     second = sqs_ensure_queues(AWS_REGION)

@@ -78,11 +78,23 @@ class FakeQueues:
         return len(self.queues.get(queue, []))
 
 
+@dataclass(frozen=True)
+class FakeBatchInfo:
+    external_id: str
+    status: str
+    status_reason: str = ""
+
+
 class FakeBatch:
     def __init__(self):
         self.submitted: list[dict] = []
         self.terminated: list[tuple[str, str]] = []
         self.submit_error: Exception | None = None
+        # external id → status describe() answers; any other id is RUNNING.
+        self.statuses: dict[str, str] = {}
+
+    def describe(self, external_ids: list[str]) -> dict[str, FakeBatchInfo]:
+        return {i: FakeBatchInfo(i, self.statuses.get(i, "RUNNING")) for i in external_ids}
 
     def submit(self, *, job_name: str, job_id: str) -> str:
         if self.submit_error is not None:

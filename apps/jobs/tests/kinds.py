@@ -103,6 +103,10 @@ TEST_KINDS = [
     _spec("test_dlq", "fail_retryably", max_attempts=10),
     _spec("test_list", "return_list"),
     _spec("test_block", "block_until_released", heartbeat_timeout=2),
+    # Staleness well above the test fleet's 3 s window: a worker paused for one window is not taken over.
+    _spec("test_hold", "block_until_released", heartbeat_timeout=10),
+    _spec("test_retry_fast", "fail_retryably", max_attempts=3, retry_backoff_seconds=0.2),
+    _spec("test_capped", "echo", max_running_per_tenant=1),
     _spec("test_batch", "echo", backend="batch", queue_setting=None),
     _spec("test_gated", "echo", backend="batch", queue_setting=None,
           dispatch_gate="apps.jobs.tests.kinds.gate_by_slots"),

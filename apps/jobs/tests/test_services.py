@@ -293,17 +293,42 @@ def test_non_retryable_failure_is_failed(make_job):
     assert outcome.job.state == JobState.FAILED
 
 
-def test_retryable_failure_on_batch_backend_is_dispatched_again(make_job, fake_batch,
-                                                                django_capture_on_commit_callbacks):
+def test_retryable_failure_gives_the_dispatch_back_and_waits_its_backoff(make_job, fake_batch,
+                                                                           django_capture_on_commit_callbacks):
     job = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-0")
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.job_fail(job_id=job.id, code="FFMPEG_CRASHED", message="변환 실패", retryable=True)
+        services.job_fail(job_id=job.id, code="FFMPEG_CRASHED", message="변환 실패", retryable=True, attempt=1)
 
     job.refresh_from_db()
-    assert job.state == JobState.QUEUED
+    assert (job.state, job.external_id) == (JobState.QUEUED, "")
+    # attempt 1 of a kind with the default 5 s backoff: 2.5-5 s, and nothing sent before it.
+    assert 2.5 <= (job.not_before - job.updated_at).total_seconds() <= 5
+    assert fake_batch.submitted == []
+    assert services.job_dispatch(job=job) == ""
+    assert fake_batch.submitted == []
+
+
+def test_a_worker_that_stops_gives_its_job_back_for_dispatch_at_once(make_job, fake_batch,
+                                                                     django_capture_on_commit_callbacks):
+    job = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-0")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_fail(job_id=job.id, code="WORKER_STOPPED", message="작업자 종료", retryable=True, attempt=1)
+
+    job.refresh_from_db()
+    assert (job.state, job.external_id) == (JobState.QUEUED, "batch-1")
     assert fake_batch.submitted == [{"job_name": f"test_batch-{job.id}", "job_id": str(job.id)}]
-    assert job.external_id == "batch-1"
+
+
+def test_claim_of_a_queued_job_before_its_not_before_loses(make_job):
+    job = make_job(not_before=timezone.now() + timedelta(seconds=30))
+
+    outcome = services.job_claim(job_id=job.id)
+
+    assert not outcome.won
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
 
 
 def test_failing_a_done_job_loses_and_keeps_the_result(make_job):
@@ -466,3 +491,16 @@ def test_a_retryable_fail_reported_twice_is_a_no_op_the_second_time(make_job):
     assert (first.won, first.noop) == (True, False)
     assert (again.won, again.noop) == (True, True)
     assert Job.objects.values_list("state", "attempts").get(id=job.id) == (JobState.QUEUED, 1)
+
+
+def test_a_job_two_callers_both_read_as_unsent_is_sent_once(make_job, fake_queues):
+    # Given a released job read by its own dispatch after commit and by a scheduler pass
+    job = make_job(not_before=timezone.now())
+    first_read, second_read = Job.objects.get(id=job.id), Job.objects.get(id=job.id)
+
+    sent = services.job_dispatch(job=first_read)
+    again = services.job_dispatch(job=second_read)
+
+    assert (sent != "", again) == (True, "")
+    assert len(fake_queues.sent) == 1
+    assert Job.objects.get(id=job.id).external_id == sent

@@ -31,9 +31,9 @@ def start_worker(fleet: str, *, api_url: str, log_dir: Path, name: str, **env) -
         "API_BASE_URL": api_url,
         "QUEUE_BACKEND": "table",
         "SQS_WAIT_SECONDS": "1",
-        "SQS_VISIBILITY_TIMEOUT": "2",
+        # The production model scaled down (docs/jobs.md): a 3 s hold window extended every second.
+        "EXCEL_VISIBILITY_WINDOW_SECONDS": "3",
         "SQS_MAX_RECEIVE_COUNT": str(settings.SQS_MAX_RECEIVE_COUNT),
-        "WORKER_RETRY_DELAY_SECONDS": "0",
         "WORKER_API_RETRIES": "2",
         "WORKER_ID": name,
         **env,

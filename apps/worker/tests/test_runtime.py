@@ -1,11 +1,14 @@
+import random
 import signal
 import sys
 import threading
 import types
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from apps.jobs import services
 from apps.jobs.models import Job, JobState
@@ -29,12 +32,30 @@ def make_runtime(db, fake_queues, in_process_client, queue_name):
     def make(**overrides) -> WorkerRuntime:
         options = {
             "fleet": "excel", "queue_names": [queue_name], "queues": fake_queues, "client": in_process_client,
-            "wait_seconds": 0, "visibility_timeout": 30, "max_receive_count": fake_queues.max_receive_count,
-            "retry_delay_seconds": 0, "heartbeat_interval": 3600,
+            "wait_seconds": 0, "visibility_window": 30, "heartbeat_interval": 3600,
         }
         return WorkerRuntime(**{**options, **overrides})
 
     return make
+
+
+@pytest.fixture
+def job_clock(monkeypatch):
+    """The job services' clock, moved forward by hand: backoffs pass without waiting for them."""
+    real = services.timezone
+
+    class Clock:
+        offset = timedelta()
+
+        def now(self):
+            return real.now() + self.offset
+
+        def advance(self, seconds: float) -> None:
+            self.offset += timedelta(seconds=seconds)
+
+    clock = Clock()
+    monkeypatch.setattr(services, "timezone", clock)
+    return clock
 
 
 @pytest.fixture
@@ -96,13 +117,21 @@ def test_duplicate_delivery_of_a_finished_job_does_not_run_the_handler_again(mak
     {"job_id": str(uuid.UUID(int=1)), "kind": ""},
     {"job_id": str(uuid.UUID(int=1)), "kind": "test_echo", "payload": {"whole": "object"}},
 ])
-def test_malformed_messages_are_logged_and_deleted_without_crashing(make_runtime, fake_queues, queue_name, body,
-                                                                    test_kinds):
+def test_malformed_messages_are_left_to_reach_the_dlq_without_crashing(make_runtime, fake_queues, queue_name, body,
+                                                                       test_kinds):
+    fake_queues.max_receive_count = 2
     fake_queues.put_raw(queue_name, body)
+    runtime = make_runtime()
 
-    assert make_runtime().run(max_polls=1) == 0
+    assert runtime.run(max_polls=1) == 0
+    assert (fake_queues.depth(queue_name), fake_queues.visibility_changes) == (1, [])
+    fake_queues.advance(30)  # the hold window lapses
+    runtime.run(max_polls=1)
+    fake_queues.advance(30)
+    runtime.run(max_polls=1)
 
     assert fake_queues.depth(queue_name) == 0
+    assert [message["body"] for message in fake_queues.queues[f"{queue_name}-dlq"]] == [body]
     assert test_kinds == []
 
 
@@ -114,12 +143,16 @@ def test_parse_message_body_returns_the_ids():
         parse_message_body({"job_id": str(job_id)})
 
 
-def test_message_for_a_job_that_does_not_exist_is_deleted(make_runtime, fake_queues, queue_name, db):
+def test_message_for_a_job_that_does_not_exist_is_left_to_reach_the_dlq(make_runtime, fake_queues, queue_name, db):
+    fake_queues.max_receive_count = 1
     fake_queues.send(queue_name, {"job_id": str(uuid.uuid4()), "kind": "test_echo", "tenant_id": 1})
+    runtime = make_runtime()
 
-    make_runtime().run(max_polls=1)
+    runtime.run(max_polls=1)
+    fake_queues.advance(30)
+    runtime.run(max_polls=1)
 
-    assert fake_queues.depth(queue_name) == 0
+    assert (fake_queues.depth(queue_name), fake_queues.depth(f"{queue_name}-dlq")) == (0, 1)
 
 
 def test_message_of_a_cancelled_job_is_deleted_without_running(make_runtime, submit, fake_queues, queue_name,
@@ -144,40 +177,77 @@ def test_permanent_failure_ends_failed_and_deletes_the_message(make_runtime, sub
     assert fake_queues.depth(queue_name) == 0
 
 
-def test_retryable_failure_is_redelivered_until_max_attempts_then_dead(make_runtime, submit, fake_queues, queue_name,
-                                                                       test_kinds):
+def test_retryable_failure_runs_again_after_its_backoff_never_after_max_attempts_one_message_at_a_time(
+    make_runtime, submit, fake_queues, queue_name, test_kinds, job_clock
+):
     job = submit(kind="test_retry", max_attempts=3)
     runtime = make_runtime()
+    delays, in_flight = [], []
 
-    runtime.run(max_polls=1)
-    after_first = Job.objects.get(id=job.id)
-    runtime.run(max_polls=2)
+    for _attempt in (1, 2, 3):
+        runtime.run(max_polls=1)
+        failed = Job.objects.get(id=job.id)
+        in_flight.append(fake_queues.depth(queue_name))
+        if failed.state == JobState.DEAD:
+            break
+        delays.append((failed.not_before - failed.updated_at).total_seconds())
+        # Not yet due: the scheduler sends nothing.
+        services.job_scan_stuck()
+        in_flight.append(fake_queues.depth(queue_name))
+        job_clock.advance(delays[-1])
+        services.job_scan_stuck()
+        in_flight.append(fake_queues.depth(queue_name))
 
-    assert (after_first.state, after_first.attempts, after_first.error_code) == (JobState.QUEUED, 1, "PROVIDER_DOWN")
+    # Given backoff 5 s doubling, half of it jitter: attempt 1 waits 2.5-5 s, attempt 2 waits 5-10 s.
+    assert 2.5 <= delays[0] <= 5 and 5 <= delays[1] <= 10
+    assert in_flight == [0, 0, 1, 0, 0, 1, 0]
     job.refresh_from_db()
-    assert job.state == JobState.DEAD
-    assert job.attempts == 3
-    assert job.error_message == "외부 서비스 응답이 없습니다 (3회차)."
+    assert (job.state, job.attempts, job.error_message) == (JobState.DEAD, 3, "외부 서비스 응답이 없습니다 (3회차).")
     assert [call[2] for call in test_kinds] == [1, 2, 3]
-    assert fake_queues.depth(queue_name) == 0
+    # Nothing more is sent for a dead job, and nothing reached the DLQ.
+    job_clock.advance(3600)
+    services.job_scan_stuck()
+    assert len(fake_queues.sent) == 3
     assert fake_queues.depth(f"{queue_name}-dlq") == 0
 
 
-def test_retry_waits_the_configured_delay(make_runtime, submit, fake_queues, queue_name, test_kinds):
-    submit(kind="test_retry")
-    runtime = make_runtime(retry_delay_seconds=10)
-
-    runtime.run(max_polls=2)
-    fake_queues.advance(10)
+def test_a_redelivered_copy_cannot_run_a_job_before_its_backoff(make_runtime, submit, fake_queues, queue_name,
+                                                                test_kinds):
+    job = submit(kind="test_retry", max_attempts=3)
+    runtime = make_runtime()
     runtime.run(max_polls=1)
 
-    assert [call[2] for call in test_kinds] == [1, 2]
+    # A stray copy of the message (a requeue that sent a second one) arrives before the backoff ends.
+    fake_queues.send(queue_name, {"job_id": str(job.id), "kind": "test_retry", "tenant_id": job.tenant_id})
+    runtime.run(max_polls=1)
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 1)
+    assert [call[2] for call in test_kinds] == [1]
+    assert fake_queues.depth(queue_name) == 0
 
 
-def test_crashing_handler_fails_retryably_with_handler_error(make_runtime, submit, fake_queues, queue_name):
+def test_the_backoff_grows_per_attempt_with_jitter_and_stops_at_the_kinds_cap():
+    from apps.jobs.registry import JobKindSpec
+
+    spec = JobKindSpec(kind="k", backend="batch", queue_setting=None, handler="h", heartbeat_timeout=30,
+                       retry_backoff_seconds=4, retry_backoff_max_seconds=20)
+
+    assert [spec.retry_delay(n, rng=lambda: 0.0) for n in (1, 2, 3, 4)] == [2, 4, 8, 10]
+    assert [spec.retry_delay(n, rng=lambda: 1.0) for n in (1, 2, 3, 4)] == [4, 8, 16, 20]
+    spread = {round(spec.retry_delay(2, rng=random.Random(seed).random), 3) for seed in range(20)}
+    assert len(spread) == 20 and all(4 <= delay <= 8 for delay in spread)
+
+
+def test_crashing_handler_fails_retryably_with_handler_error(make_runtime, submit, fake_queues, queue_name,
+                                                             job_clock):
     job = submit(kind="test_crash", max_attempts=2)
+    runtime = make_runtime()
 
-    make_runtime().run(max_polls=2)
+    runtime.run(max_polls=1)
+    job_clock.advance(5)
+    services.job_scan_stuck()
+    runtime.run(max_polls=1)
 
     job.refresh_from_db()
     assert (job.state, job.attempts, job.error_code) == (JobState.DEAD, 2, "HANDLER_ERROR")
@@ -193,43 +263,28 @@ def test_result_that_is_not_an_object_fails_the_job(make_runtime, submit):
     assert (job.state, job.error_code) == (JobState.FAILED, "INVALID_RESULT")
 
 
-def test_message_that_always_fails_ends_in_the_dlq_and_its_job_dead_with_the_last_error(
-    make_runtime, submit, fake_queues, queue_name, test_kinds
+def test_a_kind_no_worker_knows_is_released_with_a_backoff_and_ends_dead_when_its_attempts_are_spent(
+    make_runtime, make_job, fake_queues, queue_name, job_clock
 ):
-    fake_queues.max_receive_count = 3
-    job = submit(kind="test_dlq", max_attempts=10)
-    runtime = make_runtime(max_receive_count=3)
-
-    runtime.run(max_polls=4)
-
-    job.refresh_from_db()
-    assert job.state == JobState.DEAD
-    assert job.attempts == 3
-    assert (job.error_code, job.error_message) == ("PROVIDER_DOWN", "외부 서비스 응답이 없습니다 (3회차).")
-    assert len(test_kinds) == 3
-    assert fake_queues.depth(queue_name) == 0
-    assert fake_queues.depth(f"{queue_name}-dlq") == 1
-    assert fake_queues.queues[f"{queue_name}-dlq"][0]["body"]["job_id"] == str(job.id)
-
-
-def test_a_kind_no_worker_knows_ends_dead_with_its_last_delivery_and_the_message_in_the_dlq(
-    make_runtime, make_job, fake_queues, queue_name
-):
-    fake_queues.max_receive_count = 2
-    job = make_job(kind="kind_from_a_newer_release")  # sent by an API already deployed with the kind
+    job = make_job(kind="kind_from_a_newer_release", max_attempts=2)  # sent by an API already deployed with it
     fake_queues.send(queue_name, {"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id})
-    runtime = make_runtime(max_receive_count=2)
+    runtime = make_runtime()
 
     runtime.run(max_polls=1)
-    assert Job.objects.get(id=job.id).state == JobState.QUEUED  # a newer fleet may still take it
-    fake_queues.advance(31)  # the visibility timeout brings it back
-    runtime.run(max_polls=2)  # the last delivery, then the queue's redrive to the DLQ
+    released = Job.objects.get(id=job.id)
+    # A newer worker may still take it: QUEUED again after a backoff, the message gone, one attempt charged.
+    assert (released.state, released.attempts, released.error_code) == (JobState.QUEUED, 1, "JOB_KIND_UNKNOWN")
+    assert released.not_before > released.updated_at
+    assert fake_queues.depth(queue_name) == 0
+    job_clock.advance(3600)
+    # The scheduler does not know the kind either, so it is sent again by hand as an API would.
+    fake_queues.send(queue_name, {"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id})
+    runtime.run(max_polls=1)
 
     job.refresh_from_db()
-    assert (job.state, job.error_code) == (JobState.DEAD, "JOB_KIND_UNKNOWN")
+    assert (job.state, job.attempts, job.error_code) == (JobState.DEAD, 2, "JOB_KIND_UNKNOWN")
     assert job.finished_at is not None
-    assert fake_queues.depth(queue_name) == 0
-    assert fake_queues.depth(f"{queue_name}-dlq") == 1
+    assert (fake_queues.depth(queue_name), fake_queues.depth(f"{queue_name}-dlq")) == (0, 0)
 
 
 def test_job_running_elsewhere_is_left_for_after_its_lease(make_runtime, submit, fake_queues, queue_name, test_kinds):
@@ -240,7 +295,8 @@ def test_job_running_elsewhere_is_left_for_after_its_lease(make_runtime, submit,
 
     assert test_kinds == []
     assert fake_queues.depth(queue_name) == 1
-    assert fake_queues.queues[queue_name][0]["visible_at"] == 61  # heartbeat limit 60 s + 1
+    # Back once the holder's heartbeat (just now) could be stale: the kind's limit 60 s, rounded up, + 1.
+    assert fake_queues.queues[queue_name][0]["visible_at"] in (61, 62)
     assert Job.objects.get(id=job.id).attempts == 1
 
 
@@ -279,17 +335,22 @@ def test_sigterm_during_a_job_finishes_it_then_exits_0(make_runtime, submit, fak
     assert signal.getsignal(signal.SIGTERM) == previous
 
 
-def test_sigterm_honoured_by_the_handler_releases_the_job_for_redelivery(make_runtime, submit, fake_queues,
-                                                                         queue_name):
+def test_sigterm_honoured_by_the_handler_releases_the_job_at_once_in_a_new_message(
+    make_runtime, submit, fake_queues, queue_name, django_capture_on_commit_callbacks
+):
     job = submit(kind="test_sigterm_release")
+    first_message = fake_queues.queues[queue_name][0]["id"]
 
-    exit_code = make_runtime().run()
+    with django_capture_on_commit_callbacks(execute=True):
+        exit_code = make_runtime().run()
 
     assert exit_code == 0
     job.refresh_from_db()
     assert (job.state, job.error_code) == (JobState.QUEUED, "WORKER_STOPPED")
-    assert fake_queues.depth(queue_name) == 1
-    assert fake_queues.queues[queue_name][0]["visible_at"] == fake_queues.now
+    # No backoff for a worker going away: the job is sent again at once, the old message deleted.
+    [message] = fake_queues.queues[queue_name]
+    assert message["id"] == job.external_id != first_message
+    assert message["visible_at"] == fake_queues.now
 
 
 def test_stop_requested_while_receiving_releases_the_message(make_runtime, submit, fake_queues, queue_name,
@@ -335,6 +396,7 @@ def test_heartbeat_thread_refreshes_the_job_and_extends_visibility(make_runtime,
         (tmp_path / "release").touch()
         worker.join()
 
+    # Each beat extends the hold by the window again.
     assert all(change == (queue_name, 30) for change in fake_queues.visibility_changes)
     assert Job.objects.get(id=job.id).state == JobState.DONE
     assert fake_queues.depth(queue_name) == 0
@@ -378,3 +440,28 @@ def test_a_queue_outage_is_not_idleness_and_never_triggers_the_idle_exit(make_ru
     assert runtime.run(max_polls=2) == 0
 
     assert idle_exits == []
+
+
+def test_build_runtime_takes_the_window_weights_and_idle_policy_from_the_fleet_table(settings, fake_queues):
+    settings.WORKER_FLEETS = {**settings.WORKER_FLEETS, "ai": {**settings.WORKER_FLEETS["ai"],
+                                                              "visibility_window_seconds": 45,
+                                                              "poll_weights": [0, 3, 1], "idle_stop_threshold": 7}}
+
+    runtime = build_runtime("ai", queues=fake_queues)
+
+    assert (runtime.visibility_window, runtime.poll_weights, runtime.idle_stop_threshold) == (45, (0, 3, 1), 7)
+    assert runtime.poll_order()[-1] == settings.SQS_QUEUE_AI_PREMIUM  # weight 0: asked last
+
+
+def test_a_stale_job_with_no_attempts_left_sends_its_message_away_for_a_window_not_a_second(
+    make_runtime, submit, fake_queues, queue_name, test_kinds
+):
+    job = submit(max_attempts=1)
+    services.job_claim(job_id=job.id)
+    Job.objects.filter(id=job.id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+    make_runtime().run(max_polls=1)
+
+    assert test_kinds == []
+    # Nothing to take over (the scheduler ends it): the message comes back after the 30 s window, not in a hot loop.
+    assert fake_queues.queues[queue_name][0]["visible_at"] == 30

@@ -114,9 +114,9 @@ def run(job_id: UUID, *, client=None, stop_event: threading.Event | None = None)
                            seconds=settings.VIDEO_TRANSCODE_TIMEOUT_SECONDS + HARD_TIMEOUT_GRACE_SECONDS)
     watchdog.start()
     try:
-        # final_delivery=False: Batch never redelivers (retryStrategy attempts=1), so a retryable failure is
-        # requeued and re-submitted by the server itself (job_fail) while attempts remain, else DEAD.
-        execution = execute_job(job_id=job_id, client=client, stop_event=stop_event, final_delivery=False,
+        # Batch never redelivers (retryStrategy attempts=1): a retryable failure is requeued with its backoff and
+        # re-submitted by the scheduler while attempts remain, else DEAD.
+        execution = execute_job(job_id=job_id, client=client, stop_event=stop_event,
                                 log_extra={"worker_id": worker_id, "batch_job_id": extra["batch_job_id"]},
                                 on_claim=watchdog.claimed)
     finally:

@@ -294,7 +294,8 @@ SQS_QUEUE_AI_LITE = env("SQS_QUEUE_AI_LITE", default="academy-ai-jobs-lite")
 SQS_QUEUE_AI_BASIC = env("SQS_QUEUE_AI_BASIC", default="academy-ai-jobs-basic")
 SQS_QUEUE_AI_PREMIUM = env("SQS_QUEUE_AI_PREMIUM", default="academy-ai-jobs-premium")
 SQS_WAIT_SECONDS = env.int("SQS_WAIT_SECONDS", default=20)
-SQS_VISIBILITY_TIMEOUT = env.int("SQS_VISIBILITY_TIMEOUT", default=300)
+# Receives of one message before the redrive policy moves it to "<queue>-dlq": only messages that cannot be parsed,
+# loaded or reported get there, since a worker deletes every message whose job's outcome it recorded.
 SQS_MAX_RECEIVE_COUNT = env.int("SQS_MAX_RECEIVE_COUNT", default=5)
 
 BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
@@ -315,6 +316,34 @@ WORKER_ID = env("WORKER_ID", default="")
 EC2_IDLE_STOP_THRESHOLD = env.int("EC2_IDLE_STOP_THRESHOLD", default=0)  # 0 = never exit when idle
 EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
 
+# The fleet table (ARCHITECTURE §5, apps/jobs/fleets.py), read by the runtime and scripts/create_sqs_resources.py:
+# the queues each fleet consumes (highest priority first), each queue's own visibility timeout as created, the short
+# window a worker holds a message by (extended every third of it), poll weights (empty = strict priority order) and
+# the idle exit (empty polls in a row).
+WORKER_FLEETS = {
+    "excel": {
+        "queues": ["SQS_QUEUE_EXCEL"],
+        "queue_visibility_seconds": env.int("EXCEL_QUEUE_VISIBILITY_SECONDS", default=300),
+        "visibility_window_seconds": env.int("EXCEL_VISIBILITY_WINDOW_SECONDS", default=30),
+        "poll_weights": [],
+        "idle_stop_threshold": EC2_IDLE_STOP_THRESHOLD,
+    },
+    "messaging": {
+        "queues": ["SQS_QUEUE_MESSAGING"],
+        "queue_visibility_seconds": env.int("MESSAGING_QUEUE_VISIBILITY_SECONDS", default=300),
+        "visibility_window_seconds": env.int("MESSAGING_VISIBILITY_WINDOW_SECONDS", default=30),
+        "poll_weights": [],
+        "idle_stop_threshold": EC2_IDLE_STOP_THRESHOLD,
+    },
+    "ai": {
+        "queues": ["SQS_QUEUE_AI_PREMIUM", "SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"],
+        "queue_visibility_seconds": env.int("AI_QUEUE_VISIBILITY_SECONDS", default=3600),
+        "visibility_window_seconds": env.int("AI_VISIBILITY_WINDOW_SECONDS", default=30),
+        "poll_weights": env.list("AI_POLL_WEIGHTS", cast=int, default=[]),
+        "idle_stop_threshold": EC2_IDLE_STOP_THRESHOLD,
+    },
+}
+
 # ---------------------------------------------------------------------------
 # Jobs (ARCHITECTURE §2) and the worker runtime (§5)
 # ---------------------------------------------------------------------------
@@ -326,7 +355,8 @@ JOBS_SSE_MAX_STREAMS_PER_PROCESS = env.int("JOBS_SSE_MAX_STREAMS_PER_PROCESS", d
     1, env.int("GUNICORN_THREADS", default=4) - 2
 )
 JOBS_EVENTS_TICKET_SECONDS = env.int("JOBS_EVENTS_TICKET_SECONDS", default=600)  # life of an events ticket
-WORKER_RETRY_DELAY_SECONDS = env.int("WORKER_RETRY_DELAY_SECONDS", default=10)  # before a retryable failure reruns
+# Seconds between two passes of `run_scheduler` (due jobs, stale jobs, Batch reconcile, periodic tasks).
+JOBS_SCHEDULER_INTERVAL_SECONDS = env.float("JOBS_SCHEDULER_INTERVAL_SECONDS", default=2.0)
 WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.0)
 WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 
@@ -345,6 +375,9 @@ EXCEL_MAX_COMPRESSION_RATIO = env.int("EXCEL_MAX_COMPRESSION_RATIO", default=200
 # Rows x columns a reader may allocate for one sheet (last row holding a value x widest column).
 EXCEL_MAX_SHEET_CELLS = env.int("EXCEL_MAX_SHEET_CELLS", default=5_000_000)
 EXCEL_IMPORT_BATCH_SIZE = env.int("EXCEL_IMPORT_BATCH_SIZE", default=1000)
+# Excel imports (and, apart, exports) of one academy running or sent at once; more wait QUEUED (fair share). Keep it
+# at or under the excel fleet's worker count so another academy's job waits at most one job's duration.
+EXCEL_MAX_RUNNING_PER_TENANT = env.int("EXCEL_MAX_RUNNING_PER_TENANT", default=2)
 
 # ---------------------------------------------------------------------------
 # Excel jobs: export downloads (ARCHITECTURE §4 Excel export)

@@ -59,7 +59,7 @@ def run_worker(live_server, settings):
     def run(max_polls: int = 2):
         runtime = build_runtime(
             "excel", client=InternalApiClient(live_server.url, settings.INTERNAL_WORKER_TOKEN, retries=0),
-            wait_seconds=0, visibility_timeout=30, retry_delay_seconds=0, idle_stop_threshold=0, on_idle_exit=None,
+            wait_seconds=0, visibility_window=30, idle_stop_threshold=0, on_idle_exit=None,
         )
         try:
             runtime.run(max_polls=max_polls)

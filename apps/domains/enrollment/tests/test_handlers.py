@@ -267,7 +267,9 @@ def test_both_kinds_run_on_the_excel_queue_with_their_hooks(settings):
 
     assert (imports.backend, imports.queue_name()) == (exports.backend, exports.queue_name()) == (
         "queue", settings.SQS_QUEUE_EXCEL)
-    assert (imports.heartbeat_timeout, imports.max_attempts, imports.present_result) == (120, 3, None)
+    assert (imports.heartbeat_timeout, imports.max_attempts, imports.present_result) == (30, 3, None)
+    # Fair share: one academy's burst holds at most EXCEL_MAX_RUNNING_PER_TENANT of the fleet's workers.
+    assert imports.max_running_per_tenant == exports.max_running_per_tenant == "EXCEL_MAX_RUNNING_PER_TENANT"
     assert imports.load_handler() is excel_import
     assert imports.on_terminal == "apps.domains.enrollment.handlers.excel_import_cleanup"
     assert (exports.load_handler(), exports.load_present_result(), exports.on_terminal) == (

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -23,6 +24,7 @@ from apps.domains.video.tests.batch_support import hls_objects, make_transcode_j
 from apps.integrations.batch import LocalBatch, get_batch
 from apps.jobs.models import Job, JobState
 from apps.jobs.registry import get_spec
+from apps.jobs.scheduler import Scheduler
 from apps.jobs.services import job_submit
 from apps.worker.tests import conftest as worker_fixtures
 from apps.worker.tests.support import REPO_ROOT, wait_until
@@ -198,6 +200,30 @@ def test_killed_mid_encode_the_scanner_resubmits_and_the_second_attempt_complete
         "scan_stuck_video_jobs: requeued=1",
     ]
     _assert_second_attempt_completes(job, video, resubmitted.external_id, tmp_path / "work")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_killed_mid_encode_the_scheduler_requeues_it_within_60_s_without_waiting_for_its_heartbeat(
+    slow_encode, uploaded_video, long_source, tmp_path
+):
+    video = uploaded_video(long_source)
+    job, pid, ffmpeg = _submit_until_encoding(video)
+    first = job.external_id
+    scheduler = Scheduler(interval=0)
+
+    os.kill(pid, signal.SIGKILL)
+    for child in ffmpeg:
+        os.kill(child, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    def scheduler_resubmitted() -> bool:
+        scheduler.tick()
+        return Job.objects.get(id=job.id).external_id not in ("", first)
+
+    # The heartbeat (300 s limit) is still fresh: the local runner's "killed" is what the scheduler acts on.
+    wait_until(scheduler_resubmitted, timeout=60, interval=0.5)
+    assert time.monotonic() - killed_at < 60
+    _assert_second_attempt_completes(job, video, Job.objects.get(id=job.id).external_id, tmp_path / "work")
 
 
 @pytest.mark.django_db(transaction=True)

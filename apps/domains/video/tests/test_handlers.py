@@ -196,8 +196,8 @@ def test_too_little_free_space_fails_disk_full_before_downloading(uploaded_video
     assert list((tmp_path / "work").iterdir()) == []
 
 
-def test_upload_failure_is_retried_by_resubmitting_to_batch(uploaded_video, source, run, video_env, monkeypatch,
-                                                           fake_batch, tmp_path):
+def test_upload_failure_is_retried_by_a_new_batch_job_after_its_backoff(uploaded_video, source, run, video_env,
+                                                                       monkeypatch, fake_batch, tmp_path):
     video = uploaded_video(source)
     job = make_transcode_job(video)
 
@@ -211,8 +211,9 @@ def test_upload_failure_is_retried_by_resubmitting_to_batch(uploaded_video, sour
     job.refresh_from_db()
     assert (execution.outcome, job.state, job.attempts, job.error_code) == ("failed", JobState.QUEUED, 1,
                                                                              "UPLOAD_FAILED")
-    assert fake_batch.submitted == [{"job_name": f"video_transcode-{job.id}", "job_id": str(job.id)}]
-    assert job.external_id == "batch-1"
+    # The dispatch is given back; the scheduler submits a new Batch job once the backoff (2.5-5 s) is over.
+    assert (job.external_id, fake_batch.submitted) == ("", [])
+    assert 2.5 <= (job.not_before - job.updated_at).total_seconds() <= 5
     assert Video.objects.get(id=video.id).state == VideoState.PROCESSING
     assert list((tmp_path / "work").iterdir()) == []
 

@@ -4,14 +4,15 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from apps.worker.runtime import FLEETS, build_runtime
+from apps.jobs.fleets import fleet_names
+from apps.worker.runtime import build_runtime
 
 
 class Command(BaseCommand):
     help = "큐 작업자를 실행합니다 (SIGTERM으로 안전하게 종료)."
 
     def add_arguments(self, parser):
-        parser.add_argument("fleet", choices=sorted(FLEETS))
+        parser.add_argument("fleet", choices=fleet_names())
         parser.add_argument("--max-polls", type=int, default=None, help="이 횟수만큼 큐를 조회한 뒤 종료")
 
     def handle(self, *args, fleet, max_polls, **options):
