@@ -7,7 +7,7 @@ class ExcelFileError(DomainError):
     """The uploaded file cannot be read as a roster; nothing was stored or written."""
 
     default_code = "EXCEL_INVALID_FILE"
-    default_message = "엑셀 파일을 읽을 수 없습니다. 'Excel 통합 문서(.xlsx)' 형식인지 확인해 주세요."
+    default_message = "엑셀 파일을 읽을 수 없습니다. 엑셀(.xlsx, .xls), ODS(.ods) 또는 CSV 파일인지 확인해 주세요."
 
 
 class ExcelTooLargeError(ExcelFileError):
