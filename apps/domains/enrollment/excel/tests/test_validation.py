@@ -117,6 +117,15 @@ def test_a_compound_file_without_a_workbook_stream_is_refused_as_corrupt():
     assert refusal(io.BytesIO(ole_container("WordDocument")), filename="명단.xls").code == "EXCEL_CORRUPT"
 
 
+def test_a_password_protected_xls_is_refused_as_encrypted():
+    # Turn the WRITEACCESS record (id 0x005C, 112 bytes) of the workbook globals into FILEPASS (0x002F): the record
+    # a protected .xls carries before its encrypted records.
+    data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
+    record = data.index(b"\x5c\x00\x70\x00")
+    protected = data[:record] + b"\x2f\x00" + data[record + 2:]
+    assert refusal(io.BytesIO(protected), filename="명단.xls").code == "EXCEL_ENCRYPTED"
+
+
 def test_an_xls_cut_short_is_refused_as_corrupt():
     data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
     assert refusal(io.BytesIO(data[:1500]), filename="명단.xls").code == "EXCEL_CORRUPT"
