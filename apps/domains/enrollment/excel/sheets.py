@@ -72,8 +72,16 @@ def _open_workbook(path: Path, kind: str) -> CalamineWorkbook:
         # calamine picks its reader by the extension; without a known one it is given the bytes to sniff.
         with open(path, "rb") as fh:
             return CalamineWorkbook.from_filelike(fh)
-    except (CalamineError, OSError, ValueError) as exc:
-        raise ExcelFileError("EXCEL_CORRUPT", MSG_CORRUPT) from exc
+    except BaseException as exc:
+        if isinstance(exc, (CalamineError, OSError, ValueError)) or _is_reader_panic(exc):
+            raise ExcelFileError("EXCEL_CORRUPT", MSG_CORRUPT) from exc
+        raise
+
+
+def _is_reader_panic(exc: BaseException) -> bool:
+    # pyo3 turns a panic of the Rust reader (an index past a malformed record) into PanicException, which derives
+    # from BaseException: `except Exception` would let a corrupt file crash the job as a handler error.
+    return type(exc).__name__ == "PanicException"
 
 
 def _ordered_sheets(workbook: CalamineWorkbook, path: Path, kind: str) -> Iterator[RosterSheet]:
@@ -92,8 +100,10 @@ def _ordered_sheets(workbook: CalamineWorkbook, path: Path, kind: str) -> Iterat
             continue
         try:
             sheet = workbook.get_sheet_by_index(index)
-        except (CalamineError, ValueError):
-            continue
+        except BaseException as exc:
+            if isinstance(exc, (CalamineError, ValueError)) or _is_reader_panic(exc):
+                continue
+            raise
         warnings = []
         if index in hidden:
             warnings.append({"code": "HIDDEN_SHEET", "message": MSG_HIDDEN_SHEET.format(sheet=names[index])})

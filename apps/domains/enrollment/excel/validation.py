@@ -118,7 +118,8 @@ def _validate_stream(fh: BinaryIO, *, filename: str) -> str:
         try:
             with zipfile.ZipFile(fh) as archive:
                 return _check_archive(archive, limits)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        # OSError: a member offset the archive's own directory shifts before the start of the file.
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError) as exc:
             raise ExcelFileError("EXCEL_CORRUPT", MSG_CORRUPT) from exc
     data = fh.read()
     if _looks_like_markup(data[:4096]):

@@ -20,7 +20,8 @@ _BOF, _EOF, _FILEPASS = 0x0809, 0x000A, 0x002F
 _CELLS = frozenset({0x0203, 0x027E, 0x00FD, 0x0204, 0x0205, 0x0006, 0x00D6, 0x0201})
 # MULRK and MULBLANK: row, first column, ..., last column in their last two bytes.
 _MULTI_CELLS = frozenset({0x00BD, 0x00BE})
-_WORKSHEET = 0x0010
+_GLOBALS = 0x0005
+_DIMENSIONS, _BOUNDSHEET, _SST = 0x0200, 0x0085, 0x00FC
 
 
 class XlsFormatError(ValueError):
@@ -57,9 +58,15 @@ def _workbook_stream(data: bytes) -> bytes:
     if sector_shift not in (9, 12) or mini_shift != 6:
         raise XlsFormatError("bad sector size")
     sector_size = 1 << sector_shift
+    directory_count = struct.unpack_from("<I", data, 0x28)[0]
     (fat_count, directory_start, _, mini_cutoff, mini_fat_start, mini_fat_count, difat_start,
      difat_count) = struct.unpack_from("<IIIIIIII", data, 0x2C)
     sector_count = max(0, (len(data) - sector_size) // sector_size)
+    # calamine reserves memory from these counts before reading a sector: a count no file of this size can hold
+    # would make it allocate gigabytes (and abort the process).
+    if (max(fat_count, difat_count) > sector_count
+            or max(directory_count, mini_fat_count) * sector_size > len(data)):
+        raise XlsFormatError("allocation counts larger than the file")
 
     def sector(number: int) -> bytes:
         if number >= sector_count:
@@ -98,6 +105,8 @@ def _workbook_stream(data: bytes) -> bytes:
         start, size = struct.unpack_from("<IQ", directory, offset + 0x74)
         if sector_size == 512:
             size &= 0xFFFFFFFF  # version 3 files leave the high half undefined
+        if size > len(data):
+            raise XlsFormatError("stream larger than the file")
         entries.setdefault(name, (kind, start, size))
         if offset == 0:
             root = (start, size)
@@ -105,8 +114,6 @@ def _workbook_stream(data: bytes) -> bytes:
     if stream is None or stream[0] != _STREAM:
         raise XlsFormatError("no workbook stream")
     _, start, size = stream
-    if size > len(data):
-        raise XlsFormatError("stream larger than the file")
     if size >= mini_cutoff:
         return read_chain(start)[:size]
     # Small streams live in 64-byte pieces of the root entry's mini stream.
@@ -123,14 +130,17 @@ def _workbook_stream(data: bytes) -> bytes:
 
 
 def _scan_biff(stream: bytes) -> list[XlsSheetExtent]:
+    """Cell extents of every sheet substream, checking the records calamine trusts to size its buffers."""
     extents: list[XlsSheetExtent] = []
     current: XlsSheetExtent | None = None
+    substreams: set[int] = set()
+    sheet_positions: list[int] = []
     position, end = 0, len(stream)
     unpack = struct.unpack_from
     while position + 4 <= end:
         record, length = unpack("<HH", stream, position)
         body = position + 4
-        position = body + length
+        start, position = position, body + length
         if position > end:
             break
         if record in _CELLS:
@@ -147,14 +157,46 @@ def _scan_biff(stream: bytes) -> list[XlsSheetExtent]:
                 current.rows = max(current.rows, row + 1)
                 current.columns = max(current.columns, last_column + 1)
         elif record == _BOF and length >= 4:
+            substreams.add(start)
             kind = unpack("<H", stream, body + 2)[0]
-            current = XlsSheetExtent(index=len(extents)) if kind == _WORKSHEET else None
+            # Every substream but the workbook globals is read as a sheet (charts and macro sheets included).
+            current = XlsSheetExtent(index=len(extents)) if kind != _GLOBALS else None
             if current is not None:
                 extents.append(current)
         elif record == _EOF:
             current = None
         elif record == _FILEPASS:
             raise XlsEncryptedError()
+        elif record == _DIMENSIONS:
+            rows, columns = _reserved(stream, body, length)
+            if current is not None:
+                current.rows, current.columns = max(current.rows, rows), max(current.columns, columns)
+            elif rows * columns > 1:
+                raise XlsFormatError("dimensions outside a sheet")
+        elif record == _BOUNDSHEET and length >= 4:
+            sheet_positions.append(unpack("<I", stream, body)[0])
+        elif record == _SST and length >= 8:
+            # calamine reserves one string per announced entry; each takes at least 3 bytes of the stream.
+            count = unpack("<i", stream, body + 4)[0]
+            if not 0 <= count <= end // 3:
+                raise XlsFormatError("string table larger than the stream")
     if not extents and not stream.startswith(struct.pack("<H", _BOF)):
         raise XlsFormatError("not a BIFF stream")
+    # calamine reads each sheet from the offset its BOUNDSHEET record gives: anywhere but the start of a
+    # substream this scan walked, it would read other records (or index past the stream and panic).
+    if any(offset not in substreams for offset in sheet_positions):
+        raise XlsFormatError("sheet offset not at a sheet")
     return extents
+
+
+def _reserved(stream: bytes, body: int, length: int) -> tuple[int, int]:
+    """The rows x columns calamine reserves for a DIMENSIONS record, with its unsigned 32-bit arithmetic."""
+    if length == 14:
+        first_row, last_row, first_column, last_column = struct.unpack_from("<IIHH", stream, body)
+    elif length == 10:
+        first_row, last_row, first_column, last_column = struct.unpack_from("<HHHH", stream, body)
+    else:
+        raise XlsFormatError("bad dimensions record")
+    if last_row < 1 or last_column < 1:
+        return 1, 1
+    return (last_row - first_row) % 2**32, (last_column - first_column) % 2**32

@@ -149,3 +149,19 @@ def test_a_calculated_formula_is_not_reported(tmp_path):
     result = parse_roster(cached)
     assert names(result) == ["가"]
     assert result.skipped == [SkippedRow(3, "MISSING_NAME", "이름이 비어 있습니다.")]
+
+
+class PanicException(BaseException):
+    """Stands in for pyo3's PanicException (a Rust panic in calamine), which is no Exception subclass."""
+
+
+def test_a_panic_of_the_reader_on_a_malformed_workbook_is_reported_as_corrupt(tmp_path, monkeypatch):
+    from apps.domains.enrollment.excel import sheets
+
+    def panic(*args, **kwargs):
+        raise PanicException("range start index 1311797 out of range for slice of length 4096")
+
+    monkeypatch.setattr(sheets.CalamineWorkbook, "from_path", panic)
+    with pytest.raises(ExcelFileError) as caught:
+        parse_roster(FIXTURES / "roster_hidden_first.xls")
+    assert caught.value.code == "EXCEL_CORRUPT"

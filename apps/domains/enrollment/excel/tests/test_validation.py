@@ -1,6 +1,7 @@
 """Upload checks: every hostile or wrong file is refused with its code and a Korean message, before storage."""
 
 import io
+import struct
 import zipfile
 
 import pytest
@@ -77,6 +78,20 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
     assert refusal(buffer, filename="letter.docx").code == "EXCEL_NOT_XLSX"
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "ods"])
+def test_a_zip_whose_directory_shifts_members_before_the_file_start_is_refused_as_corrupt(tmp_path, kind):
+    # The end record claims the central directory starts 100 bytes later than it does: zipfile shifts every member
+    # 100 bytes back and seeks before byte 0; a real file (a large upload, the worker's download) raises OSError,
+    # a server error before. Found by fuzzing an .ods.
+    rows = [["이름", "학부모 전화번호"], ["홍길동", "01012345678"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows) if kind == "xlsx" else write_ods(tmp_path / "r.ods", {"명단": rows})
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<I", data, end + 16, struct.unpack_from("<I", data, end + 16)[0] + 100)
+    path.write_bytes(bytes(data))
+    assert refusal(path).code == "EXCEL_CORRUPT"
+
+
 def test_a_highly_compressible_member_is_refused_as_a_zip_bomb(tmp_path):
     bomb = write_zip_bomb(tmp_path / "bomb.xlsx", member_bytes=8 * 1024 * 1024)
     assert bomb.stat().st_size < 100 * 1024
@@ -124,6 +139,39 @@ def test_a_password_protected_xls_is_refused_as_encrypted():
     record = data.index(b"\x5c\x00\x70\x00")
     protected = data[:record] + b"\x2f\x00" + data[record + 2:]
     assert refusal(io.BytesIO(protected), filename="명단.xls").code == "EXCEL_ENCRYPTED"
+
+
+def patched_xls(marker: bytes, offset: int, value: bytes) -> io.BytesIO:
+    """The fixture with `value` written `offset` bytes into the body of the first record starting with `marker`
+    (record id and length, little-endian)."""
+    data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
+    at = data.index(marker) + 4 + offset
+    return io.BytesIO(data[:at] + value + data[at + len(value):])
+
+
+def test_an_xls_whose_dimensions_record_announces_billions_of_cells_is_refused():
+    # calamine reserves (last row - first row) x (columns) cells from DIMENSIONS: 0x7B000000 rows aborted the
+    # process on a 165 GB allocation. Found by mutating the fixture; the row count is the record's bytes 4-7.
+    error = refusal(patched_xls(b"\x00\x02\x0e\x00", 4, struct.pack("<I", 0x7B000000)), filename="명단.xls")
+    assert (error.code, error.details["rows"]) == ("EXCEL_SHEET_TOO_LARGE", 0x7B000000)
+
+
+def test_an_xls_whose_sheet_offset_points_outside_the_workbook_is_refused_as_corrupt():
+    # calamine slices the stream at BOUNDSHEET's offset and panicked past its end.
+    assert refusal(patched_xls(b"\x85\x00\x0c\x00", 0, struct.pack("<I", 0x00140435)),
+                   filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_an_xls_whose_string_table_announces_more_strings_than_bytes_is_refused_as_corrupt():
+    # calamine reserves one string per announced entry of the SST record (bytes 4-7 of its body).
+    assert refusal(patched_xls(b"\xfc\x00\x80\x00", 4, struct.pack("<i", 0x7FFFFFFF)),
+                   filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_a_compound_file_announcing_more_allocation_sectors_than_it_holds_is_refused_as_corrupt():
+    data = bytearray((FIXTURES / "roster_hidden_first.xls").read_bytes())
+    struct.pack_into("<I", data, 0x2C, 0x10000000)  # number of FAT sectors
+    assert refusal(io.BytesIO(bytes(data)), filename="명단.xls").code == "EXCEL_CORRUPT"
 
 
 def test_an_xls_cut_short_is_refused_as_corrupt():
