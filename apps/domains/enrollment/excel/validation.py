@@ -27,7 +27,6 @@ ENCRYPTED_PACKAGE_NAME = "EncryptedPackage".encode("utf-16-le")
 REQUIRED_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 ODS_CONTENT = "content.xml"
-FORMATS = ("xlsx", "xls", "ods", "csv")
 MAX_MEMBERS = 10_000
 # Small parts (styles, shared strings of a tiny sheet) can compress far better than any sheet; the ratio cap
 # only means something for members large enough to hurt.
