@@ -97,7 +97,8 @@ def excel_import(job: Job, ctx) -> dict:
     ctx.progress(STAGE_PERCENT[STAGE_DOWNLOAD], STAGE_DOWNLOAD)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="excel-import-") as directory:
-        path = Path(directory) / "roster.xlsx"
+        # The key ends in the format the upload was validated as; the parser reads the content, not the name.
+        path = Path(directory) / f"roster{Path(payload['key']).suffix}"
         _download(payload["key"], path)
         downloaded = time.monotonic()
         try:
@@ -113,7 +114,8 @@ def excel_import(job: Job, ctx) -> dict:
         except _NoLongerRunning:
             raise JobInterrupted()
         except DomainError as error:
-            raise JobFailure(error.code, error.message)
+            # The message carries the summary the status body shows; details the per-row reasons (EXCEL_NO_ROWS).
+            raise JobFailure(error.code, error.message, details=error.details)
     logger.info("excel_import_handled", extra={
         "job_id": str(job.id), "tenant_id": job.tenant_id, "download_ms": round((downloaded - started) * 1000),
         "import_ms": round((time.monotonic() - downloaded) * 1000),

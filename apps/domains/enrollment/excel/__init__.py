@@ -1,6 +1,7 @@
 """Excel roster import and export (ARCHITECTURE §4 Excel enrollment).
 
-validation.excel_validate_upload   size, real xlsx, zip bomb, sheet extent; .xls/.csv/encrypted refused (API side)
+validation.excel_validate_upload   size, format (xlsx, xls, ods, csv), zip bomb, cell extent, encryption (API side)
+sheets.roster_sheets               which sheet a person means (active, visible first), CSV records as rows
 parser.parse_roster                header by aliases, normalised values, SkippedRow per unusable row
 importer.enrollment_import_rows    one transaction, set-based, idempotent; ImportResult.to_dict() is the job result
 importer.enrollment_import_file    validate + parse + import one downloaded file (what the job handler calls)

@@ -55,7 +55,10 @@ _IMPORT_RESPONSES = {
 
 class ExcelUploadInputSerializer(serializers.Serializer):
     # Empty files reach the validator, whose message says what to do.
-    file = serializers.FileField(allow_empty_file=True)
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text="학생 명단: 엑셀(.xlsx, .xls), ODS(.ods) 또는 CSV(UTF-8, CP949). 형식은 파일 내용으로 판단합니다.",
+    )
     initial_password = serializers.CharField(required=False, allow_blank=True, max_length=128, min_length=4,
                                              trim_whitespace=False, write_only=True)
     dry_run = serializers.BooleanField(required=False, default=False)

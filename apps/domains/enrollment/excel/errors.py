@@ -7,7 +7,7 @@ class ExcelFileError(DomainError):
     """The uploaded file cannot be read as a roster; nothing was stored or written."""
 
     default_code = "EXCEL_INVALID_FILE"
-    default_message = "엑셀 파일을 읽을 수 없습니다. 'Excel 통합 문서(.xlsx)' 형식인지 확인해 주세요."
+    default_message = "엑셀 파일을 읽을 수 없습니다. 엑셀(.xlsx, .xls), ODS(.ods) 또는 CSV 파일인지 확인해 주세요."
 
 
 class ExcelTooLargeError(ExcelFileError):
@@ -16,11 +16,51 @@ class ExcelTooLargeError(ExcelFileError):
     default_message = "엑셀 파일이 너무 큽니다."
 
 
+# Short names of the per-row skip codes, for the one-line summary of a roster whose every row was skipped.
+SKIP_LABELS = {
+    "MISSING_NAME": "이름 없음",
+    "NAME_TOO_LONG": "이름이 너무 김",
+    "MISSING_PARENT_PHONE": "학부모 전화번호 없음",
+    "INVALID_PARENT_PHONE": "학부모 전화번호 오류",
+    "INVALID_STUDENT_PHONE": "학생 전화번호 오류",
+    "INVALID_GRADE": "학년 오류",
+    "INVALID_SCHOOL_TYPE": "학교급 오류",
+    "INVALID_GENDER": "성별 오류",
+    "DUPLICATE_IN_FILE": "파일 안에서 중복",
+    "EXAMPLE_ROW": "양식 예시 행",
+    "FORMULA_NOT_CALCULATED": "계산되지 않은 수식",
+}
+
+
 class ExcelNoRowsError(DomainError):
-    """No row of the roster can be used. The front end matches this exact message."""
+    """No row of the roster can be used. The message starts with the default one, which the front end matches;
+    when rows were skipped, a summary of why follows it (see `skipped`)."""
 
     default_code = "EXCEL_NO_ROWS"
     default_message = "등록할 학생 데이터가 없습니다."
+
+    @classmethod
+    def skipped(cls, codes: list[str], *, details: dict) -> "ExcelNoRowsError":
+        """'등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학년 오류 2행'."""
+        if not codes:
+            return cls(details=details)
+        counts: dict[str, int] = {}
+        for code in codes:
+            counts[code] = counts.get(code, 0) + 1
+        reasons = ", ".join(f"{SKIP_LABELS.get(code, code)} {count}행"
+                            for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return cls(message=f"{cls.default_message} {len(codes)}행 모두 건너뛰었습니다: {reasons}", details=details)
+
+
+class ExcelFormulasNotCalculatedError(DomainError):
+    """The roster's cells are formulas whose results were never stored (a program wrote the file, Excel never
+    saved it): read as empty, every row would be skipped."""
+
+    default_code = "EXCEL_FORMULAS_NOT_CALCULATED"
+    default_message = (
+        "수식의 계산 결과가 저장되지 않은 파일입니다. 엑셀에서 파일을 열어 저장한 뒤(계산 결과가 함께 저장됩니다) "
+        "다시 올려 주세요."
+    )
 
 
 class ExcelHeaderError(DomainError):

@@ -56,6 +56,9 @@ class ImportResult:
     created_students_count: int = 0
     restored_students_count: int = 0
     skipped: list[SkippedRow] = field(default_factory=list)
+    sheet: str | None = None  # the sheet read (None for a CSV file or rows given directly)
+    header_row: int | None = None
+    warnings: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         ordered = sorted(self.skipped, key=lambda item: item.row)
@@ -70,6 +73,9 @@ class ImportResult:
             "skipped_truncated": len(ordered) - len(shown),
             "session_id": self.session_id,
             "dry_run": self.dry_run,
+            "sheet": self.sheet,
+            "header_row": self.header_row,
+            "warnings": self.warnings,
         }
 
 
@@ -89,6 +95,9 @@ def enrollment_import_rows(
     skipped: Iterable[SkippedRow] = (),
     record_result: Callable[[dict], None] | None = None,
     initial_password_hash: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    warnings: Sequence[dict] = (),
 ) -> ImportResult:
     """Create, restore and enroll the students of `rows`; students only when both lecture and session are None.
 
@@ -100,16 +109,19 @@ def enrollment_import_rows(
     already enrolled and keeps its status: re-activating is a decision for the admin, not for an upload.
 
     `initial_password_hash` (a Django password hash) replaces `initial_password` when the caller hashed it already,
-    so a job payload never carries the plain password.
+    so a job payload never carries the plain password. `sheet`, `header_row` and `warnings` say where the rows were
+    read; they are reported in the result as they are.
     """
     if initial_password and initial_password_hash:
         raise ValueError("pass initial_password or initial_password_hash, not both")
     skipped = list(skipped)
     unique_rows = _unique_rows(rows, skipped)
+    source = {"sheet": sheet, "header_row": header_row, "warnings": list(warnings)}
     if not unique_rows:
-        preview = ImportResult(session_id=None, dry_run=dry_run, skipped=skipped).to_dict()
-        raise ExcelNoRowsError(details={key: preview[key] for key in ("skipped_count", "skipped",
-                                                                        "skipped_truncated")})
+        preview = ImportResult(session_id=None, dry_run=dry_run, skipped=skipped, **source).to_dict()
+        raise ExcelNoRowsError.skipped([item.code for item in skipped], details={
+            key: preview[key] for key in ("skipped_count", "skipped", "skipped_truncated", "sheet", "header_row",
+                                          "warnings")})
     lecture, session = _check_scope(tenant=tenant, lecture=lecture, session=session)
     # One hash for every account of the import: hashing is deliberately slow (hundreds of ms per call).
     password_hash = initial_password_hash or (make_password(initial_password) if initial_password else None)
@@ -126,6 +138,7 @@ def enrollment_import_rows(
             session_id=None if session is None or (dry_run and session_created) else session.id,
             dry_run=dry_run,
             skipped=skipped,
+            **source,
         )
         now = timezone.now()
         for start in range(0, len(unique_rows), batch_size):
@@ -160,7 +173,8 @@ def enrollment_import_file(
 ) -> ImportResult:
     """Validate, parse and import one roster file: what the excel_import job handler runs on the downloaded file.
 
-    Raises ExcelFileError, ExcelHeaderError, ExcelNoRowsError (all DomainError with a code and a Korean message)
+    Raises ExcelFileError, ExcelHeaderError, ExcelFormulasNotCalculatedError, ExcelNoRowsError (all DomainError with a
+    code and a Korean message)
     before any row is written. `on_stage` hears "분석" before validation and "등록" before the import.
     """
     if on_stage is not None:
@@ -172,7 +186,8 @@ def enrollment_import_file(
     return enrollment_import_rows(
         tenant=tenant, lecture=lecture, session=session, rows=parsed.rows, initial_password=initial_password,
         dry_run=dry_run, skipped=parsed.skipped, record_result=record_result,
-        initial_password_hash=initial_password_hash,
+        initial_password_hash=initial_password_hash, sheet=parsed.sheet_name, header_row=parsed.header_row,
+        warnings=parsed.warnings,
     )
 
 

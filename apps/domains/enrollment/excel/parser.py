@@ -18,15 +18,13 @@ from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook
-
 from apps.core.phone import InvalidPhoneError, normalize_phone
 from apps.domains.students.grades import Grade, InvalidGradeError, parse_grade, resolve_grade
 from apps.domains.students.models import Gender, SchoolType
 
-from .errors import ExcelFileError, ExcelHeaderError, ExcelNoRowsError
+from .errors import ExcelFormulasNotCalculatedError, ExcelHeaderError, ExcelNoRowsError
+from .sheets import RosterSheet, roster_sheets, uncalculated_formula_cells
 from .template import TEMPLATE_EXAMPLE_KEY
-from .validation import MSG_CORRUPT
 
 HEADER_SEARCH_ROWS = 20
 NAME_MAX_LENGTH = 50
@@ -249,8 +247,9 @@ class ParsedRoster:
     header_row: int  # the header's first row as Excel numbers it
     columns: dict[str, str]
     extra_columns: list[str] = field(default_factory=list)
-    sheet_name: str = ""
+    sheet_name: str | None = ""  # None for a CSV file
     header_last_row: int = 0  # its last row: header_row + 1 for a two-row header
+    warnings: list[dict] = field(default_factory=list)  # {code, message}: HIDDEN_SHEET
 
 
 class _RowError(Exception):
@@ -394,19 +393,16 @@ def _profile(fields: list[str], raw: tuple) -> tuple[str, str, int | None, str, 
 
 
 def parse_roster(path: str | Path) -> ParsedRoster:
-    """Parse the first sheet holding a roster header. Raises ExcelFileError, ExcelHeaderError, ExcelNoRowsError."""
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-    except (CalamineError, OSError, ValueError) as exc:
-        raise ExcelFileError("EXCEL_CORRUPT", MSG_CORRUPT) from exc
-    with workbook:
-        any_values = False
-        for index, name in enumerate(workbook.sheet_names):
-            try:
-                sheet = workbook.get_sheet_by_index(index)
-            except (CalamineError, ValueError):
-                continue
-            rows = sheet.iter_rows()
+    """Parse the roster of a workbook (xlsx, xls, ods) or CSV file.
+
+    The sheet is the first holding a roster header in the order of `sheets.roster_sheets`: the active sheet if
+    visible, the other visible ones, a hidden one last (with a HIDDEN_SHEET warning). Raises ExcelFileError,
+    ExcelHeaderError, ExcelFormulasNotCalculatedError, ExcelNoRowsError.
+    """
+    any_values = False
+    with roster_sheets(path) as sheets:
+        for source in sheets:
+            rows = source.rows
             head = _take(rows, HEADER_SEARCH_ROWS)
             if any(any(values) for values in head):
                 any_values = True
@@ -422,11 +418,48 @@ def parse_roster(path: str | Path) -> ParsedRoster:
             finally:
                 if gc_was_enabled:
                     gc.enable()
-            roster.sheet_name = name
+            roster.sheet_name = source.name
+            roster.warnings = source.warnings
+            _explain_uncalculated_formulas(path, source, roster)
             return roster
     if any_values:
         raise ExcelHeaderError()
     raise ExcelNoRowsError()
+
+
+MSG_FORMULA_NOT_CALCULATED = (
+    "수식의 계산 결과가 저장되어 있지 않아 값이 비어 있습니다. 엑셀에서 파일을 열어 저장한 뒤 다시 올려 주세요."
+)
+_EMPTY_CELL_CODES = frozenset({"MISSING_NAME", "MISSING_PARENT_PHONE"})
+
+
+def _explain_uncalculated_formulas(path: str | Path, source: RosterSheet, roster: ParsedRoster) -> None:
+    """Rows that lost their values to uncalculated formulas say so, instead of "empty"; with no usable row left
+    the whole file is refused with EXCEL_FORMULAS_NOT_CALCULATED. Only looked for when a row came out empty, so a
+    clean roster pays nothing."""
+    header_row = roster.header_last_row or roster.header_row
+    if roster.rows and not any(item.code in _EMPTY_CELL_CODES for item in roster.skipped):
+        return
+    if source.name is None:  # CSV: no formulas
+        return
+    formula_rows = {row: ref for row, ref in uncalculated_formula_cells(path, source).items() if row > header_row}
+    if not formula_rows:
+        return
+    if not roster.rows:
+        refs = [formula_rows[row] for row in sorted(formula_rows)]
+        raise ExcelFormulasNotCalculatedError(details={
+            "sheet": source.name, "rows": len(refs), "cells": refs[:10]})
+    parsed_rows = {row.row for row in roster.rows}
+    skipped = [
+        SkippedRow(item.row, "FORMULA_NOT_CALCULATED", MSG_FORMULA_NOT_CALCULATED)
+        if item.code in _EMPTY_CELL_CODES and item.row in formula_rows else item
+        for item in roster.skipped
+    ]
+    # Rows whose every cell is an uncalculated formula read as blank rows: they were not reported at all.
+    reported = parsed_rows | {item.row for item in skipped}
+    skipped += [SkippedRow(row, "FORMULA_NOT_CALCULATED", MSG_FORMULA_NOT_CALCULATED)
+                for row in sorted(formula_rows) if row not in reported]
+    roster.skipped = skipped
 
 
 def _take(rows: Iterator[list], count: int) -> list[list]:

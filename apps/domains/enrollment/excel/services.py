@@ -1,7 +1,8 @@
 """Excel jobs, API side (ARCHITECTURE §4 Excel enrollment and export): store the upload, create and send the job.
 
 An import is checked (`excel_validate_upload`) and scoped (lecture and session of the caller's tenant) before
-anything is stored; then the roster is put at imports/{tenant_id}/{job_id}.xlsx in the excel bucket and the job is
+anything is stored; then the roster is put at imports/{tenant_id}/{job_id}.{format} in the excel bucket (xlsx, xls,
+ods or csv, as the validator found it) and the job is
 submitted with ids only. The initial password travels as a Django password hash, never in clear: the hash is what
 the user table stores anyway, a worker only copies it onto the new accounts, and no key has to be shared with the
 workers (an encrypted password would need one, and the plain text would exist again in every worker).
@@ -34,14 +35,20 @@ IMPORT_BUCKET = "excel"
 EXPORT_BUCKET = "storage"
 EXPORT_PREFIX = "exports/"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_CONTENT_TYPES = {
+    "xlsx": XLSX_CONTENT_TYPE,
+    "xls": "application/vnd.ms-excel",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "csv": "text/csv",
+}
 # Characters a file name may not hold on Windows or in a storage key, plus control characters.
 _UNSAFE_FILENAME = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 # Hangul is 3 bytes in UTF-8: 60 characters keep "<job id>_<name>.xlsx.json" under the 255-byte file name limit.
 MAX_FILENAME_CHARS = 60
 
 
-def excel_import_key(*, tenant_id: int, job_id: uuid.UUID | str) -> str:
-    return f"imports/{tenant_id}/{job_id}.xlsx"
+def excel_import_key(*, tenant_id: int, job_id: uuid.UUID | str, file_format: str = "xlsx") -> str:
+    return f"imports/{tenant_id}/{job_id}.{file_format}"
 
 
 def excel_export_key(*, tenant_id: int, job_id: uuid.UUID | str, filename: str) -> str:
@@ -81,18 +88,18 @@ def excel_import_submit(
 
     `upload` is a seekable binary file with a `name` (a Django UploadedFile). Refusals, in order and each before
     anything is stored: another tenant's lecture or session (404), a session of another lecture (400), a file that
-    is not a safe xlsx (the validator's code). A storage failure raises ExcelStorageUnavailableError (503, no job);
-    a queue failure ExcelEnqueueFailedError (503, details.job_id): the job stays QUEUED, the file is kept and
+    is not a safe roster file (the validator's code). A storage failure raises ExcelStorageUnavailableError (503, no
+    job); a queue failure ExcelEnqueueFailedError (503, details.job_id): the job stays QUEUED, the file is kept and
     `scan_stuck_jobs` sends it later.
     """
     lecture, session = lecture_scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
-    excel_validate_upload(upload, filename=getattr(upload, "name", "") or "")
+    file_format = excel_validate_upload(upload, filename=getattr(upload, "name", "") or "")
 
     job_id = uuid.uuid4()
-    key = excel_import_key(tenant_id=tenant.id, job_id=job_id)
+    key = excel_import_key(tenant_id=tenant.id, job_id=job_id, file_format=file_format)
     upload.seek(0)
     try:
-        get_storage().put(IMPORT_BUCKET, key, upload, content_type=XLSX_CONTENT_TYPE)
+        get_storage().put(IMPORT_BUCKET, key, upload, content_type=IMPORT_CONTENT_TYPES[file_format])
     except StorageError:
         logger.exception("excel_import_store_failed", extra={"tenant_id": tenant.id, "job_id": str(job_id)})
         raise ExcelStorageUnavailableError()
@@ -115,6 +122,7 @@ def excel_import_submit(
     logger.info("excel_import_submitted", extra={
         "tenant_id": tenant.id, "job_id": str(job.id), "lecture_id": payload["lecture_id"],
         "session_id": payload["session_id"], "dry_run": payload["dry_run"], "size": getattr(upload, "size", None),
+        "format": file_format,
     })
     return job
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from apps.core.models import Role
 from apps.domains.enrollment.excel.services import XLSX_CONTENT_TYPE
 from apps.domains.enrollment.excel.template import TEMPLATE_HEADERS
-from apps.domains.enrollment.excel.tests.builders import ole_container, write_zip_bomb
+from apps.domains.enrollment.excel.tests.builders import FIXTURES, ole_container, write_ods, write_zip_bomb
 from apps.integrations.storage import StorageError, get_storage
 from apps.jobs.models import Job
 
@@ -50,12 +50,16 @@ HOSTILE = {
     "not_a_zip": (lambda roster_upload, tmp_path: upload_of(b"MZ\x90\x00 definitely not a workbook"), 400,
                   "EXCEL_NOT_XLSX"),
     "truncated": (lambda roster_upload, tmp_path: _truncated(roster_upload), 400, "EXCEL_CORRUPT"),
-    "xls": (lambda roster_upload, tmp_path: upload_of(ole_container("Workbook"), "명단.xls"), 400,
-            "EXCEL_XLS_UNSUPPORTED"),
+    "ole_without_workbook": (lambda roster_upload, tmp_path: upload_of(ole_container("Workbook"), "명단.xls"), 400,
+                             "EXCEL_CORRUPT"),
+    "html_named_xls": (lambda roster_upload, tmp_path: upload_of(b"<html><table><tr><td>a</td></tr></table></html>",
+                                                                 "명단.xls"), 400, "EXCEL_XLS_UNSUPPORTED"),
+    "xls_far_cell": (lambda roster_upload, tmp_path: upload_of((FIXTURES / "far_cell.xls").read_bytes(), "명단.xls"),
+                     400, "EXCEL_SHEET_TOO_LARGE"),
     "encrypted": (lambda roster_upload, tmp_path: upload_of(ole_container("EncryptionInfo", "EncryptedPackage")),
                   400, "EXCEL_ENCRYPTED"),
-    "csv": (lambda roster_upload, tmp_path: upload_of("이름,학부모 전화번호\n홍길동,010-1234-5678\n".encode(),
-                                                      "명단.csv"), 400, "EXCEL_CSV_UNSUPPORTED"),
+    "csv_undecodable": (lambda roster_upload, tmp_path: upload_of("이름,전화\n".encode() + b"\xff\xfe,\x80\n",
+                                                                  "명단.csv"), 400, "EXCEL_CSV_ENCODING"),
     "zip_bomb": (lambda roster_upload, tmp_path: _zip_bomb(tmp_path), 400, "EXCEL_ZIP_BOMB"),
 }
 
@@ -72,6 +76,30 @@ def test_a_hostile_file_is_refused_with_the_validators_code_and_nothing_is_store
     assert (response.status_code, response.json()["code"]) == (status, code)
     assert stored_imports() == []
     assert Job.objects.count() == 0
+
+
+FORMATS = {
+    "xls": (lambda tmp_path: (FIXTURES / "roster_hidden_first.xls").read_bytes(), "명단.xls"),
+    "ods": (lambda tmp_path: write_ods(tmp_path / "r.ods", {"명단": [["이름", "학부모 전화번호"], ["홍", "010"]]})
+            .read_bytes(), "명단.ods"),
+    "csv_cp949": (lambda tmp_path: "이름,학부모 전화번호\r\n홍길동,010-1234-5678\r\n".encode("cp949"), "명단.csv"),
+    "csv_utf8_bom": (lambda tmp_path: "이름,학부모 전화번호\n홍길동,010-1234-5678\n".encode("utf-8-sig"), "명단.csv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORMATS))
+def test_xls_ods_and_csv_rosters_are_accepted_and_stored_under_their_own_extension(case, admin_client, lecture,
+                                                                                    tmp_path):
+    build, name = FORMATS[case]
+
+    response = admin_client.post(IMPORT_URL, {"file": upload_of(build(tmp_path), name), "lecture_id": lecture.id},
+                                 format="multipart")
+
+    assert response.status_code == 202
+    job = Job.objects.get()
+    extension = name.rsplit(".", 1)[1]
+    assert job.payload["key"] == f"imports/{lecture.tenant_id}/{job.id}.{extension}"
+    assert stored_imports() == [job.payload["key"]]
 
 
 def test_an_oversize_file_is_refused_with_413_and_nothing_is_stored(admin_client, lecture, roster_upload, settings):

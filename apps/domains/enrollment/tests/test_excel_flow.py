@@ -68,6 +68,9 @@ def expected_result(lecture, *, dry_run: bool = False) -> dict:
         # A dry run rolls the new first session back with everything else.
         "session_id": None if dry_run else Session.objects.get(lecture=lecture, order=1).id,
         "dry_run": dry_run,
+        "sheet": "Sheet",
+        "header_row": 1,
+        "warnings": [],
     }
 
 
@@ -133,6 +136,36 @@ def test_a_roster_without_students_fails_with_the_exact_message_and_is_deleted(s
     assert (body["status"], body["attempts"], body["result"]) == ("FAILED", 1, None)
     assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": "등록할 학생 데이터가 없습니다."}
     assert stored_imports() == []
+    assert db_counts(tenant) == (0, 0, 0, 0)
+
+
+def test_a_roster_whose_every_row_is_skipped_fails_saying_why_in_the_status_body(embedded_stack, live_server,
+                                                                              run_worker, admin_client, tenant,
+                                                                              lecture, roster_upload):
+    rows = [[f"학생{n}", "", "", "", "", "", ""] for n in range(1, 19)] + [["가", "010-1", "", "", "", "", ""]] * 2
+    response = post_roster(admin_client, roster_upload(rows), lecture)
+
+    run_worker()
+
+    body = status_of(admin_client, response.json()["job_id"])
+    assert (body["status"], body["result"]) == ("FAILED", None)
+    assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": (
+        "등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학부모 전화번호 오류 2행")}
+    assert db_counts(tenant) == (0, 0, 0, 0)
+
+
+def test_uncalculated_formulas_fail_with_their_own_code_in_the_status_body(embedded_stack, live_server, run_worker,
+                                                                           admin_client, tenant, lecture,
+                                                                           roster_upload):
+    rows = [[f"학생{n}", f'="010"&"{n:08d}"', "", "", "", "", ""] for n in range(1, 21)]
+    response = post_roster(admin_client, roster_upload(rows), lecture)
+
+    run_worker()
+
+    body = status_of(admin_client, response.json()["job_id"])
+    assert body["status"] == "FAILED"
+    assert body["error"]["code"] == "EXCEL_FORMULAS_NOT_CALCULATED"
+    assert "엑셀에서 파일을 열어 저장한 뒤" in body["error"]["message"]
     assert db_counts(tenant) == (0, 0, 0, 0)
 
 

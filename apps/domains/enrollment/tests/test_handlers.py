@@ -146,7 +146,7 @@ def test_storage_down_during_the_download_is_retried(tenant, lecture, tmp_path, 
 def test_a_file_the_validator_refuses_fails_for_good_with_its_code_and_the_temp_file_is_removed(tenant, lecture,
                                                                                                 scratch):
     key = f"imports/{tenant.id}/junk.xlsx"
-    get_storage().put("excel", key, b"not a workbook at all")
+    get_storage().put("excel", key, b"\x89PNG\r\n\x1a\n" + bytes(64))
     job = running_job(tenant, "excel_import", import_payload(key, lecture))
 
     with pytest.raises(JobFailure) as caught:
@@ -165,6 +165,49 @@ def test_a_roster_without_rows_fails_with_the_exact_message(tenant, lecture, tmp
 
     assert (caught.value.code, caught.value.message, caught.value.retryable) == (
         "EXCEL_NO_ROWS", "등록할 학생 데이터가 없습니다.", False)
+
+
+def test_a_roster_whose_every_row_is_skipped_fails_saying_why_row_by_row(tenant, lecture, tmp_path):
+    rows = [[f"학생{n}", "", "", "", "", "", ""] for n in range(1, 21)]
+    job = running_job(tenant, "excel_import", import_payload(stored_roster(tenant, tmp_path, rows=rows), lecture))
+
+    with pytest.raises(JobFailure) as caught:
+        excel_import(job, RecordingContext())
+
+    failure = caught.value
+    assert (failure.code, failure.retryable) == ("EXCEL_NO_ROWS", False)
+    assert failure.message == "등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 20행"
+    assert failure.details["skipped_count"] == 20
+    assert failure.details["skipped"][0] == {"row": 2, "code": "MISSING_PARENT_PHONE",
+                                             "message": "학부모 전화번호가 비어 있습니다."}
+    assert (failure.details["sheet"], failure.details["header_row"]) == ("Sheet", 1)
+    assert Student.objects.count() == 0
+
+
+def test_a_roster_of_uncalculated_formulas_fails_with_its_own_code(tenant, lecture, tmp_path):
+    rows = [[f"학생{n}", f'="010"&"{n:08d}"', "", "", "", "", ""] for n in range(1, 21)]
+    job = running_job(tenant, "excel_import", import_payload(stored_roster(tenant, tmp_path, rows=rows), lecture))
+
+    with pytest.raises(JobFailure) as caught:
+        excel_import(job, RecordingContext())
+
+    assert (caught.value.code, caught.value.retryable) == ("EXCEL_FORMULAS_NOT_CALCULATED", False)
+    assert "엑셀에서 파일을 열어 저장한 뒤" in caught.value.message
+    assert caught.value.details["rows"] == 20
+    assert Student.objects.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["cp949", "utf-8-sig"])
+def test_a_csv_roster_stored_under_its_csv_key_is_imported(tenant, lecture, encoding):
+    key = f"imports/{tenant.id}/roster.csv"
+    text = "이름,학부모 전화번호,학년\r\n김철수,010-1111-2222,중2\r\n이영희,01022223333,고1\r\n"
+    get_storage().put("excel", key, text.encode(encoding))
+    job = running_job(tenant, "excel_import", import_payload(key, lecture))
+
+    result = excel_import(job, RecordingContext())
+
+    assert (result["enrolled_count"], result["sheet"], result["header_row"]) == (2, None, 1)
+    assert sorted(Student.objects.values_list("name", "grade")) == [("김철수", 2), ("이영희", 1)]
 
 
 def test_a_lecture_deleted_after_the_upload_fails_the_import(tenant, lecture, tmp_path):

@@ -1,4 +1,5 @@
-"""Spreadsheets for the tests, written by openpyxl or byte by byte: no binary file is committed."""
+"""Spreadsheets for the tests, written by openpyxl or byte by byte; only the .xls files of fixtures/ are committed
+(made once by fixtures/make_xls.py with xlwt, which the project does not depend on)."""
 
 import re
 import struct
@@ -141,3 +142,69 @@ def write_raw_sheet(path: Path, sheet_data: str) -> Path:
                         f"<sheetData>{sheet_data}</sheetData></worksheet>").encode()
             target.writestr(info.filename, data)
     return path
+
+
+_ODS_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:config="urn:oasis:names:tc:opendocument:xmlns:config:1.0" '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
+)
+
+
+def ods_rows(rows: list[list]) -> str:
+    """Table rows as LibreOffice writes them: string cells, one row element per row."""
+    return "".join(
+        "<table:table-row>" + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+            for value in row) + "</table:table-row>"
+        for row in rows
+    )
+
+
+def write_ods(path: Path, sheets: dict[str, list[list] | str], *, active: str | None = None,
+              hidden: tuple[str, ...] = ()) -> Path:
+    """An OpenDocument spreadsheet written by hand: `sheets` maps a name to rows (or raw table-row XML).
+
+    `hidden` sheets get a table style with display="false"; `active` is the ActiveTable of settings.xml.
+    """
+    tables = "".join(
+        f'<table:table table:name="{name}" table:style-name="{"hidden" if name in hidden else "shown"}">'
+        f'{rows if isinstance(rows, str) else ods_rows(rows)}</table:table>'
+        for name, rows in sheets.items()
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODS_NS} office:version="1.2">'
+        '<office:automatic-styles>'
+        '<style:style style:name="shown" style:family="table"><style:table-properties table:display="true"/>'
+        '</style:style>'
+        '<style:style style:name="hidden" style:family="table"><style:table-properties table:display="false"/>'
+        '</style:style></office:automatic-styles>'
+        f'<office:body><office:spreadsheet>{tables}</office:spreadsheet></office:body></office:document-content>'
+    )
+    manifest = (
+        f'<?xml version="1.0" encoding="UTF-8"?><manifest:manifest {_ODS_NS} manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        # The mimetype member comes first and uncompressed, as the OpenDocument package format requires.
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        if active is not None:
+            archive.writestr("settings.xml", (
+                f'<?xml version="1.0" encoding="UTF-8"?><office:document-settings {_ODS_NS}><office:settings>'
+                '<config:config-item-set config:name="ooo:view-settings">'
+                '<config:config-item-map-indexed config:name="Views"><config:config-item-map-entry>'
+                f'<config:config-item config:name="ActiveTable" config:type="string">{active}</config:config-item>'
+                '</config:config-item-map-entry></config:config-item-map-indexed></config:config-item-set>'
+                '</office:settings></office:document-settings>'
+            ), zipfile.ZIP_DEFLATED)
+    return path
+
+
+FIXTURES = Path(__file__).parent / "fixtures"

@@ -64,6 +64,7 @@ def test_a_new_roster_creates_students_enrollments_the_first_session_and_attenda
         "restored_students_count": 0, "skipped_count": 1,
         "skipped": [{"row": 6, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}],
         "skipped_truncated": 0, "session_id": session.id, "dry_run": False,
+        "sheet": None, "header_row": None, "warnings": [],
     }
     kim = Student.objects.get(name="김철수")
     assert (kim.parent_phone, kim.phone, kim.school, kim.school_type, kim.grade, kim.gender, kim.memo, kim.extra) == (
@@ -162,7 +163,7 @@ def test_dry_run_reports_what_would_happen_and_writes_nothing(tenant, lecture, m
     assert result == {
         "enrolled_count": 5, "already_enrolled_count": 0, "created_students_count": 4,
         "restored_students_count": 1, "skipped_count": 0, "skipped": [], "skipped_truncated": 0,
-        "session_id": None, "dry_run": True,
+        "session_id": None, "dry_run": True, "sheet": None, "header_row": None, "warnings": [],
     }
     assert db_state(tenant) == (1, 0, 0, 0, 0)
     assert Student.objects.get(tenant=tenant).deleted_at is not None
@@ -265,14 +266,35 @@ def test_students_of_another_tenant_are_never_matched(tenant, other_tenant, lect
 
 
 @pytest.mark.django_db
-def test_no_usable_rows_fail_with_the_message_the_front_end_matches(tenant, lecture):
+def test_no_usable_rows_fail_with_the_message_the_front_end_matches_and_why(tenant, lecture):
     skipped = [SkippedRow(2, "MISSING_NAME", "이름이 비어 있습니다.")]
     with pytest.raises(ExcelNoRowsError) as caught:
-        run(tenant, lecture, [], skipped=skipped)
-    assert (caught.value.code, caught.value.message) == ("EXCEL_NO_ROWS", "등록할 학생 데이터가 없습니다.")
-    assert caught.value.details == {"skipped_count": 1, "skipped_truncated": 0,
+        run(tenant, lecture, [], skipped=skipped, sheet="명단", header_row=1)
+    assert caught.value.code == "EXCEL_NO_ROWS"
+    # The front end matches the first sentence; the reasons follow it.
+    assert caught.value.message == "등록할 학생 데이터가 없습니다. 1행 모두 건너뛰었습니다: 이름 없음 1행"
+    assert caught.value.details == {"skipped_count": 1, "skipped_truncated": 0, "sheet": "명단", "header_row": 1,
+                                    "warnings": [],
                                     "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
     assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_the_no_rows_message_counts_each_reason_most_frequent_first(tenant, lecture):
+    skipped = ([SkippedRow(row, "MISSING_PARENT_PHONE", "학부모 전화번호가 비어 있습니다.") for row in range(2, 20)]
+               + [SkippedRow(20, "INVALID_GRADE", "학년"), SkippedRow(21, "INVALID_GRADE", "학년")])
+    with pytest.raises(ExcelNoRowsError) as caught:
+        run(tenant, lecture, [], skipped=skipped)
+    assert caught.value.message == (
+        "등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학년 오류 2행")
+    assert caught.value.details["skipped_count"] == 20
+
+
+@pytest.mark.django_db
+def test_a_roster_without_any_row_keeps_the_bare_message(tenant, lecture):
+    with pytest.raises(ExcelNoRowsError) as caught:
+        run(tenant, lecture, [])
+    assert caught.value.message == "등록할 학생 데이터가 없습니다."
 
 
 @pytest.mark.django_db
@@ -388,7 +410,7 @@ def test_import_file_refuses_a_hostile_file_before_writing_anything(tenant, lect
     with pytest.raises(ExcelFileError) as caught:
         enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
                                dry_run=False)
-    assert caught.value.code == "EXCEL_XLS_UNSUPPORTED"
+    assert caught.value.code == "EXCEL_CORRUPT"
     assert db_state(tenant) == (0, 0, 0, 0, 0)
 
 

@@ -173,15 +173,6 @@ def test_formulas_are_read_as_their_cached_values(tmp_path):
     assert parse_roster(cached).rows == [ParsedStudentRow(row=2, name="홍길동", parent_phone="01012345678", grade=2)]
 
 
-def test_formulas_saved_without_a_cached_value_read_as_empty(tmp_path):
-    # openpyxl (and other generators) save formulas uncomputed: there is no value to read, so the row
-    # is reported rather than guessed.
-    path = write_xlsx(tmp_path / "f.xlsx", [["이름", "학부모 전화번호"], ['="홍"&"길동"', "01012345678"]])
-    result = parse_roster(path)
-    assert result.rows == []
-    assert result.skipped == [SkippedRow(2, "MISSING_NAME", "이름이 비어 있습니다.")]
-
-
 def test_the_template_example_row_is_never_imported(tmp_path):
     from apps.domains.enrollment.excel.template import build_enrollment_template
 

@@ -1,14 +1,24 @@
 """Upload checks: every hostile or wrong file is refused with its code and a Korean message, before storage."""
 
 import io
+import struct
 import zipfile
 
 import pytest
 
 from apps.domains.enrollment.excel.errors import ExcelFileError, ExcelTooLargeError
-from apps.domains.enrollment.excel.validation import MSG_XLS, excel_validate_upload
+from apps.domains.enrollment.excel.validation import MSG_CSV_ENCODING, MSG_XLS, excel_validate_upload
 
-from .builders import ole_container, write_million_empty_styled_rows, write_raw_sheet, write_xlsx, write_zip_bomb
+from .builders import (
+    FIXTURES,
+    ods_rows,
+    ole_container,
+    write_million_empty_styled_rows,
+    write_ods,
+    write_raw_sheet,
+    write_xlsx,
+    write_zip_bomb,
+)
 
 
 def refusal(source, **kwargs) -> ExcelFileError:
@@ -23,7 +33,7 @@ def valid_xlsx(tmp_path):
 
 
 def test_a_real_roster_passes_from_a_path_and_from_a_file_object(valid_xlsx):
-    excel_validate_upload(valid_xlsx)
+    assert excel_validate_upload(valid_xlsx) == "xlsx"
     with open(valid_xlsx, "rb") as fh:
         fh.seek(3)
         excel_validate_upload(fh)
@@ -51,7 +61,7 @@ def test_an_empty_file_is_refused():
 def test_bytes_that_are_not_a_zip_are_refused():
     error = refusal(io.BytesIO(b"\x89PNG\r\n\x1a\n" + bytes(100)), filename="photo.png")
     assert error.code == "EXCEL_NOT_XLSX"
-    assert "Excel 통합 문서(.xlsx)" in error.message
+    assert "Excel 통합 문서(.xlsx)" in error.message and ".xls" in error.message and "CSV" in error.message
 
 
 def test_a_truncated_xlsx_is_refused_as_corrupt(valid_xlsx):
@@ -66,6 +76,20 @@ def test_a_zip_that_is_not_a_workbook_is_refused():
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", "<document/>")
     assert refusal(buffer, filename="letter.docx").code == "EXCEL_NOT_XLSX"
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "ods"])
+def test_a_zip_whose_directory_shifts_members_before_the_file_start_is_refused_as_corrupt(tmp_path, kind):
+    # The end record claims the central directory starts 100 bytes later than it does: zipfile shifts every member
+    # 100 bytes back and seeks before byte 0; a real file (a large upload, the worker's download) raises OSError,
+    # a server error before. Found by fuzzing an .ods.
+    rows = [["이름", "학부모 전화번호"], ["홍길동", "01012345678"]]
+    path = write_xlsx(tmp_path / "r.xlsx", rows) if kind == "xlsx" else write_ods(tmp_path / "r.ods", {"명단": rows})
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<I", data, end + 16, struct.unpack_from("<I", data, end + 16)[0] + 100)
+    path.write_bytes(bytes(data))
+    assert refusal(path).code == "EXCEL_CORRUPT"
 
 
 def test_a_highly_compressible_member_is_refused_as_a_zip_bomb(tmp_path):
@@ -93,14 +117,66 @@ def test_a_header_lying_about_the_inflated_size_is_caught(valid_xlsx):
     assert refusal(io.BytesIO(bytes(data))).code == "EXCEL_CORRUPT"
 
 
-def test_an_xls_file_gets_the_save_as_xlsx_message():
-    error = refusal(io.BytesIO(ole_container("Workbook")), filename="명단.xls")
-    assert error.code == "EXCEL_XLS_UNSUPPORTED"
-    assert error.message == (
-        "엑셀 97-2003(.xls) 형식은 지원하지 않습니다. 엑셀에서 '다른 이름으로 저장' → "
-        "'Excel 통합 문서(.xlsx)'로 저장한 뒤 다시 올려 주세요."
-    )
-    assert error.message == MSG_XLS
+def test_a_legacy_xls_workbook_is_accepted():
+    assert excel_validate_upload(FIXTURES / "roster_hidden_first.xls") == "xls"
+
+
+def test_an_xls_with_a_far_away_value_is_refused_before_the_reader_allocates_it():
+    # 6 KB on disk; calamine would allocate 65,536 x 256 cells (about a gigabyte).
+    error = refusal(FIXTURES / "far_cell.xls")
+    assert error.code == "EXCEL_SHEET_TOO_LARGE"
+    assert error.details == {"sheet": 1, "rows": 65536, "columns": 256}
+
+
+def test_a_compound_file_without_a_workbook_stream_is_refused_as_corrupt():
+    assert refusal(io.BytesIO(ole_container("WordDocument")), filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_a_password_protected_xls_is_refused_as_encrypted():
+    # Turn the WRITEACCESS record (id 0x005C, 112 bytes) of the workbook globals into FILEPASS (0x002F): the record
+    # a protected .xls carries before its encrypted records.
+    data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
+    record = data.index(b"\x5c\x00\x70\x00")
+    protected = data[:record] + b"\x2f\x00" + data[record + 2:]
+    assert refusal(io.BytesIO(protected), filename="명단.xls").code == "EXCEL_ENCRYPTED"
+
+
+def patched_xls(marker: bytes, offset: int, value: bytes) -> io.BytesIO:
+    """The fixture with `value` written `offset` bytes into the body of the first record starting with `marker`
+    (record id and length, little-endian)."""
+    data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
+    at = data.index(marker) + 4 + offset
+    return io.BytesIO(data[:at] + value + data[at + len(value):])
+
+
+def test_an_xls_whose_dimensions_record_announces_billions_of_cells_is_refused():
+    # calamine reserves (last row - first row) x (columns) cells from DIMENSIONS: 0x7B000000 rows aborted the
+    # process on a 165 GB allocation. Found by mutating the fixture; the row count is the record's bytes 4-7.
+    error = refusal(patched_xls(b"\x00\x02\x0e\x00", 4, struct.pack("<I", 0x7B000000)), filename="명단.xls")
+    assert (error.code, error.details["rows"]) == ("EXCEL_SHEET_TOO_LARGE", 0x7B000000)
+
+
+def test_an_xls_whose_sheet_offset_points_outside_the_workbook_is_refused_as_corrupt():
+    # calamine slices the stream at BOUNDSHEET's offset and panicked past its end.
+    assert refusal(patched_xls(b"\x85\x00\x0c\x00", 0, struct.pack("<I", 0x00140435)),
+                   filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_an_xls_whose_string_table_announces_more_strings_than_bytes_is_refused_as_corrupt():
+    # calamine reserves one string per announced entry of the SST record (bytes 4-7 of its body).
+    assert refusal(patched_xls(b"\xfc\x00\x80\x00", 4, struct.pack("<i", 0x7FFFFFFF)),
+                   filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_a_compound_file_announcing_more_allocation_sectors_than_it_holds_is_refused_as_corrupt():
+    data = bytearray((FIXTURES / "roster_hidden_first.xls").read_bytes())
+    struct.pack_into("<I", data, 0x2C, 0x10000000)  # number of FAT sectors
+    assert refusal(io.BytesIO(bytes(data)), filename="명단.xls").code == "EXCEL_CORRUPT"
+
+
+def test_an_xls_cut_short_is_refused_as_corrupt():
+    data = (FIXTURES / "roster_hidden_first.xls").read_bytes()
+    assert refusal(io.BytesIO(data[:1500]), filename="명단.xls").code == "EXCEL_CORRUPT"
 
 
 def test_a_password_protected_workbook_is_refused_as_encrypted():
@@ -109,12 +185,67 @@ def test_a_password_protected_workbook_is_refused_as_encrypted():
     assert "암호" in error.message
 
 
-@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp949"])
-def test_a_csv_is_refused_with_instructions(encoding):
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp949", "euc-kr", "utf-16"])
+def test_a_csv_in_the_encodings_korean_programs_write_is_accepted(encoding):
     data = "이름,학부모 전화번호\n홍길동,010-1234-5678\n".encode(encoding)
-    error = refusal(io.BytesIO(data), filename="roster.txt")
-    assert error.code == "EXCEL_CSV_UNSUPPORTED"
-    assert "CSV" in error.message and ".xlsx" in error.message
+    assert excel_validate_upload(io.BytesIO(data), filename="roster.csv") == "csv"
+
+
+def test_a_csv_in_no_known_encoding_is_refused_with_instructions():
+    # Latin-1 bytes that are neither UTF-8 nor CP949.
+    error = refusal(io.BytesIO("이름,학부모 전화번호\n".encode() + b"\xff\xfe\xfd,\x80\n"), filename="명단.csv")
+    assert (error.code, error.message) == ("EXCEL_CSV_ENCODING", MSG_CSV_ENCODING)
+
+
+def test_binary_bytes_are_not_taken_for_a_csv():
+    assert refusal(io.BytesIO(b"name,phone\n\x00\x01\x02"), filename="명단.csv").code == "EXCEL_NOT_XLSX"
+    assert refusal(io.BytesIO(b"%PDF-1.4\n\x1b\x07stream"), filename="명단.pdf").code == "EXCEL_NOT_XLSX"
+
+
+def test_a_csv_of_separators_alone_is_bounded_like_a_sheet(settings):
+    settings.EXCEL_MAX_SHEET_CELLS = 1000
+    error = refusal(io.BytesIO(b"a" + b"," * 2000 + b"b\n"), filename="wide.csv")
+    assert (error.code, error.details) == ("EXCEL_SHEET_TOO_LARGE", {"sheet": 1, "rows": 1, "columns": 2001})
+    rows = b"".join(b"a,b\n" for _ in range(501))
+    assert refusal(io.BytesIO(rows), filename="long.csv").details == {"sheet": 1, "rows": 501, "columns": 2}
+    excel_validate_upload(io.BytesIO(rows[:-4 * 2]), filename="long.csv")
+
+
+def test_a_csv_with_a_cell_longer_than_the_csv_reader_allows_is_refused():
+    error = refusal(io.BytesIO(b'name,memo\n"' + b"x" * 200_000 + b'"\n'), filename="명단.csv")
+    assert error.code == "EXCEL_CSV_INVALID"
+
+
+def test_an_ods_spreadsheet_is_accepted(tmp_path):
+    path = write_ods(tmp_path / "명단.ods", {"명단": [["이름", "학부모 전화번호"], ["홍길동", "01012345678"]]})
+    assert excel_validate_upload(path) == "ods"
+
+
+def test_an_ods_repeating_one_row_into_millions_of_cells_is_refused(tmp_path):
+    # 1 KB on disk; calamine expands it to 10,000,000 cells (over a gigabyte).
+    row = ('<table:table-row table:number-rows-repeated="100000"><table:table-cell table:number-columns-repeated='
+           '"100" office:value-type="string"><text:p>x</text:p></table:table-cell></table:table-row>')
+    path = write_ods(tmp_path / "bomb.ods", {"명단": row})
+    assert path.stat().st_size < 2048
+    error = refusal(path)
+    assert (error.code, error.details) == ("EXCEL_SHEET_TOO_LARGE", {"sheet": 1, "rows": 100000, "columns": 100})
+
+
+def test_an_ods_whose_empty_rest_is_one_repeated_row_passes(tmp_path):
+    # LibreOffice writes the unused rest of every sheet as one empty row repeated to the last row.
+    empty = ('<table:table-row table:number-rows-repeated="1048574"><table:table-cell '
+             'table:number-columns-repeated="16384"/></table:table-row>')
+    path = write_ods(tmp_path / "명단.ods", {"명단": ods_rows([["이름", "학부모 전화번호"]]) + empty})
+    assert excel_validate_upload(path) == "ods"
+
+
+def test_a_zip_claiming_another_opendocument_type_is_not_a_spreadsheet(tmp_path):
+    path = write_ods(tmp_path / "letter.odt", {"명단": [["이름"]]})
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp_path / "text.odt", "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, b"application/vnd.oasis.opendocument.text" if info.filename == "mimetype" else data)
+    assert refusal(tmp_path / "text.odt").code == "EXCEL_NOT_XLSX"
 
 
 def test_a_sheet_with_a_far_away_value_is_refused_before_the_reader_allocates_it(tmp_path):
@@ -168,11 +299,7 @@ def test_values_far_down_a_styled_sheet_count_up_to_their_row(tmp_path, settings
 def test_an_html_or_xml_export_named_xls_gets_the_save_as_xlsx_message(content):
     error = refusal(io.BytesIO(content), filename="명단.xls")
     assert (error.code, error.message) == ("EXCEL_XLS_UNSUPPORTED", MSG_XLS)
-
-
-def test_a_utf16_text_export_is_refused_as_csv():
-    data = "이름\t학부모 전화번호\n홍길동\t010-1234-5678\n".encode("utf-16")
-    assert refusal(io.BytesIO(data), filename="명단").code == "EXCEL_CSV_UNSUPPORTED"
+    assert "HTML" in error.message
 
 
 def test_a_django_upload_is_checked_in_place(valid_xlsx):
@@ -182,4 +309,5 @@ def test_a_django_upload_is_checked_in_place(valid_xlsx):
     excel_validate_upload(upload)
     assert upload.tell() == 0
     csv = SimpleUploadedFile("명단.csv", "이름,학부모 전화번호\n".encode("cp949"))
-    assert refusal(csv).code == "EXCEL_CSV_UNSUPPORTED"
+    assert excel_validate_upload(csv) == "csv"
+    assert csv.tell() == 0
