@@ -70,7 +70,7 @@ def parse_message_body(body: object) -> tuple[UUID, str]:
         raise MalformedMessage("job_id is not a UUID")
 
 
-def reportable_details(details: object) -> dict:
+def reportable_details(details: object, *, log_extra: dict | None = None) -> dict:
     """A failure's details as the fail endpoint accepts them: a JSON object (values JSON has no type for as text),
     text jsonb can store (NUL and lone surrogates replaced), at most MAX_FAILURE_DETAILS_BYTES, else DETAILS_TOO_LARGE.
     Details that are no JSON at all (NaN, keys that are not text, cycles) are dropped: the code and message stand.
@@ -80,9 +80,10 @@ def reportable_details(details: object) -> dict:
     try:
         cleaned = _storable(json.loads(json.dumps(details, default=str, allow_nan=False)))
     except (TypeError, ValueError, RecursionError):
-        logger.warning("job_failure_details_unencodable")
+        logger.warning("job_failure_details_unencodable", extra=log_extra or {})
         return {}
     if failure_details_size(cleaned) > MAX_FAILURE_DETAILS_BYTES:
+        logger.warning("job_failure_details_too_large", extra=log_extra or {})
         return dict(DETAILS_TOO_LARGE)
     return cleaned
 
@@ -224,7 +225,7 @@ def execute_job(
         extra["error_code"] = failure.code
 
         def report_failure(failure=failure):
-            details = reportable_details(failure.details)
+            details = reportable_details(failure.details, log_extra=extra)
             try:
                 return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
                                    attempt=attempt, details=details)
