@@ -374,7 +374,8 @@ class InternalJobCompleteApi(InternalJobApi):
 @extend_schema(
     tags=["내부"], summary="작업 실패 보고 (워커)",
     description="작업의 실패를 기록합니다. 다시 시도할 수 있고 횟수가 남았으면 대기(`QUEUED`)로, 아니면 `DEAD`나 "
-                "`FAILED`로 바뀝니다. 워커만 `X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 `403`입니다.",
+                "`FAILED`로 바뀝니다. `details`(JSON 객체, 64KB 이하)는 상태 조회의 `error.details`로 보이고, 이전 "
+                "시도의 것을 대신합니다. 워커만 `X-Internal-Token` 헤더로 호출하며, 없거나 틀리면 `403`입니다.",
     request=FailInputSerializer, responses=InternalJobOutputSerializer)
 class InternalJobFailApi(InternalJobApi):
     input_serializer = FailInputSerializer
@@ -382,5 +383,5 @@ class InternalJobFailApi(InternalJobApi):
     def transition(self, job_id, data):
         return services.job_fail(
             job_id=job_id, code=data["error_code"], message=data["error_message"], retryable=data["retryable"],
-            final=data["final"], attempt=data.get("attempt"),
+            final=data["final"], attempt=data.get("attempt"), details=data["details"],
         )

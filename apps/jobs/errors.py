@@ -1,12 +1,24 @@
 """ARCHITECTURE §2, outcomes: what handlers raise and what job services refuse with."""
 
+import json
+
 from apps.core.exceptions import ConflictError, ForbiddenError, NotFoundError, ServiceUnavailableError
+
+# The largest failure `details` a job keeps, as UTF-8 JSON: the internal fail endpoint refuses more. A handler whose
+# details can grow with its input trims them itself; the runtime replaces whatever is still larger.
+MAX_FAILURE_DETAILS_BYTES = 64 * 1024
+
+
+def failure_details_size(details: dict) -> int:
+    """The size the fail endpoint measures `details` by."""
+    return len(json.dumps(details, ensure_ascii=False).encode())
 
 
 class JobFailure(Exception):
     """Raised by a handler: `code` is stable UPPER_SNAKE, `message` is Korean for people.
 
-    retryable=True asks for another attempt (until max_attempts, then DEAD); False ends the job FAILED.
+    retryable=True asks for another attempt (until max_attempts, then DEAD); False ends the job FAILED. `details`, a
+    JSON object within MAX_FAILURE_DETAILS_BYTES, is shown beside them in the status body's `error`.
     """
 
     def __init__(self, code: str, message: str, *, retryable: bool = False, details: dict | None = None):

@@ -36,6 +36,8 @@ class Job(TenantOwnedModel):
     result = models.JSONField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True, default="")
     error_message = models.TextField(blank=True, default="")
+    # What the failure's code refers to (an import's per-row reasons); set and cleared with error_code.
+    error_details = models.JSONField(default=dict, blank=True)
     progress = models.PositiveSmallIntegerField(default=0)
     stage = models.CharField(max_length=100, blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from apps.core.fields import JsonObjectField
+from apps.jobs.errors import MAX_FAILURE_DETAILS_BYTES, failure_details_size
 from apps.jobs.models import Job, JobState
 from apps.jobs.registry import result_presenter
 
@@ -19,12 +20,15 @@ MAX_RESULT_BYTES = 256 * 1024
 
 
 class JobErrorOutputSerializer(serializers.Serializer):
+    """The same three keys as every API error: {code, message, details}."""
+
     code = serializers.CharField()
     message = serializers.CharField()
+    details = JsonObjectField(help_text="실패의 세부 내용 (엑셀 가져오기: 건너뛴 행과 이유). 없으면 {}.")
 
 
 class JobOutputSerializer(serializers.Serializer):
-    """id, kind, status, progress, stage, result, error {code, message} | null, attempts, timestamps.
+    """id, kind, status, progress, stage, result, error {code, message, details} | null, attempts, timestamps.
 
     The fields document the body (OpenAPI); to_representation builds it.
     """
@@ -53,7 +57,7 @@ class JobOutputSerializer(serializers.Serializer):
             "progress": job.progress,
             "stage": job.stage,
             "result": present_result(job),
-            "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+            "error": _error(job),
             "attempts": job.attempts,
             "max_attempts": job.max_attempts,
             "created_at": _iso(job.created_at),
@@ -61,6 +65,12 @@ class JobOutputSerializer(serializers.Serializer):
             "finished_at": _iso(job.finished_at),
             "updated_at": _iso(job.updated_at),
         }
+
+
+def _error(job: Job) -> dict | None:
+    if not job.error_code:
+        return None
+    return {"code": job.error_code, "message": job.error_message, "details": job.error_details or {}}
 
 
 def result_is_presented(job: Job) -> bool:
@@ -136,6 +146,14 @@ class FailInputSerializer(AttemptInputSerializer):
     error_message = serializers.CharField(max_length=2000)
     retryable = serializers.BooleanField(required=False, default=False)
     final = serializers.BooleanField(required=False, default=False)
+    details = JsonObjectField(
+        required=False, default=dict,
+        help_text=f"실패의 세부 내용: JSON 객체, 직렬화해 {MAX_FAILURE_DETAILS_BYTES // 1024}KB 이하.")
+
+    def validate_details(self, value):
+        if failure_details_size(value) > MAX_FAILURE_DETAILS_BYTES:
+            raise serializers.ValidationError("세부 내용이 너무 큽니다.")
+        return value
 
 
 class InternalJobOutputSerializer(serializers.Serializer):

@@ -287,7 +287,7 @@ def job_complete(*, job_id: UUID | str, result: dict, attempt: int | None = None
     now = timezone.now()
     won = _guarded_update(
         job_id, (JobState.RUNNING,), _attempt_guard(attempt),
-        state=JobState.DONE, result=result, progress=100, error_code="", error_message="",
+        state=JobState.DONE, result=result, progress=100, error_code="", error_message="", error_details={},
         finished_at=now, heartbeat_at=now, updated_at=now,
     )
     job = _load(job_id)
@@ -323,8 +323,12 @@ def job_fail(
     retryable: bool = False,
     final: bool = False,
     attempt: int | None = None,
+    details: dict | None = None,
 ) -> TransitionResult:
     """RUNNING → QUEUED (retryable, attempts left, not final), else → DEAD (retryable) or FAILED.
+
+    `details` (what the code refers to, e.g. an import's per-row reasons) replaces those of an earlier attempt, so
+    the error shown is always one report's code, message and details together.
 
     `Job.attempts` is the only retry authority: a requeued job gives its dispatch back (external_id "") and waits
     until `not_before` = now + its kind's backoff; the scheduler then sends it afresh (a new message or Batch job),
@@ -339,8 +343,8 @@ def job_fail(
         requeue_guard = Q(attempts__lt=F("max_attempts")) & (guard or Q())
         if _guarded_update(
             job_id, (JobState.RUNNING,), requeue_guard,
-            state=JobState.QUEUED, error_code=code, error_message=message, heartbeat_at=None, updated_at=now,
-            external_id="", not_before=now + timedelta(seconds=delay),
+            state=JobState.QUEUED, error_code=code, error_message=message, error_details=details or {},
+            heartbeat_at=None, updated_at=now, external_id="", not_before=now + timedelta(seconds=delay),
         ):
             job = _load(job_id)
             if delay <= 0:
@@ -353,7 +357,8 @@ def job_fail(
     target = JobState.DEAD if retryable else JobState.FAILED
     won = _guarded_update(
         job_id, (JobState.RUNNING,), guard,
-        state=target, error_code=code, error_message=message, finished_at=now, heartbeat_at=None, updated_at=now,
+        state=target, error_code=code, error_message=message, error_details=details or {}, finished_at=now,
+        heartbeat_at=None, updated_at=now,
     )
     job = _load(job_id)
     if won:
@@ -425,8 +430,8 @@ def job_mark_dead(
     guard = _same_dispatch(guard, external_id)
     won = _guarded_update(
         job_id, from_states, guard,
-        state=JobState.DEAD, error_code=code, error_message=message, finished_at=now, heartbeat_at=None,
-        updated_at=now,
+        state=JobState.DEAD, error_code=code, error_message=message, error_details={}, finished_at=now,
+        heartbeat_at=None, updated_at=now,
     )
     job = _load(job_id)
     if won:

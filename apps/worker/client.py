@@ -74,10 +74,13 @@ class InternalApiClient:
 
     def fail(
         self, job_id: UUID | str, *, code: str, message: str, retryable: bool = False, final: bool = False,
-        attempt: int,
+        attempt: int, details: dict | None = None,
     ) -> dict:
         body = {"error_code": code, "error_message": message, "retryable": retryable, "final": final,
                 "attempt": attempt}
+        if details:
+            # Only when there are some: a report without them is also one an API from before `details` accepts.
+            body["details"] = details
         return self._post(job_id, "fail", body)
 
     def _post(self, job_id: UUID | str, action: str, body: dict) -> dict:

@@ -9,6 +9,7 @@ after SQS_MAX_RECEIVE_COUNT receives, reach the DLQ. Queues, client and clock ar
 in-process in tests exactly as it runs in `manage.py run_worker <fleet>`.
 """
 
+import json
 import logging
 import math
 import os
@@ -24,7 +25,13 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from apps.jobs.errors import JobFailure, JobInterrupted, UnknownJobKindError
+from apps.jobs.errors import (
+    MAX_FAILURE_DETAILS_BYTES,
+    JobFailure,
+    JobInterrupted,
+    UnknownJobKindError,
+    failure_details_size,
+)
 from apps.jobs.fleets import MAX_HEARTBEAT_INTERVAL_SECONDS, Fleet, get_fleet, weighted_order
 from apps.jobs.models import TERMINAL_STATES, Job, JobState
 from apps.jobs.registry import get_spec
@@ -42,6 +49,8 @@ INVALID_RESULT_MESSAGE = "작업 결과 형식이 올바르지 않습니다."
 KIND_UNKNOWN_CODE = "JOB_KIND_UNKNOWN"
 KIND_UNKNOWN_MESSAGE = "이 작업 종류를 처리할 작업자가 없습니다."
 WORKER_STOPPED_MESSAGE = "작업자가 종료되어 작업을 다시 대기열에 넣었습니다."
+# What replaces failure details too large to send (a handler is expected to trim its own first).
+DETAILS_TOO_LARGE = {"truncated": True}
 
 
 class MalformedMessage(ValueError):
@@ -59,6 +68,34 @@ def parse_message_body(body: object) -> tuple[UUID, str]:
         return UUID(job_id), kind
     except ValueError:
         raise MalformedMessage("job_id is not a UUID")
+
+
+def reportable_details(details: object, *, log_extra: dict | None = None) -> dict:
+    """A failure's details as the fail endpoint accepts them: a JSON object (values JSON has no type for as text),
+    text jsonb can store (NUL and lone surrogates replaced), at most MAX_FAILURE_DETAILS_BYTES, else DETAILS_TOO_LARGE.
+    Details that are no JSON at all (NaN, keys that are not text, cycles) are dropped: the code and message stand.
+    """
+    if not isinstance(details, dict) or not details:
+        return {}
+    try:
+        cleaned = _storable(json.loads(json.dumps(details, default=str, allow_nan=False)))
+    except (TypeError, ValueError, RecursionError):
+        logger.warning("job_failure_details_unencodable", extra=log_extra or {})
+        return {}
+    if failure_details_size(cleaned) > MAX_FAILURE_DETAILS_BYTES:
+        logger.warning("job_failure_details_too_large", extra=log_extra or {})
+        return dict(DETAILS_TOO_LARGE)
+    return cleaned
+
+
+def _storable(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value
 
 
 class JobContext:
@@ -188,8 +225,18 @@ def execute_job(
         extra["error_code"] = failure.code
 
         def report_failure(failure=failure):
-            return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
-                               attempt=attempt)
+            details = reportable_details(failure.details, log_extra=extra)
+            try:
+                return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
+                                   attempt=attempt, details=details)
+            except InternalApiError as refused:
+                if refused.status != 400 or not details:
+                    raise
+                # The failure itself must be recorded: an API that refuses the details (one deployed before them)
+                # still takes the code and message.
+                logger.warning("job_failure_details_refused", extra=extra)
+                return client.fail(job.id, code=failure.code, message=failure.message, retryable=failure.retryable,
+                                   attempt=attempt)
 
         report = ("failed", report_failure)
     except Exception:

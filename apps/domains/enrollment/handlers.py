@@ -29,7 +29,7 @@ from apps.domains.enrollment.excel.services import (
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.selectors import lecture_scope
 from apps.integrations.storage import ObjectNotFound, StorageError, get_storage
-from apps.jobs.errors import JobFailure, JobInterrupted
+from apps.jobs.errors import MAX_FAILURE_DETAILS_BYTES, JobFailure, JobInterrupted, failure_details_size
 from apps.jobs.models import Job
 from apps.jobs.services import job_record_result
 
@@ -115,12 +115,28 @@ def excel_import(job: Job, ctx) -> dict:
             raise JobInterrupted()
         except DomainError as error:
             # The message carries the summary the status body shows; details the per-row reasons (EXCEL_NO_ROWS).
-            raise JobFailure(error.code, error.message, details=error.details)
+            raise JobFailure(error.code, error.message, details=failure_details(error.details))
     logger.info("excel_import_handled", extra={
         "job_id": str(job.id), "tenant_id": job.tenant_id, "download_ms": round((downloaded - started) * 1000),
         "import_ms": round((time.monotonic() - downloaded) * 1000),
     })
     return result.to_dict()
+
+
+def failure_details(details: dict) -> dict:
+    """An import failure's details within MAX_FAILURE_DETAILS_BYTES, so they reach the status body however long the
+    roster: the first skipped rows (the importer keeps 200), fewer when they are still too large, with
+    `skipped_truncated` counting the rest and `skipped_count` all of them."""
+    skipped = details.get("skipped")
+    if not isinstance(skipped, list) or failure_details_size(details) <= MAX_FAILURE_DETAILS_BYTES:
+        return details
+    dropped_before = details.get("skipped_truncated") or 0
+    kept = len(skipped)
+    while True:
+        kept //= 2
+        trimmed = {**details, "skipped": skipped[:kept], "skipped_truncated": dropped_before + len(skipped) - kept}
+        if not kept or failure_details_size(trimmed) <= MAX_FAILURE_DETAILS_BYTES:
+            return trimmed
 
 
 def excel_import_cleanup(job: Job) -> None:

@@ -27,6 +27,15 @@ def fail_retryably(job, ctx):
     raise JobFailure("PROVIDER_DOWN", f"외부 서비스 응답이 없습니다 ({ctx.attempt}회차).", retryable=True)
 
 
+# The details the next test_fail_details job fails with: set by the test (they need not be JSON, as a payload is).
+FAILURE_DETAILS: dict = {"value": {}}
+
+
+def fail_with_details(job, ctx):
+    CALLS.append(("fail_details", str(job.id), ctx.attempt))
+    raise JobFailure("EXCEL_NO_ROWS", "등록할 학생 데이터가 없습니다.", details=FAILURE_DETAILS["value"])
+
+
 def crash(job, ctx):
     CALLS.append(("crash", str(job.id), ctx.attempt))
     raise RuntimeError("boom")
@@ -99,6 +108,7 @@ TEST_KINDS = [
     _spec("test_echo", "echo", on_terminal="apps.jobs.tests.kinds.on_terminal"),
     _spec("test_fail", "fail_permanently"),
     _spec("test_retry", "fail_retryably", max_attempts=3),
+    _spec("test_fail_details", "fail_with_details"),
     _spec("test_crash", "crash", max_attempts=2),
     _spec("test_dlq", "fail_retryably", max_attempts=10),
     _spec("test_list", "return_list"),

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.core.models import Role, Tenant, User
-from apps.jobs import events
+from apps.jobs import events, services
 from apps.jobs.models import Job, JobState
 
 
@@ -22,7 +22,8 @@ def _expected_body(job: Job) -> dict:
         "progress": job.progress,
         "stage": job.stage,
         "result": job.result,
-        "error": {"code": job.error_code, "message": job.error_message} if job.error_code else None,
+        "error": ({"code": job.error_code, "message": job.error_message, "details": job.error_details}
+                  if job.error_code else None),
         "attempts": job.attempts,
         "max_attempts": job.max_attempts,
         "created_at": timezone.localtime(job.created_at).isoformat(),
@@ -45,13 +46,34 @@ def test_status_of_a_running_job(admin_client, make_job):
     assert not response.has_header("ETag")
 
 
-def test_status_of_a_failed_job_carries_the_error(admin_client, make_job):
+def test_status_of_a_failed_job_carries_the_error_in_the_api_error_shape(admin_client, make_job):
     job = make_job(state=JobState.FAILED, error_code="BAD_INPUT", error_message="입력 오류", finished_at=timezone.now())
 
     body = admin_client.get(f"/api/v1/jobs/{job.id}/").json()
 
-    assert body["error"] == {"code": "BAD_INPUT", "message": "입력 오류"}
+    assert body["error"] == {"code": "BAD_INPUT", "message": "입력 오류", "details": {}}
     assert body == _expected_body(job)
+
+
+def test_status_of_a_failed_job_carries_its_details(admin_user, admin_client, make_job):
+    details = {"skipped_count": 1, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
+    job = make_job(state=JobState.FAILED, error_code="EXCEL_NO_ROWS", error_message="등록할 학생 데이터가 없습니다.",
+                   error_details=details, finished_at=timezone.now())
+
+    for client in (admin_client, _jwt_client(admin_user)):
+        body = client.get(f"/api/v1/jobs/{job.id}/").json()
+        assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": "등록할 학생 데이터가 없습니다.",
+                                 "details": details}
+        assert body == _expected_body(job)
+
+
+def test_the_schema_documents_the_status_error_as_the_api_error_shape(admin_client):
+    schema = admin_client.get("/api/schema/?format=json").json()
+
+    error = schema["components"]["schemas"]["JobErrorOutput"]
+    assert set(error["properties"]) == {"code", "message", "details"}
+    assert set(error["required"]) == {"code", "message", "details"}
+    assert error["properties"]["details"]["type"] == "object"
 
 
 def _jwt_client(user) -> APIClient:
@@ -382,6 +404,25 @@ def test_events_stream_pushes_each_change_then_an_end_event_with_a_long_retry(ad
     assert _sse(rest) == [{"retry": "86400000", "id": done, "event": "end",
                            "data": {"id": str(job.id), "status": "DONE"}}]
     assert events.stream_slots.in_use == 0
+
+
+def test_events_stream_shows_a_failure_with_its_details_then_ends(admin_client, make_job, settings):
+    settings.JOBS_SSE_POLL_SECONDS = 0.01
+    job = make_job(state=JobState.RUNNING)
+    details = {"skipped_count": 1, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
+
+    response = admin_client.get(f"/api/v1/jobs/{job.id}/events/", HTTP_ACCEPT="text/event-stream")
+    stream = iter(response.streaming_content)
+    running = next(stream)
+    services.job_fail(job_id=job.id, code="EXCEL_NO_ROWS", message="등록할 학생 데이터가 없습니다.", attempt=1,
+                      details=details)
+    failed, end = _sse(list(stream))
+
+    assert _sse([running])[0]["data"]["error"] is None
+    assert (failed["event"], failed["data"]) == ("status", _expected_body(job))
+    assert failed["data"]["error"] == {"code": "EXCEL_NO_ROWS", "message": "등록할 학생 데이터가 없습니다.",
+                                       "details": details}
+    assert (end["event"], end["data"]) == ("end", {"id": str(job.id), "status": "FAILED"})
 
 
 def test_events_stream_of_an_unfinished_job_ends_with_timeout_and_a_short_retry(admin_client, make_job, settings):

@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from apps.jobs.errors import MAX_FAILURE_DETAILS_BYTES
 from apps.jobs.models import Job, JobState
 
 ACTIONS_AND_BODIES = {
@@ -123,6 +124,55 @@ def test_retryable_fail_requeues(internal_client, make_job):
 
     assert response.status_code == 200
     assert response.json()["state"] == "QUEUED"
+
+
+def test_a_fail_with_details_stores_them_for_the_status_body(internal_client, make_job, admin_client):
+    job = make_job(state=JobState.RUNNING)
+    details = {"skipped_count": 2, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."},
+                                               {"row": 3, "code": "INVALID_GRADE", "message": "학년 오류"}]}
+
+    response = internal_client.post(_url(job.id, "fail"), {**ACTIONS_AND_BODIES["fail"], "attempt": 1,
+                                                           "details": details}, format="json")
+
+    assert response.status_code == 200
+    assert Job.objects.values_list("state", "error_details").get(id=job.id) == (JobState.FAILED, details)
+    assert admin_client.get(f"/api/v1/jobs/{job.id}/").json()["error"] == {
+        "code": "BAD_INPUT", "message": "입력 오류", "details": details}
+
+
+def test_fail_details_of_exactly_the_bound_are_stored(internal_client, make_job):
+    job = make_job(state=JobState.RUNNING)
+    details = {"blob": "x" * (MAX_FAILURE_DETAILS_BYTES - len('{"blob": ""}'))}
+
+    response = internal_client.post(_url(job.id, "fail"), {**ACTIONS_AND_BODIES["fail"], "details": details},
+                                    format="json")
+
+    assert response.status_code == 200
+    assert Job.objects.values_list("error_details", flat=True).get(id=job.id) == details
+
+
+@pytest.mark.parametrize("details", [
+    '["not", "an", "object"]',
+    '"text"',
+    "null",
+    '{"blob": "' + "x" * (64 * 1024 - len('{"blob": ""}') + 1) + '"}',
+    '{"blob": "' + "가" * (22 * 1024) + '"}',
+    '{"cell": "a\\u0000b"}',
+    '{"a\\u0000": 1}',
+    '{"rows": [{"message": "\\ud800"}]}',
+])
+def test_fail_details_that_are_not_a_bounded_storable_object_are_400_and_save_nothing(internal_client, make_job,
+                                                                                    details):
+    job = make_job(state=JobState.RUNNING)
+    before = Job.objects.filter(id=job.id).values().get()
+
+    body = '{"error_code": "EXCEL_NO_ROWS", "error_message": "없음", "details": ' + details + "}"
+
+    response = internal_client.post(_url(job.id, "fail"), data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["details"])) == ("VALIDATION_ERROR", ["details"])
+    assert Job.objects.filter(id=job.id).values().get() == before
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS_AND_BODIES))

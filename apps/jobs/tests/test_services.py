@@ -293,6 +293,72 @@ def test_non_retryable_failure_is_failed(make_job):
     assert outcome.job.state == JobState.FAILED
 
 
+ROW_REASONS = {"skipped_count": 1, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
+
+
+@pytest.mark.parametrize(("retryable", "state"), [(False, JobState.FAILED), (True, JobState.QUEUED)])
+def test_a_failure_keeps_its_details_beside_its_code_and_message(make_job, retryable, state):
+    job = make_job(kind="test_retry", state=JobState.RUNNING)
+
+    outcome = services.job_fail(job_id=job.id, code="EXCEL_NO_ROWS", message="등록할 학생 데이터가 없습니다.",
+                                retryable=retryable, attempt=1, details=ROW_REASONS)
+
+    assert outcome.won
+    assert Job.objects.values_list("state", "error_code", "error_message", "error_details").get(id=job.id) == (
+        state, "EXCEL_NO_ROWS", "등록할 학생 데이터가 없습니다.", ROW_REASONS)
+
+
+def test_a_failure_without_details_stores_an_empty_object(make_job):
+    job = make_job(state=JobState.RUNNING)
+
+    services.job_fail(job_id=job.id, code="BAD_INPUT", message="입력 오류")
+
+    assert Job.objects.values_list("error_details", flat=True).get(id=job.id) == {}
+
+
+def _succeeds(job_id, attempt):
+    return services.job_complete(job_id=job_id, result={"created": 1}, attempt=attempt)
+
+
+def _fails_without_details(job_id, attempt):
+    return services.job_fail(job_id=job_id, code="BAD_INPUT", message="입력 오류", attempt=attempt)
+
+
+def _fails_retryably_without_details(job_id, attempt):
+    return services.job_fail(job_id=job_id, code="PROVIDER_DOWN", message="응답 없음", retryable=True,
+                             attempt=attempt)
+
+
+def _fails_with_other_details(job_id, attempt):
+    return services.job_fail(job_id=job_id, code="EXCEL_NO_ROWS", message="없음", attempt=attempt,
+                             details={"skipped_count": 0})
+
+
+def _times_out(job_id, attempt):
+    return services.job_mark_dead(job_id=job_id, code="HEARTBEAT_TIMEOUT", message="응답 없음")
+
+
+@pytest.mark.parametrize(("later", "error"), [
+    (_succeeds, ("", "", {})),
+    (_fails_without_details, ("BAD_INPUT", "입력 오류", {})),
+    (_fails_retryably_without_details, ("PROVIDER_DOWN", "응답 없음", {})),
+    (_fails_with_other_details, ("EXCEL_NO_ROWS", "없음", {"skipped_count": 0})),
+    (_times_out, ("HEARTBEAT_TIMEOUT", "응답 없음", {})),
+])
+def test_the_details_of_an_earlier_attempt_do_not_outlive_it(make_job, later, error):
+    # Given a first attempt that failed retryably with details, and the job claimed again once due
+    job = make_job(kind="test_retry", state=JobState.RUNNING, max_attempts=3)
+    services.job_fail(job_id=job.id, code="STORAGE_DOWN", message="저장소 오류", retryable=True, attempt=1,
+                      details={"bucket": "excel"})
+    assert services.job_claim(job_id=job.id, now=timezone.now() + timedelta(hours=1)).won
+
+    # When the second attempt ends another way
+    assert later(job.id, 2).won
+
+    # Then the error shown is that ending's alone
+    assert Job.objects.values_list("error_code", "error_message", "error_details").get(id=job.id) == error
+
+
 def test_retryable_failure_gives_the_dispatch_back_and_waits_its_backoff(make_job, fake_batch,
                                                                            django_capture_on_commit_callbacks):
     job = make_job(kind="test_batch", state=JobState.RUNNING, backend=JobBackend.BATCH, external_id="batch-0")

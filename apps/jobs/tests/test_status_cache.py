@@ -145,6 +145,31 @@ def test_every_transition_is_seen_by_the_next_poll(poller, make_job, start, chan
     assert after.json() != before
 
 
+def test_failure_details_are_seen_by_the_next_poll_and_go_with_the_error_when_a_retry_succeeds(poller, make_job):
+    # Given a running job whose status is cached
+    job = make_job(kind="test_retry", state=JobState.RUNNING, backend=JobBackend.QUEUE, external_id="sent-1")
+    assert poller.get(_url(job)).json()["error"] is None
+    assert poller.get(_url(job)).json()["error"] is None  # served from the cache
+    details = {"skipped_count": 1, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}]}
+    later = timezone.now() + timedelta(minutes=10)
+
+    # When its first attempt fails retryably with details
+    with time_machine.travel(timezone.now() + timedelta(seconds=1)):
+        services.job_fail(job_id=job.id, code="STORAGE_DOWN", message="저장소 오류", retryable=True, attempt=1,
+                          details=details)
+    failed = [poller.get(_url(job)).json() for _ in range(2)]
+
+    # Then each poll shows them; and once the retry succeeds, no poll shows them any more
+    assert failed[0] == failed[1] == _expected_body(job)
+    assert failed[0]["error"] == {"code": "STORAGE_DOWN", "message": "저장소 오류", "details": details}
+    with time_machine.travel(later):
+        assert services.job_claim(job_id=job.id).won
+        assert services.job_complete(job_id=job.id, result={"created": 1}, attempt=2).won
+    done = [poller.get(_url(job)).json() for _ in range(2)]
+    assert done[0] == done[1] == _expected_body(job)
+    assert (done[0]["status"], done[0]["error"]) == ("DONE", None)
+
+
 def test_a_dispatch_is_seen_by_the_next_poll(poller, make_job, fake_queues):
     job = make_job(state=JobState.QUEUED)
     before = poller.get(_url(job)).json()

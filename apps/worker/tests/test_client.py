@@ -53,6 +53,20 @@ def test_posts_to_the_internal_path_with_the_token_and_timeouts():
     }]
 
 
+def test_a_fail_sends_details_only_when_there_are_some():
+    session = ScriptedSession(_response(200, {"state": "FAILED"}), _response(200, {"state": "FAILED"}))
+    client = _client(session)
+
+    client.fail("a1b2", code="EXCEL_NO_ROWS", message="없음", attempt=1, details={"skipped_count": 3})
+    client.fail("a1b2", code="BAD_INPUT", message="입력 오류", attempt=1, details={})
+
+    assert [call["json"] for call in session.calls] == [
+        {"error_code": "EXCEL_NO_ROWS", "error_message": "없음", "retryable": False, "final": False, "attempt": 1,
+         "details": {"skipped_count": 3}},
+        {"error_code": "BAD_INPUT", "error_message": "입력 오류", "retryable": False, "final": False, "attempt": 1},
+    ]
+
+
 def test_connection_errors_and_5xx_are_retried_with_exponential_backoff():
     sleeps = []
     session = ScriptedSession(requests.ConnectionError("refused"), requests.Timeout("slow"), _response(502),

@@ -4,15 +4,20 @@ import sys
 import threading
 import types
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
+from rest_framework import serializers
 
 from apps.jobs import services
+from apps.jobs.errors import MAX_FAILURE_DETAILS_BYTES
 from apps.jobs.models import Job, JobState
+from apps.jobs.serializers import FailInputSerializer
+from apps.jobs.tests import kinds
 from apps.worker.runtime import (
+    DETAILS_TOO_LARGE,
     MalformedMessage,
     WorkerRuntime,
     build_runtime,
@@ -174,6 +179,78 @@ def test_permanent_failure_ends_failed_and_deletes_the_message(make_runtime, sub
 
     job.refresh_from_db()
     assert (job.state, job.error_code, job.error_message) == (JobState.FAILED, "BAD_INPUT", "입력이 올바르지 않습니다.")
+    assert fake_queues.depth(queue_name) == 0
+
+
+@pytest.fixture
+def failure_details():
+    def fail_with(details) -> None:
+        kinds.FAILURE_DETAILS["value"] = details
+
+    yield fail_with
+    kinds.FAILURE_DETAILS["value"] = {}
+
+
+ROW_REASONS = {"skipped_count": 2, "skipped": [{"row": 2, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."},
+                                               {"row": 3, "code": "INVALID_GRADE", "message": "학년 오류"}]}
+
+
+def test_a_failure_reports_its_details_with_its_code(make_runtime, submit, fake_queues, queue_name, failure_details):
+    failure_details(ROW_REASONS)
+    job = submit(kind="test_fail_details")
+
+    make_runtime().run(max_polls=1)
+
+    assert Job.objects.values_list("state", "error_code", "error_details").get(id=job.id) == (
+        JobState.FAILED, "EXCEL_NO_ROWS", ROW_REASONS)
+    assert fake_queues.depth(queue_name) == 0
+
+
+def test_failure_details_jsonb_cannot_store_are_made_storable_before_they_are_sent(make_runtime, submit,
+                                                                                  failure_details):
+    failure_details({"cell": "a\x00b", "note": "\ud800!", "on": date(2026, 3, 1), "rows": [{"\x00": None}]})
+    job = submit(kind="test_fail_details")
+
+    make_runtime().run(max_polls=1)
+
+    assert Job.objects.values_list("state", "error_details").get(id=job.id) == (JobState.FAILED, {
+        "cell": "a\ufffdb", "note": "?!", "on": "2026-03-01", "rows": [{"\ufffd": None}]})
+
+
+@pytest.mark.parametrize(("details", "sent"), [
+    ({"blob": "x" * MAX_FAILURE_DETAILS_BYTES}, DETAILS_TOO_LARGE),
+    ({"ratio": float("nan")}, {}),
+    ({(1, 2): "a tuple key"}, {}),
+    (["not", "an", "object"], {}),
+])
+def test_failure_details_that_cannot_be_sent_as_they_are_never_cost_the_failure_itself(
+        make_runtime, submit, fake_queues, queue_name, failure_details, details, sent):
+    failure_details(details)
+    job = submit(kind="test_fail_details")
+
+    make_runtime().run(max_polls=1)
+
+    assert Job.objects.values_list("state", "error_code", "error_details").get(id=job.id) == (
+        JobState.FAILED, "EXCEL_NO_ROWS", sent)
+    assert fake_queues.depth(queue_name) == 0
+
+
+def test_an_api_refusing_the_details_still_records_the_failure_without_them(make_runtime, submit, fake_queues,
+                                                                           queue_name, failure_details, monkeypatch):
+    # Given an API that refuses any details (as one from before them refuses the unknown field)
+    def refuse(self, value):
+        if value:
+            raise serializers.ValidationError("알 수 없는 필드입니다.")
+        return value
+
+    monkeypatch.setattr(FailInputSerializer, "validate_details", refuse)
+    failure_details(ROW_REASONS)
+    job = submit(kind="test_fail_details")
+
+    make_runtime().run(max_polls=1)
+
+    assert Job.objects.values_list("state", "error_code", "error_details").get(id=job.id) == (
+        JobState.FAILED, "EXCEL_NO_ROWS", {})
     assert fake_queues.depth(queue_name) == 0
 
 

@@ -134,7 +134,8 @@ def test_a_roster_without_students_fails_with_the_exact_message_and_is_deleted(s
 
     body = status_of(admin_client, response.json()["job_id"])
     assert (body["status"], body["attempts"], body["result"]) == ("FAILED", 1, None)
-    assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": "등록할 학생 데이터가 없습니다."}
+    assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": "등록할 학생 데이터가 없습니다.", "details": {
+        "skipped_count": 0, "skipped": [], "skipped_truncated": 0, "sheet": "Sheet", "header_row": 1, "warnings": []}}
     assert stored_imports() == []
     assert db_counts(tenant) == (0, 0, 0, 0)
 
@@ -150,7 +151,17 @@ def test_a_roster_whose_every_row_is_skipped_fails_saying_why_in_the_status_body
     body = status_of(admin_client, response.json()["job_id"])
     assert (body["status"], body["result"]) == ("FAILED", None)
     assert body["error"] == {"code": "EXCEL_NO_ROWS", "message": (
-        "등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학부모 전화번호 오류 2행")}
+        "등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학부모 전화번호 오류 2행"),
+        "details": {
+            "skipped_count": 20,
+            "skipped": [{"row": row, "code": "MISSING_PARENT_PHONE", "message": "학부모 전화번호가 비어 있습니다."}
+                        for row in range(2, 20)] + [
+                {"row": row, "code": "INVALID_PARENT_PHONE",
+                 "message": "학부모 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력해 주세요."}
+                for row in (20, 21)],
+            "skipped_truncated": 0, "sheet": "Sheet", "header_row": 1, "warnings": []}}
+    # The poll answered from the cache and the one the database answers agree.
+    assert status_of(admin_client, body["id"]) == body
     assert db_counts(tenant) == (0, 0, 0, 0)
 
 

@@ -12,10 +12,10 @@ from openpyxl import load_workbook
 
 from apps.domains.enrollment.excel.services import XLSX_CONTENT_TYPE
 from apps.domains.enrollment.excel.tests.builders import ROSTER_HEADER, write_xlsx
-from apps.domains.enrollment.handlers import excel_export, excel_export_present, excel_import
+from apps.domains.enrollment.handlers import excel_export, excel_export_present, excel_import, failure_details
 from apps.domains.students.models import Student
 from apps.integrations.storage import StorageError, get_storage
-from apps.jobs.errors import JobFailure, JobInterrupted
+from apps.jobs.errors import MAX_FAILURE_DETAILS_BYTES, JobFailure, JobInterrupted, failure_details_size
 from apps.jobs.models import Job, JobState
 
 pytestmark = pytest.mark.django_db
@@ -182,6 +182,35 @@ def test_a_roster_whose_every_row_is_skipped_fails_saying_why_row_by_row(tenant,
                                              "message": "학부모 전화번호가 비어 있습니다."}
     assert (failure.details["sheet"], failure.details["header_row"]) == ("Sheet", 1)
     assert Student.objects.count() == 0
+
+
+def test_a_100000_row_roster_whose_every_row_is_skipped_fails_with_details_that_can_be_reported(tenant, lecture):
+    key = f"imports/{tenant.id}/roster.csv"
+    text = "이름,학부모 전화번호\r\n" + "".join(f"학생{n},\r\n" for n in range(100_000))
+    get_storage().put("excel", key, text.encode("utf-8"))
+    job = running_job(tenant, "excel_import", import_payload(key, lecture))
+
+    with pytest.raises(JobFailure) as caught:
+        excel_import(job, RecordingContext())
+
+    details = caught.value.details
+    assert failure_details_size(details) <= MAX_FAILURE_DETAILS_BYTES
+    assert (details["skipped_count"], len(details["skipped"]), details["skipped_truncated"]) == (100_000, 200, 99_800)
+    assert details["skipped"][-1] == {"row": 201, "code": "MISSING_PARENT_PHONE",
+                                      "message": "학부모 전화번호가 비어 있습니다."}
+
+
+def test_failure_details_too_large_keep_the_first_rows_that_fit_and_count_the_rest():
+    rows = [{"row": n, "code": "INVALID_GRADE", "message": "가" * 150} for n in range(2, 202)]
+    details = {"skipped_count": 5000, "skipped": rows, "skipped_truncated": 4800, "sheet": "명단", "header_row": 1,
+               "warnings": []}
+    assert failure_details_size(details) > MAX_FAILURE_DETAILS_BYTES
+
+    trimmed = failure_details(details)
+
+    assert failure_details_size(trimmed) <= MAX_FAILURE_DETAILS_BYTES
+    assert trimmed == {**details, "skipped": rows[:100], "skipped_truncated": 4900}
+    assert failure_details(trimmed) is trimmed
 
 
 def test_a_roster_of_uncalculated_formulas_fails_with_its_own_code(tenant, lecture, tmp_path):
