@@ -13,11 +13,16 @@ _seq = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def empty_redis():
-    """Each test starts with nothing cached: database ids repeat from one test run to the next."""
+    """Each test starts with nothing cached: database ids repeat from one test run to the next. Only this test
+    process's keys go (settings.test gives each xdist worker its own prefix), never another worker's."""
+    from django.conf import settings
+
     versioned_cache._Breaker.off_until = 0.0
     client = versioned_cache.redis_client()
     if client is not None:
-        client.flushdb()
+        keys = list(client.scan_iter(match=f"{settings.CACHE_KEY_PREFIX}:*", count=1000))
+        if keys:
+            client.delete(*keys)
     return client
 
 
