@@ -157,7 +157,7 @@ def test_the_production_example_names_only_documented_variables_and_marks_every_
     from apps.api.config.settings import checks
 
     production = (REPO_ROOT / ".env.production.example").read_text()
-    required = {"SECRET_KEY", *checks.REQUIRED_FOR_R2}
+    required = {"SECRET_KEY", *checks.REQUIRED_FOR_R2, *checks.REQUIRED_FOR_SOLAPI}
     for profile in (checks.API, checks.WORKER):
         required |= {*checks.REQUIRED_NON_EMPTY[profile], *checks.REQUIRED_TOKENS[profile]}
     marked = set(re.findall(r"^# REQUIRED IN PROD[^\n]*\n([A-Z][A-Z0-9_]*)=", production, re.M))
