@@ -24,7 +24,7 @@ from apps.integrations.models import OutboxMessage
 
 # 010-9999-00xx never reaches anyone: a message to it fails, so a newcomer sees a failure without an account.
 # AlimTalk fails as "not a KakaoTalk user" (what falls back to SMS), SMS and LMS as "opted out".
-FAILING_NUMBERS = re.compile(r"^0109999\d{4}$")
+FAILING_NUMBERS = re.compile(r"^010999900\d{2}$")
 # The outbox charges nothing; a balance large enough never to refuse a demo send.
 OUTBOX_BALANCE = Decimal("1000000")
 _PHONE_NUMBER = re.compile(r"^0\d{8,10}$")
