@@ -143,11 +143,13 @@ class OutboxHarness:
     failing_number = "01099990001"
 
     def settle(self):
+        from datetime import timedelta
+
         from django.utils import timezone
 
         from apps.integrations.models import OutboxMessage
 
-        OutboxMessage.objects.update(created_at=timezone.now() - timezone.timedelta(hours=1))
+        OutboxMessage.objects.update(created_at=timezone.now() - timedelta(hours=1))
 
 
 class FakeSolapiHarness:
