@@ -157,7 +157,7 @@ def test_the_production_example_names_only_documented_variables_and_marks_every_
     from apps.api.config.settings import checks
 
     production = (REPO_ROOT / ".env.production.example").read_text()
-    required = {"SECRET_KEY", *checks.REQUIRED_FOR_R2}
+    required = {"SECRET_KEY", *checks.REQUIRED_FOR_R2, *checks.REQUIRED_FOR_SOLAPI}
     for profile in (checks.API, checks.WORKER):
         required |= {*checks.REQUIRED_NON_EMPTY[profile], *checks.REQUIRED_TOKENS[profile]}
     marked = set(re.findall(r"^# REQUIRED IN PROD[^\n]*\n([A-Z][A-Z0-9_]*)=", production, re.M))
@@ -168,3 +168,17 @@ def test_the_production_example_names_only_documented_variables_and_marks_every_
 
 def _variables(name: str) -> set[str]:
     return set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (REPO_ROOT / name).read_text(), re.M))
+
+
+def test_prod_requires_the_solapi_keys_only_when_solapi_sends():
+    from apps.api.config.settings import checks
+
+    safe = {**API_SAFE_ENV, "DEBUG": False}
+
+    solapi = checks.production_problems({**safe, "MESSAGING_PROVIDER": "solapi"}, profile=checks.API)
+    outbox = checks.production_problems({**safe, "MESSAGING_PROVIDER": "outbox"}, profile=checks.API)
+    keyed = checks.production_problems({**safe, "MESSAGING_PROVIDER": "solapi", "SOLAPI_API_KEY": "k",
+                                        "SOLAPI_API_SECRET": "s"}, profile=checks.API)
+
+    assert solapi == ["SOLAPI_API_KEY is required", "SOLAPI_API_SECRET is required"]
+    assert outbox == keyed == []

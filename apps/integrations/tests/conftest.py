@@ -112,3 +112,69 @@ def sqs_queues(aws, settings):
 def queues(request):
     """Each queue adapter in turn: the contract suite runs once per adapter."""
     return request.getfixturevalue(f"{request.param}_queues")
+
+
+# ---------------------------------------------------------------------------
+# Messaging provider
+# ---------------------------------------------------------------------------
+@pytest.fixture
+def fake_solapi(settings):
+    """A fake Solapi on a loopback port, and the settings that point the Solapi adapter at it."""
+    from apps.integrations.messaging import reset_message_provider_for_tests
+    from apps.integrations.tests.fake_solapi import FakeSolapi
+
+    server = FakeSolapi().start()
+    settings.MESSAGING_PROVIDER = "solapi"
+    settings.SOLAPI_API_KEY = server.api_key
+    settings.SOLAPI_API_SECRET = server.api_secret
+    settings.SOLAPI_BASE_URL = server.url
+    settings.MESSAGING_BATCH_SIZE = 10_000
+    settings.MESSAGING_HTTP_CONNECT_TIMEOUT_SECONDS = 5
+    settings.MESSAGING_HTTP_TIMEOUT_SECONDS = 10
+    reset_message_provider_for_tests()
+    yield server
+    server.stop()
+    reset_message_provider_for_tests()
+
+
+class OutboxHarness:
+    """What a contract test needs of the outbox beyond the port: the carriers' answer, a failing number."""
+
+    failing_number = "01099990001"
+
+    def settle(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from apps.integrations.models import OutboxMessage
+
+        OutboxMessage.objects.update(created_at=timezone.now() - timedelta(hours=1))
+
+
+class FakeSolapiHarness:
+    failing_number = "01099990001"
+
+    def __init__(self, server):
+        self.server = server
+        # The fake's rule for the number the outbox reserves, so both adapters answer it alike.
+        server.codes_by_to[self.failing_number] = "3104"
+
+    def settle(self):
+        self.server.settle()
+
+
+@pytest.fixture(params=["outbox", "solapi"])
+def message_provider(request, db, settings):
+    """(provider, harness) for each adapter: the contract suite runs once per adapter."""
+    from apps.integrations.messaging import get_message_provider, reset_message_provider_for_tests
+
+    if request.param == "outbox":
+        settings.MESSAGING_PROVIDER = "outbox"
+        settings.MESSAGING_BATCH_SIZE = 10_000
+        reset_message_provider_for_tests()
+        yield get_message_provider(), OutboxHarness()
+        reset_message_provider_for_tests()
+    else:
+        server = request.getfixturevalue("fake_solapi")
+        yield get_message_provider(), FakeSolapiHarness(server)

@@ -302,6 +302,18 @@ BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
 BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
 BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
 
+# Messaging provider: outbox (a table shown in the admin, the default) | solapi (docs/decisions/0016).
+MESSAGING_PROVIDER = env("MESSAGING_PROVIDER", default="outbox")
+SOLAPI_API_KEY = env("SOLAPI_API_KEY", default="").strip()
+SOLAPI_API_SECRET = env("SOLAPI_API_SECRET", default="").strip()
+SOLAPI_BASE_URL = env("SOLAPI_BASE_URL", default="https://api.solapi.com")
+# Messages per provider call (Solapi takes at most 10,000).
+MESSAGING_BATCH_SIZE = env.int("MESSAGING_BATCH_SIZE", default=10_000)
+MESSAGING_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("MESSAGING_HTTP_CONNECT_TIMEOUT_SECONDS", default=5.0)
+MESSAGING_HTTP_TIMEOUT_SECONDS = env.float("MESSAGING_HTTP_TIMEOUT_SECONDS", default=60.0)
+# Outbox only: seconds after which a taken message reports DELIVERED.
+MESSAGING_OUTBOX_DELIVERY_SECONDS = env.int("MESSAGING_OUTBOX_DELIVERY_SECONDS", default=2)
+
 # ---------------------------------------------------------------------------
 # Ports: local batch runner (BATCH_BACKEND=local)
 # ---------------------------------------------------------------------------

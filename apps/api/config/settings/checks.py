@@ -17,6 +17,7 @@ MIN_TOKEN_LENGTH = 32
 REQUIRED_NON_EMPTY = {API: ["DB_HOST", "ALLOWED_HOSTS"], WORKER: ["DB_HOST"]}
 REQUIRED_TOKENS = {API: ["INTERNAL_WORKER_TOKEN", "LAMBDA_INTERNAL_API_KEY"], WORKER: ["INTERNAL_WORKER_TOKEN"]}
 REQUIRED_FOR_R2 = ["R2_ENDPOINT_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
+REQUIRED_FOR_SOLAPI = ["SOLAPI_API_KEY", "SOLAPI_API_SECRET"]
 
 
 def _secret_problem(name: str, value: Any, min_length: int) -> str | None:
@@ -37,6 +38,8 @@ def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
     problems += [p for name, length in secrets if (p := _secret_problem(name, settings.get(name), length))]
     if settings.get("STORAGE_BACKEND") == "r2":
         problems += [f"{name} is required" for name in REQUIRED_FOR_R2 if not settings.get(name)]
+    if settings.get("MESSAGING_PROVIDER") == "solapi":
+        problems += [f"{name} is required" for name in REQUIRED_FOR_SOLAPI if not settings.get(name)]
     return problems
 
 
