@@ -26,12 +26,36 @@ INVALID_MESSAGE = "1020"
 TOO_LONG = "1021"
 
 
-def euc_kr_length(text: str) -> int | None:
-    """Bytes `text` takes in EUC-KR, or None when a character cannot be encoded (the carriers cannot carry it)."""
+def normalize_newlines(text: str) -> str:
+    """CRLF and a lone CR become LF, as carriers count and deliver them (LF is 1 byte)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def char_bytes(char: str) -> int | None:
+    """1 or 2 for a character carriers carry, None otherwise.
+
+    KS X 1001 only: Python's 'euc_kr' codec also writes the CP949-only Hangul (똠, 햏, …) as 8-byte make-up
+    sequences that no carrier reads, so a character counts only when it encodes to one or two bytes. Tab and LF are
+    carried; other control characters are not.
+    """
+    if char.isascii():
+        return 1 if char in "\t\n" or " " <= char <= "~" else None
     try:
-        return len(text.encode("euc-kr"))
+        encoded = char.encode("euc_kr")
     except UnicodeEncodeError:
         return None
+    return 2 if len(encoded) == 2 else None
+
+
+def euc_kr_length(text: str) -> int | None:
+    """Bytes `text` takes as carriers count it (newlines normalised), or None when a character cannot be carried."""
+    total = 0
+    for char in normalize_newlines(text):
+        size = char_bytes(char)
+        if size is None:
+            return None
+        total += size
+    return total
 
 
 def message_rule_violation(*, type: str, text: str, subject: str = "",

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+from apps.integrations.message_rules import LMS_MAX_BYTES, SMS_MAX_BYTES, char_bytes, normalize_newlines
+from apps.integrations.message_rules import LMS_SUBJECT_MAX_BYTES as SUBJECT_MAX_BYTES
+
 from .refusals import MessagingRefusal
 
-SMS_MAX_BYTES = 90
-LMS_MAX_BYTES = 2000
-SUBJECT_MAX_BYTES = 40
+__all__ = ["LMS_MAX_BYTES", "SMS_MAX_BYTES", "SUBJECT_MAX_BYTES", "normalize_newlines"]
 # Only for a preview's count: such characters are refused at send, and CP949 would spend 2 bytes on most.
 UNSUPPORTED_CHARACTER_BYTES = 2
 
@@ -62,32 +63,17 @@ class UnsupportedCharacters(MessagingRefusal):
                                     for index, char in found]})
 
 
-def normalize_newlines(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _char_bytes(char: str) -> int | None:
-    """1 or 2 for a character carriers carry, None otherwise."""
-    if char.isascii():
-        return 1 if char in "\t\n" or " " <= char <= "~" else None
-    try:
-        encoded = char.encode("euc_kr")
-    except UnicodeEncodeError:
-        return None
-    return 2 if len(encoded) == 2 else None
-
-
 def unsupported_characters(text: str) -> list[tuple[int, str]]:
     """(index, character) of every character carriers cannot carry; indexes are into the newline-normalised text,
     the text that is sent and that a preview shows."""
-    return [(index, char) for index, char in enumerate(normalize_newlines(text)) if _char_bytes(char) is None]
+    return [(index, char) for index, char in enumerate(normalize_newlines(text)) if char_bytes(char) is None]
 
 
 def byte_length(text: str) -> int:
     """EUC-KR length as carriers count it; an unsupported character counts UNSUPPORTED_CHARACTER_BYTES."""
     total = 0
     for char in normalize_newlines(text):
-        size = _char_bytes(char)
+        size = char_bytes(char)
         total += UNSUPPORTED_CHARACTER_BYTES if size is None else size
     return total
 

@@ -9,8 +9,10 @@ from apps.integrations import message_rules as rules
 from apps.integrations.message_rules import euc_kr_length, message_rule_violation
 
 
-@pytest.mark.parametrize(("text", "size"), [("가", 2), ("a", 1), ("\r\n", 2), ("가a\r\n", 5), ("😀", None),
-                                            ("", 0)])
+# CRLF is sent as LF (1 byte); 똠 is CP949-only Hangul, which Python's euc_kr codec writes as 8 bytes no carrier
+# reads; a control character other than tab or LF is not carried either.
+@pytest.mark.parametrize(("text", "size"), [("가", 2), ("a", 1), ("\r\n", 1), ("가a\r\n", 4), ("😀", None),
+                                            ("똠", None), ("a\x07", None), ("", 0)])
 def test_euc_kr_length(text, size):
     assert euc_kr_length(text) == size
 
