@@ -83,7 +83,7 @@ def test_file_parts_of_an_upload_keep_their_own_limit(admin_client, settings, ma
     # An Excel roster far over DATA_UPLOAD_MAX_MEMORY_SIZE reaches the upload's own validation, not a 413.
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
     lecture = make_lecture(tenant)
-    upload = SimpleUploadedFile("roster.xlsx", b"not a workbook" * 1_000,
+    upload = SimpleUploadedFile("roster.xlsx", b"\x00not a workbook" * 1_000,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
     response = admin_client.post("/api/v1/enrollments/lecture_enroll_from_excel/",
