@@ -1,25 +1,40 @@
-"""Excel enrollment benchmark (ARCHITECTURE §4 Excel enrollment): read, parse, import, against a naive baseline.
+"""Excel enrollment benchmark (ARCHITECTURE §4 Excel enrollment): read, parse, import, against a naive baseline
+and django-import-export.
 
     DB_NAME=academy_excel_bench .venv/bin/python scripts/bench/excel_import.py [--rows 10000 100000] [--no-naive]
 
-Each run drops and recreates the bench database (its name must end in "_bench"), generates rosters of N rows x 8
-columns with openpyxl write-only, then prints one table:
+Each run drops and recreates the bench database (its name must end in "_bench"; drop it afterwards), generates
+rosters of N rows x 8 columns with openpyxl write-only, then prints one table. Every target is a ratio against a
+baseline measured in the same run, printed with the load average (absolute times are noisy on a shared box):
 
-- bare read: python-calamine opening the file and iterating every row, nothing else (best of 5);
-- parse: `parse_roster` on the same file (best of 5, interleaved with the bare reads) and its ratio to the bare
-  read (target <= 1.5);
-- worker: validate + parse + `enrollment_import_rows` in a fresh subprocess, with its peak RSS;
+- bare read: python-calamine opening the file and iterating every row, nothing else;
+- check + parse: what the worker runs before importing, i.e. the digest check against the SHA-256 the upload
+  validation recorded, then `parse_roster` (target <= 1.5x the bare read); validate + parse, the full upload
+  validation then the parse, is shown beside it (the path of a file that is not the one validated at upload).
+  Best of 5, interleaved with the bare reads;
+- worker: check + parse + `enrollment_import_rows` in a fresh subprocess, with its peak RSS and the COMMIT's share
+  of the import (the deferred foreign-key checks run there);
+- fk: the 10,000-row import with the foreign keys checked at COMMIT (deferred, as Django creates them) and with
+  SET CONSTRAINTS ALL IMMEDIATE (checked per statement), alternated, fresh subprocess each;
 - naive: one `get_or_create` per row for students and enrollments, as the replaced system did (10,000 rows),
   run inside one transaction, which flatters it; the ratio is naive time / import time.
+- import-export: django-import-export in bulk mode (`use_bulk`, `skip_diff`, `batch_size` 1000) importing the same
+  10,000-row file into the same database (students only, matched on name + parent phone: less than this import,
+  which also enrolls), after a warm-up import of a one-row file in the same process; the ratio is its time / the
+  worker's check + parse + import time, measured right before and after it (the faster; target >= 40). It is not
+  a dependency of the project: it runs in its own environment, made once with
 
+      .venv/bin/python -m venv var/bench-import-export
+      var/bench-import-export/bin/pip install --no-deps django-import-export==4.4.3 tablib==3.10.0 \
+          diff-match-patch==20241021
+
+  (the section says so and is skipped when it is missing) and sees the project's packages through PYTHONPATH.
 - end to end: the embedded stack as `make run` runs it (the Postgres bench database, local storage, the table
-  queue), a gunicorn API (2 gthread workers) and one excel worker process (`manage.py run_worker excel`, started
-  fresh per file and warmed up with a one-row roster); the roster is POSTed to
-  /api/v1/enrollments/lecture_enroll_from_excel/ and the status endpoint is polled every 0.1 s until DONE. Reports
-  the fastest of --e2e-runs runs of POST → DONE seconds (the POST alone too) and the highest peak RSS (VmHWM) of
-  the worker process. Targets: 10,000 rows <= 2 s,
-  100,000 rows <= 15 s under 300 MB. The worker's table-queue long poll checks every 0.5 s, so up to 0.5 s of
-  each figure is queue latency, as on the embedded stack in real use.
+  queue woken by LISTEN/NOTIFY), a gunicorn API (2 gthread workers) and one excel worker process
+  (`manage.py run_worker excel`, started fresh per file and warmed up with a one-row roster); the roster is POSTed
+  to /api/v1/enrollments/lecture_enroll_from_excel/ and the status endpoint is polled every 0.1 s until DONE.
+  Reports the fastest of --e2e-runs runs of POST → DONE seconds, the worker's own time on that job (claimed →
+  DONE from the job row) and their ratio (target <= 1.2), and the highest peak RSS (VmHWM) of the worker.
 
 Sections are functions listed in SECTIONS (`--sections` picks some).
 """
@@ -29,6 +44,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -111,25 +127,35 @@ def peak_rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
-def worker_phase(path: Path) -> dict:
-    """Runs in its own process so peak RSS is the worker's alone."""
-    from apps.domains.enrollment.excel.importer import enrollment_import_rows
+def worker_phase(path: Path, fk_mode: str = "deferred") -> dict:
+    """Runs in its own process so peak RSS is the worker's alone; the digest is the one the upload recorded."""
+    from django.db import connection, transaction
+
+    from apps.domains.enrollment.excel.importer import enrollment_import_rows, excel_check_downloaded
     from apps.domains.enrollment.excel.parser import parse_roster
-    from apps.domains.enrollment.excel.validation import excel_validate_upload
+    from apps.domains.enrollment.excel.validation import excel_file_sha256
 
     tenant, lecture = fresh_scope("worker")
+    digest = excel_file_sha256(path)
     start = time.perf_counter()
-    excel_validate_upload(path)
+    excel_check_downloaded(path, validated_sha256=digest)
     validated = time.perf_counter()
     parsed = parse_roster(path)
     parsed_at = time.perf_counter()
-    result = enrollment_import_rows(tenant=tenant, lecture=lecture, session=None, rows=parsed.rows,
-                                    initial_password=None, dry_run=False, skipped=parsed.skipped).to_dict()
+    # The outer block only splits the COMMIT off: the import's own transaction.atomic() nests in it.
+    with transaction.atomic():
+        if fk_mode == "immediate":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        result = enrollment_import_rows(tenant=tenant, lecture=lecture, session=None, rows=parsed.rows,
+                                        initial_password=None, dry_run=False, skipped=parsed.skipped).to_dict()
+        body_done = time.perf_counter()
     done = time.perf_counter()
     return {
         "validate_s": validated - start,
         "parse_s": parsed_at - validated,
         "import_s": done - parsed_at,
+        "commit_s": done - body_done,
         "worker_s": done - start,
         "peak_rss_mb": peak_rss_mb(),
         "enrolled": result["enrolled_count"],
@@ -158,32 +184,67 @@ def naive_baseline(path: Path) -> dict:
     return {"naive_s": time.perf_counter() - start, "rows": len(rows)}
 
 
-def run_worker_subprocess(path: Path) -> dict:
+def run_worker_subprocess(path: Path, fk_mode: str = "deferred") -> dict:
     output = subprocess.run(
-        [sys.executable, __file__, "--worker-phase", str(path)],
+        [sys.executable, __file__, "--worker-phase", str(path), "--fk-mode", fk_mode],
         check=True, capture_output=True, text=True, env=os.environ.copy(),
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def section_read_and_parse(context: dict) -> None:
+def worker_check_and_parse(path: Path, digest: str) -> None:
+    from apps.domains.enrollment.excel.importer import excel_check_downloaded
     from apps.domains.enrollment.excel.parser import parse_roster
 
+    excel_check_downloaded(path, validated_sha256=digest)
+    parse_roster(path)
+
+
+def full_validate_and_parse(path: Path) -> None:
+    from apps.domains.enrollment.excel.parser import parse_roster
+    from apps.domains.enrollment.excel.validation import excel_validate_upload
+
+    excel_validate_upload(path)
+    parse_roster(path)
+
+
+def section_read_and_parse(context: dict) -> None:
+    from apps.domains.enrollment.excel.validation import excel_file_sha256
+
     for rows, path in context["files"].items():
-        # Interleaved so that a burst of load on the machine hits both measurements alike.
-        bare_runs, parse_runs = [], []
+        digest = excel_file_sha256(path)
+        # Interleaved so that a burst of load on the machine hits every measurement alike.
+        bare_runs, check_runs, full_runs = [], [], []
         for _ in range(5):
             bare_runs.append(best_seconds(lambda p=path: bare_read(p), repeat=1))
-            parse_runs.append(best_seconds(lambda p=path: parse_roster(p), repeat=1))
-        bare, parse = min(bare_runs), min(parse_runs)
-        context["results"].setdefault(rows, {}).update(
-            {"bare_s": bare, "parse_s_best": parse, "parse_ratio": parse / bare, "parse_rows_s": rows / parse}
-        )
+            check_runs.append(best_seconds(lambda p=path, d=digest: worker_check_and_parse(p, d), repeat=1))
+            full_runs.append(best_seconds(lambda p=path: full_validate_and_parse(p), repeat=1))
+        bare, check, full = min(bare_runs), min(check_runs), min(full_runs)
+        context["results"].setdefault(rows, {}).update({
+            "bare_s": bare, "check_parse_s": check, "parse_ratio": check / bare, "full_ratio": full / bare,
+            "parse_rows_s": rows / check,
+        })
 
 
 def section_worker(context: dict) -> None:
     for rows, path in context["files"].items():
         context["results"].setdefault(rows, {}).update(run_worker_subprocess(path))
+
+
+def section_fk(context: dict) -> None:
+    """The smallest roster imported with deferred and with immediate foreign-key checks, alternated."""
+    rows = min(context["files"])
+    runs: dict[str, list[dict]] = {"deferred": [], "immediate": []}
+    for _ in range(3):
+        for mode in runs:
+            runs[mode].append(run_worker_subprocess(context["files"][rows], fk_mode=mode))
+    for mode, measured in runs.items():
+        best = min(measured, key=lambda values: values["import_s"])
+        print(f"fk {mode:9s} {rows:,} rows: import {best['import_s']:.3f} s of which COMMIT {best['commit_s']:.3f} s "
+              f"(best of {len(measured)}), load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    deferred = min(values["import_s"] for values in runs["deferred"])
+    immediate = min(values["import_s"] for values in runs["immediate"])
+    context["results"][rows]["fk_ratio"] = immediate / deferred
 
 
 def section_naive(context: dict) -> None:
@@ -195,6 +256,90 @@ def section_naive(context: dict) -> None:
     result["naive_s"] = naive["naive_s"]
     if "import_s" in result:
         result["speedup"] = naive["naive_s"] / result["import_s"]
+
+
+IMPORT_EXPORT_ENV = ROOT / "var" / "bench-import-export"
+
+
+def import_export_phase(path: Path, warmup: Path) -> dict:
+    """django-import-export in bulk mode on `path`, after a warm-up on `warmup`; runs in IMPORT_EXPORT_ENV."""
+    import tablib
+    from import_export import fields, resources, widgets
+
+    from apps.domains.students.models import Student
+
+    scope = {}
+
+    class PhoneWidget(widgets.CharWidget):
+        """The least a phone column needs to fit the 11-digit field: digits only, Excel's lost leading 0 back."""
+
+        def clean(self, value, row=None, **kwargs):
+            digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+            return "0" + digits if len(digits) == 10 else digits
+
+    class StudentResource(resources.ModelResource):
+        name = fields.Field(attribute="name", column_name="이름", widget=widgets.CharWidget())
+        parent_phone = fields.Field(attribute="parent_phone", column_name="학부모 전화번호", widget=PhoneWidget())
+        phone = fields.Field(attribute="phone", column_name="학생 전화번호", widget=PhoneWidget())
+        school = fields.Field(attribute="school", column_name="학교", widget=widgets.CharWidget())
+        memo = fields.Field(attribute="memo", column_name="메모", widget=widgets.CharWidget())
+
+        class Meta:
+            model = Student
+            fields = ("name", "parent_phone", "phone", "school", "memo")
+            import_id_fields = ("name", "parent_phone")
+            use_bulk = True
+            batch_size = 1000
+            skip_diff = True
+            use_transactions = True
+
+        def get_queryset(self):
+            return Student.objects.filter(tenant=scope["tenant"])
+
+        def init_instance(self, row=None):
+            return Student(tenant=scope["tenant"])
+
+    def run(file: Path) -> tuple[float, int]:
+        scope["tenant"], _ = fresh_scope("import-export")
+        start = time.perf_counter()
+        dataset = tablib.Dataset().load(file.read_bytes(), format="xlsx")
+        result = StudentResource().import_data(dataset, raise_errors=True)
+        return time.perf_counter() - start, result.totals["new"]
+
+    run(warmup)
+    seconds, created = run(path)
+    return {"import_export_s": seconds, "created": created}
+
+
+def section_import_export(context: dict) -> None:
+    python = IMPORT_EXPORT_ENV / "bin" / "python"
+    if not python.exists():
+        print(f"import-export skipped: no {python.relative_to(ROOT)}; make it as the docstring of this script says",
+              file=sys.stderr)
+        return
+    rows = min(context["files"])
+    path = context["files"][rows]
+    warmup = generate_roster(path.with_name("import-export-warmup.xlsx"), 1)
+    # This script runs in the project's environment: its packages are the ones the other one needs besides its own.
+    project_packages = sysconfig.get_paths()["purelib"]
+    # The worker runs right before and after, so the ratio compares runs under the same load.
+    worker_runs = [run_worker_subprocess(path)]
+    output = subprocess.run(
+        [str(python), __file__, "--import-export-phase", str(path), str(warmup)],
+        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": f"{ROOT}:{project_packages}"},
+    ).stdout
+    worker_runs.append(run_worker_subprocess(path))
+    measured = json.loads(output.strip().splitlines()[-1])
+    if measured["created"] != rows:
+        sys.exit(f"import-export created {measured['created']} students of {rows}")
+    worker_s = min(values["worker_s"] for values in worker_runs)
+    print(f"import-export {rows:,} rows: {measured['import_export_s']:.2f} s, the worker before and after it "
+          f"{' / '.join(format(values['worker_s'], '.2f') for values in worker_runs)} s, "
+          f"load {os.getloadavg()[0]:.1f}",
+          file=sys.stderr)
+    result = context["results"][rows]
+    result["import_export_s"] = measured["import_export_s"]
+    result["import_export_ratio"] = measured["import_export_s"] / worker_s
 
 
 # Fine enough to time the job, coarse enough not to steal the worker's CPU (the front end polls every second).
@@ -272,7 +417,8 @@ def _end_to_end_once(*, base_url: str, env: dict, rows: int, path: Path, warmup:
     print(f"end to end {rows:,} rows, run {run}: POST {post_s:.2f} s, POST -> DONE {e2e_s:.2f} s (queued "
           f"{queued_s:.2f} s, claimed -> DONE {ran_s:.2f} s), worker peak RSS {rss:.0f} MB "
           f"(warm-up job {warm_s:.2f} s), load {os.getloadavg()[0]:.1f}", file=sys.stderr)
-    return {"e2e_post_s": post_s, "e2e_s": e2e_s, "e2e_worker_rss_mb": rss}
+    return {"e2e_post_s": post_s, "e2e_s": e2e_s, "e2e_worker_s": ran_s, "e2e_ratio": e2e_s / ran_s,
+            "e2e_worker_rss_mb": rss}
 
 
 def section_end_to_end(context: dict) -> None:
@@ -296,24 +442,30 @@ def section_end_to_end(context: dict) -> None:
             server.wait(timeout=30)
 
 
-SECTIONS = [section_read_and_parse, section_worker, section_naive, section_end_to_end]
+SECTIONS = [section_read_and_parse, section_worker, section_fk, section_naive, section_import_export,
+            section_end_to_end]
 
 COLUMNS = [
     ("rows", "rows", "{:>8}"),
     ("file_mb", "file MB", "{:>8.2f}"),
-    ("validate_s", "validate s", "{:>10.3f}"),
     ("bare_s", "bare read s", "{:>11.3f}"),
-    ("parse_s_best", "parse s", "{:>8.3f}"),
-    ("parse_ratio", "parse/bare", "{:>10.2f}"),
-    ("parse_rows_s", "parse rows/s", "{:>12,.0f}"),
+    ("check_parse_s", "check+parse s", "{:>13.3f}"),
+    ("parse_ratio", "check+parse/bare", "{:>16.2f}"),
+    ("full_ratio", "validate+parse/bare", "{:>19.2f}"),
+    ("parse_rows_s", "rows/s", "{:>9,.0f}"),
     ("import_s", "import s", "{:>9.3f}"),
+    ("commit_s", "COMMIT s", "{:>9.3f}"),
+    ("fk_ratio", "immediate/deferred", "{:>18.2f}"),
     ("worker_s", "worker s", "{:>9.3f}"),
     ("peak_rss_mb", "worker RSS MB", "{:>13.0f}"),
     ("naive_s", "naive s", "{:>8.2f}"),
     ("speedup", "naive/import", "{:>12.1f}"),
-    ("e2e_post_s", "e2e POST s", "{:>10.2f}"),
+    ("import_export_s", "import-export s", "{:>15.2f}"),
+    ("import_export_ratio", "import-export/worker", "{:>20.1f}"),
     ("e2e_s", "POST->DONE s", "{:>12.2f}"),
-    ("e2e_worker_rss_mb", "e2e worker RSS MB", "{:>17.0f}"),
+    ("e2e_worker_s", "claimed->DONE s", "{:>15.2f}"),
+    ("e2e_ratio", "POST->DONE/worker", "{:>17.2f}"),
+    ("e2e_worker_rss_mb", "e2e RSS MB", "{:>10.0f}"),
 ]
 
 
@@ -337,10 +489,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8766, help="port of the end-to-end section's gunicorn")
     parser.add_argument("--e2e-runs", type=int, default=2, help="end-to-end runs per size (the fastest is shown)")
     parser.add_argument("--worker-phase", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--fk-mode", choices=["deferred", "immediate"], default="deferred", help=argparse.SUPPRESS)
+    parser.add_argument("--import-export-phase", type=Path, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     django_setup()
     if args.worker_phase:
-        print(json.dumps(worker_phase(args.worker_phase)))
+        print(json.dumps(worker_phase(args.worker_phase, args.fk_mode)))
+        return
+    if args.import_export_phase:
+        print(json.dumps(import_export_phase(*args.import_export_phase)))
         return
 
     harness.recreate_bench_database()

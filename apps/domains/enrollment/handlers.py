@@ -107,6 +107,7 @@ def excel_import(job: Job, ctx) -> dict:
                 initial_password_hash=payload.get("initial_password_hash") or None,
                 dry_run=bool(payload.get("dry_run")), record_result=_result_recorder(job),
                 on_stage=lambda stage: ctx.progress(STAGE_PERCENT[stage], stage),
+                validated_sha256=payload.get("sha256"),
             )
         except _AlreadyRecorded:
             logger.info("excel_import_result_reused", extra={"job_id": str(job.id), "tenant_id": job.tenant_id})

@@ -39,7 +39,7 @@ from .bulk import (
 )
 from .errors import ExcelNoRowsError
 from .parser import ParsedStudentRow, SkippedRow, parse_roster
-from .validation import excel_validate_upload
+from .validation import excel_file_sha256, excel_validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -170,16 +170,19 @@ def enrollment_import_file(
     record_result: Callable[[dict], None] | None = None,
     initial_password_hash: str | None = None,
     on_stage: Callable[[str], None] | None = None,
+    validated_sha256: str | None = None,
 ) -> ImportResult:
     """Validate, parse and import one roster file: what the excel_import job handler runs on the downloaded file.
 
     Raises ExcelFileError, ExcelHeaderError, ExcelFormulasNotCalculatedError, ExcelNoRowsError (all DomainError with a
     code and a Korean message)
     before any row is written. `on_stage` hears "분석" before validation and "등록" before the import.
+    `validated_sha256` is the digest of the bytes `excel_validate_upload` passed at upload: a file with that digest
+    is not validated a second time (the checks cost a third of the parse); any other file is.
     """
     if on_stage is not None:
         on_stage("분석")
-    excel_validate_upload(path)
+    excel_check_downloaded(path, validated_sha256=validated_sha256)
     parsed = parse_roster(path)
     if on_stage is not None:
         on_stage("등록")
@@ -189,6 +192,15 @@ def enrollment_import_file(
         initial_password_hash=initial_password_hash, sheet=parsed.sheet_name, header_row=parsed.header_row,
         warnings=parsed.warnings,
     )
+
+
+def excel_check_downloaded(path: str | Path, *, validated_sha256: str | None) -> bool:
+    """Validate a roster the worker downloaded unless it is byte for byte the upload already validated; returns
+    whether the full validation ran. Raises ExcelFileError as `excel_validate_upload` does."""
+    if validated_sha256 and excel_file_sha256(path) == validated_sha256:
+        return False
+    excel_validate_upload(path)
+    return True
 
 
 def _unique_rows(rows: Sequence[ParsedStudentRow], skipped: list[SkippedRow]) -> list[ParsedStudentRow]:

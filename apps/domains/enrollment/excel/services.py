@@ -25,7 +25,7 @@ from apps.jobs.models import Job
 from apps.jobs.services import job_submit
 
 from .errors import ExcelEnqueueFailedError, ExcelStorageUnavailableError
-from .validation import excel_validate_upload
+from .validation import excel_file_sha256, excel_validate_upload
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def excel_import_submit(
     """
     lecture, session = lecture_scope(tenant=tenant, lecture_id=lecture_id, session_id=session_id)
     file_format = excel_validate_upload(upload, filename=getattr(upload, "name", "") or "")
+    digest = excel_file_sha256(upload)
 
     job_id = uuid.uuid4()
     key = excel_import_key(tenant_id=tenant.id, job_id=job_id, file_format=file_format)
@@ -110,6 +111,7 @@ def excel_import_submit(
         "session_id": session.id if session else None,
         "dry_run": bool(dry_run),
         "initial_password_hash": make_password(initial_password) if initial_password else None,
+        "sha256": digest,
     }
     try:
         job = job_submit(tenant=tenant, kind=IMPORT_KIND, payload=payload, created_by=created_by, job_id=job_id)

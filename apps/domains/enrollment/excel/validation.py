@@ -8,6 +8,7 @@ most the configured number of bytes to inspect.
 
 import csv
 import functools
+import hashlib
 import os
 import re
 import xml.parsers.expat
@@ -81,6 +82,26 @@ def excel_validate_upload(source: str | Path | BinaryIO, *, filename: str = "") 
     position = source.tell()
     try:
         return _validate_stream(source, filename=filename or getattr(source, "name", "") or "")
+    finally:
+        source.seek(position)
+
+
+def excel_file_sha256(source: str | Path | BinaryIO) -> str:
+    """The hex SHA-256 of a file (a path or a seekable binary file, read from its start and left where it was).
+
+    The upload's digest travels in the job payload: the worker validates again only bytes that are not the ones
+    validated at upload, so a roster is inflated and scanned once, and a file swapped in storage is still checked.
+    """
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    position = source.tell()
+    source.seek(0)
+    try:
+        digest = hashlib.sha256()
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+        return digest.hexdigest()
     finally:
         source.seek(position)
 

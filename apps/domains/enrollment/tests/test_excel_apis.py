@@ -1,5 +1,6 @@
 """The Excel endpoints' refusals (nothing stored, no job), the template download and the export request."""
 
+import hashlib
 import io
 import zipfile
 from urllib.parse import quote
@@ -209,7 +210,7 @@ def test_an_accepted_upload_is_stored_as_sent_and_the_job_is_queued(admin_client
     job = Job.objects.get()
     key = f"imports/{tenant.id}/{job.id}.xlsx"
     assert job.payload == {"key": key, "lecture_id": lecture.id, "session_id": session.id, "dry_run": True,
-                           "initial_password_hash": None}
+                           "initial_password_hash": None, "sha256": hashlib.sha256(sent).hexdigest()}
     info = get_storage().head("excel", key)
     assert (info.size, info.content_type) == (len(sent), XLSX_CONTENT_TYPE)
 

@@ -2,6 +2,7 @@
 over real HTTP to the live server → DONE or FAILED → the uploaded roster is gone. Once on moto S3 + SQS and once on
 the embedded backends (local storage + table queue)."""
 
+import hashlib
 import io
 import json
 from datetime import timedelta
@@ -102,7 +103,10 @@ class SilentContext:
 
 def test_a_roster_is_enrolled_by_the_worker_and_the_upload_is_deleted(stack, run_worker, admin_client, tenant,
                                                                       lecture, enrolled_and_deleted, roster_upload):
-    response = post_roster(admin_client, roster_upload(ROWS), lecture)
+    upload = roster_upload(ROWS)
+    sent = upload.read()
+    upload.seek(0)
+    response = post_roster(admin_client, upload, lecture)
 
     assert response.status_code == 202
     job = Job.objects.get()
@@ -110,7 +114,8 @@ def test_a_roster_is_enrolled_by_the_worker_and_the_upload_is_deleted(stack, run
     key = f"imports/{tenant.id}/{job.id}.xlsx"
     assert stored_imports() == [key]
     assert job.payload == {"key": key, "lecture_id": lecture.id, "session_id": None, "dry_run": False,
-                           "initial_password_hash": None}
+                           "initial_password_hash": None,
+                           "sha256": hashlib.sha256(sent).hexdigest()}
     assert (job.kind, job.queue, job.external_id != "") == ("excel_import", settings.SQS_QUEUE_EXCEL, True)
 
     run_worker()

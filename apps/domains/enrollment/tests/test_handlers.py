@@ -1,8 +1,10 @@
 """The excel fleet's handlers called directly with a JSON round-tripped job, on local storage."""
 
+import hashlib
 import io
 import json
 import tempfile
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +12,7 @@ from django.test import Client
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from apps.domains.enrollment.excel import importer
 from apps.domains.enrollment.excel.services import XLSX_CONTENT_TYPE
 from apps.domains.enrollment.excel.tests.builders import ROSTER_HEADER, write_xlsx
 from apps.domains.enrollment.handlers import excel_export, excel_export_present, excel_import, failure_details
@@ -84,6 +87,23 @@ def test_import_reports_its_stages_and_records_the_result_on_the_job(tenant, lec
     assert (result["enrolled_count"], result["created_students_count"]) == (2, 2)
     assert Job.objects.get(id=job.id).result == result
     assert list(scratch.iterdir()) == []
+
+
+def test_import_validates_only_a_roster_that_is_not_the_one_validated_at_upload(tenant, lecture, tmp_path):
+    # Given two stored rosters: one whose digest the payload names (validated at upload), one it does not name
+    key = stored_roster(tenant, tmp_path)
+    digest = hashlib.sha256((tmp_path / "roster.xlsx").read_bytes()).hexdigest()
+    other = stored_roster(tenant, tmp_path, rows=ROWS[:1], key=f"imports/{tenant.id}/other.xlsx")
+
+    with mock.patch.object(importer, "excel_validate_upload") as validate:
+        excel_import(running_job(tenant, "excel_import", import_payload(key, lecture, sha256=digest)),
+                     RecordingContext())
+        assert validate.call_count == 0
+        excel_import(running_job(tenant, "excel_import", import_payload(other, lecture, sha256=digest)),
+                     RecordingContext())
+
+    # Then the upload's bytes are read once, by the parser; other bytes are validated first
+    assert [call.args[0].name for call in validate.call_args_list] == ["roster.xlsx"]
 
 
 def test_a_result_recorded_by_another_attempt_during_the_import_wins_and_this_import_rolls_back(tenant, lecture,

@@ -1,5 +1,6 @@
 """Set-based enrollment: created, restored, already enrolled; idempotent; dry run; constant queries per batch."""
 
+import hashlib
 from datetime import UTC, date, datetime
 from unittest import mock
 
@@ -15,6 +16,7 @@ from apps.domains.enrollment.excel import bulk, importer
 from apps.domains.enrollment.excel.errors import ExcelFileError, ExcelNoRowsError
 from apps.domains.enrollment.excel.importer import enrollment_import_file, enrollment_import_rows, student_username
 from apps.domains.enrollment.excel.parser import ParsedStudentRow, SkippedRow, parse_roster
+from apps.domains.enrollment.excel.tests.builders import write_zip_bomb
 from apps.domains.enrollment.excel.validation import excel_validate_upload
 from apps.domains.enrollment.models import Attendance, Enrollment, SessionEnrollment
 from apps.domains.lectures.models import Session
@@ -411,6 +413,38 @@ def test_import_file_refuses_a_hostile_file_before_writing_anything(tenant, lect
         enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
                                dry_run=False)
     assert caught.value.code == "EXCEL_CORRUPT"
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_import_file_does_not_validate_again_the_bytes_validated_at_upload(tenant, lecture, roster):
+    # Given the roster the API validated, with the digest it recorded in the job payload
+    path = roster([["김철수", "010-1111-2222", "", "", "중2", "", ""]])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    with mock.patch.object(importer, "excel_validate_upload", wraps=excel_validate_upload) as validate:
+        result = enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path,
+                                        initial_password=None, dry_run=False, validated_sha256=digest).to_dict()
+
+    # Then the archive is read once, by the parser
+    assert validate.call_count == 0
+    assert result["enrolled_count"] == 1
+
+
+@pytest.mark.django_db
+def test_import_file_validates_a_file_that_is_not_the_one_validated_at_upload(tenant, lecture, roster, tmp_path,
+                                                                              settings):
+    # Given the payload names the digest of a clean roster but storage now holds a zip bomb
+    settings.EXCEL_MAX_UNCOMPRESSED_BYTES = 2 * 1024 * 1024
+    clean = roster([["김철수", "010-1111-2222", "", "", "중2", "", ""]])
+    bomb = write_zip_bomb(tmp_path / "swapped.xlsx", member_bytes=4 * 1024 * 1024)
+
+    with pytest.raises(ExcelFileError) as caught:
+        enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=bomb, initial_password=None,
+                               dry_run=False, validated_sha256=hashlib.sha256(clean.read_bytes()).hexdigest())
+
+    # Then it is refused as at upload, before anything is written
+    assert caught.value.code == "EXCEL_ZIP_BOMB"
     assert db_state(tenant) == (0, 0, 0, 0, 0)
 
 
