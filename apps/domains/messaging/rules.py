@@ -3,7 +3,7 @@ age, AlimTalk without ads, cost reservation and per-send deduplication.
 
 Pure functions, no Django import, no clock read: every time is passed in and must be timezone-aware. Local times
 (the ad night, a tenant's quiet hours) are Korean time; Asia/Seoul has no daylight saving time. The choices made
-where the law is silent are in docs/decisions/0017-messaging-rules.md.
+where the law is silent are in docs/decisions/0016-messaging-rules.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""ARCHITECTURE §3 messaging provider, production adapter: Solapi's HTTP API over requests (decision 0016).
+"""ARCHITECTURE §3 messaging provider, production adapter: Solapi's HTTP API over requests (decision 0015).
 
 Only this module speaks to Solapi. Nothing it logs carries a message body or a full phone number.
 """

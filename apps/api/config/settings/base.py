@@ -302,7 +302,7 @@ BATCH_BACKEND = env("BATCH_BACKEND", default="local")  # local | aws
 BATCH_JOB_QUEUE = env("BATCH_JOB_QUEUE", default="academy-video-queue")
 BATCH_JOB_DEFINITION = env("BATCH_JOB_DEFINITION", default="academy-video-transcode")
 
-# Messaging provider: outbox (a table shown in the admin, the default) | solapi (docs/decisions/0016).
+# Messaging provider: outbox (a table shown in the admin, the default) | solapi (docs/decisions/0015).
 MESSAGING_PROVIDER = env("MESSAGING_PROVIDER", default="outbox")
 SOLAPI_API_KEY = env("SOLAPI_API_KEY", default="").strip()
 SOLAPI_API_SECRET = env("SOLAPI_API_SECRET", default="").strip()
