@@ -62,6 +62,11 @@ _ROW_R = re.compile(rb'<row\b[^>]*?\sr="(\d{1,9})"')
 _WIDE_COL = re.compile(rb'<c r="([A-Z]{2,3})\d')
 _CELL_WITHOUT_R = re.compile(rb'<c(?:>|\s(?![^>]*\sr=")[^>]*>)')
 _ANY_CELL_REF = re.compile(rb'<c\b[^>]*?\sr="([A-Z]{1,3})\d')
+# The row a value-holding cell's reference names (a <v> or inline <is>, after an optional formula). A reader places
+# the cell there whatever its <row r> says, and rows may come in any order.
+_VALUE_CELL_ROW = re.compile(
+    rb'<c\b[^>]*?\sr="[A-Z]{1,3}(\d{1,9})"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<(?:v|is)[\s>]')
+_HOLDS_VALUE = re.compile(rb"<(?:v|is)[\s>]")
 
 
 def excel_upload_limits() -> dict[str, int]:
@@ -319,6 +324,11 @@ class _SheetExtent:
         if last_row_start >= 0:
             self.current_row = self._row_number_at(piece, last_row_start, rows_before)
         self.rows_seen += piece.count(b"<row ") + piece.count(b"<row>")
+        # A hostile sheet names a far row in a cell reference or puts its rows out of order: the last value's row
+        # alone would miss it, and the reader would allocate the whole range.
+        value_rows = _VALUE_CELL_ROW.findall(piece)
+        if value_rows:
+            self.max_value_row = max(self.max_value_row, max(map(int, value_rows)))
 
         cells = piece.count(b"<c ") + piece.count(b"<c>")
         if cells == 0:
@@ -332,6 +342,9 @@ class _SheetExtent:
         if _CELL_WITHOUT_R.search(piece):
             for row_xml in piece.split(b"</row>"):
                 self.max_column = max(self.max_column, row_xml.count(b"<c ") + row_xml.count(b"<c>"))
+                numbered = _ROW_R.search(row_xml)
+                if numbered and _HOLDS_VALUE.search(row_xml):
+                    self.max_value_row = max(self.max_value_row, int(numbered.group(1)))
 
     def _widen_from_refs(self, piece: bytes) -> None:
         wide = _WIDE_COL.findall(piece)

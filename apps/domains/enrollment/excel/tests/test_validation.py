@@ -261,6 +261,24 @@ def test_a_sheet_with_a_far_away_value_is_refused_before_the_reader_allocates_it
     assert error.details == {"sheet": "xl/worksheets/sheet1.xml", "rows": 1048576, "columns": 16384}
 
 
+@pytest.mark.parametrize("rows", [
+    # a cell whose reference names a row far below the row it is written in
+    '<row r="2"><c r="A2" t="inlineStr"><is><t>x</t></is></c><c r="XFD1048576"><v>1</v></c></row>',
+    # the far row first, a near one last: the last value's row alone is 3
+    '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row><row r="3"><c r="A3"><v>1</v></c></row>',
+    # the same without cell references (eight cells: a million rows of one cell is within the limit)
+    '<row r="1048576">' + '<c><v>1</v></c>' * 8 + '</row><row r="3"><c><v>1</v></c></row>',
+], ids=["cell ref below its row", "rows out of order", "rows out of order without refs"])
+def test_a_far_value_hidden_from_the_last_row_is_still_counted(tmp_path, rows):
+    # Each of these made calamine abort the worker on allocation before the extent counted every value's row.
+    path = write_raw_sheet(tmp_path / "hostile.xlsx", '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
+                           + rows)
+
+    error = refusal(path)
+
+    assert (error.code, error.details["rows"]) == ("EXCEL_SHEET_TOO_LARGE", 1048576)
+
+
 def test_a_million_empty_styled_rows_pass_because_they_hold_no_value(tmp_path):
     path = write_million_empty_styled_rows(tmp_path / "styled.xlsx", [["이름", "학부모 전화번호"]])
     excel_validate_upload(path)
