@@ -1,23 +1,18 @@
 """The stream bound as production runs it: the real API under gunicorn gthread, many browsers holding streams open."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.jobs.models import JobState
-from apps.worker.tests.support import REPO_ROOT, wait_until
+from apps.worker.tests.support import running_api_server, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -28,48 +23,13 @@ EXPECTED_OPEN = THREADS - 2
 ANSWER_BOUND_SECONDS = 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def api_server(transactional_db, tmp_path):
     """One gunicorn gthread worker on the test database, the stream bound left to its default; stopped afterwards."""
-    port = _free_port()
-    environment = {key: value for key, value in os.environ.items() if key != "JOBS_SSE_MAX_STREAMS_PER_PROCESS"}
-    environment.update({
-        "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.test",
-        "DB_NAME": connection.settings_dict["NAME"],
-        "GUNICORN_THREADS": str(THREADS),
-        "JOBS_SSE_POLL_SECONDS": "0.2",
-        "JOBS_SSE_MAX_SECONDS": "120",
-    })
-    command = [str(Path(sys.executable).parent / "gunicorn"), "apps.api.config.wsgi:application",
-               "--worker-class", "gthread", "--workers", "1", "--threads", str(THREADS),
-               "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--log-level", "warning"]
-    base_url = f"http://127.0.0.1:{port}"
-    with open(tmp_path / "gunicorn.log", "wb") as log:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: _answers(f"{base_url}/health", server), timeout=30)
+    with running_api_server(log_path=tmp_path / "gunicorn.log", threads=THREADS,
+                            JOBS_SSE_MAX_STREAMS_PER_PROCESS=None, JOBS_SSE_POLL_SECONDS="0.2",
+                            JOBS_SSE_MAX_SECONDS="120") as base_url:
         yield base_url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=20)
-
-
-def _answers(url: str, server: subprocess.Popen) -> bool:
-    assert server.poll() is None, f"gunicorn exited with {server.returncode}"
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:  # not listening yet, or the worker still booting
-        return False
 
 
 @dataclass

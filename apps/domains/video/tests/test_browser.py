@@ -8,13 +8,8 @@ plays the READY video past 5 s with hls.js, and reads the 403 of an expired play
 
 import functools
 import http.server
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +17,7 @@ from django.urls import reverse
 
 from apps.core.models import Role
 from apps.domains.video import playback
+from apps.worker.tests.support import running_api_server
 
 BROWSER_DIR = Path(__file__).parent / "browser"
 CHROMIUM = "/usr/bin/chromium"
@@ -32,27 +28,6 @@ PLAY_SECONDS = 5
 CLIP_SECONDS = 8
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_health(url: str, server: subprocess.Popen) -> None:
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the API exited with {server.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"{url} never answered")
 
 
 @pytest.fixture
@@ -75,32 +50,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def api_server(settings, tmp_path, page_site):
+def api_server(tmp_path, page_site):
     """The API under gunicorn on the test database, allowing the page's origin and nothing else."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "apps.api.config.settings.test",
-        "DB_NAME": settings.DATABASES["default"]["NAME"],
-        "API_BASE_URL": url,
-        "CORS_ALLOWED_ORIGINS": page_site,
-        "LOCAL_STORAGE_DIR": str(tmp_path / "storage"),
-        "BATCH_LOCAL_LOG_DIR": str(tmp_path / "batch-logs"),
-        "VIDEO_WORKER_TEMP_DIR": str(tmp_path / "video-work"),
-        "VIDEO_RENDITIONS": "180",
-        "VIDEO_SEGMENT_SECONDS": "2",
-    }
-    command = [str(Path(sys.executable).parent / "gunicorn"), "apps.api.config.wsgi:application",
-               "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", "gthread", "--threads", "8",
-               "--log-level", "warning", "--chdir", str(settings.BASE_DIR)]
-    server = subprocess.Popen(command, env=env)
-    try:
-        _wait_for_health(f"{url}/health", server)
+    with running_api_server(
+        log_path=tmp_path / "gunicorn.log", threads=8, CORS_ALLOWED_ORIGINS=page_site,
+        LOCAL_STORAGE_DIR=str(tmp_path / "storage"), BATCH_LOCAL_LOG_DIR=str(tmp_path / "batch-logs"),
+        VIDEO_WORKER_TEMP_DIR=str(tmp_path / "video-work"), VIDEO_RENDITIONS="180", VIDEO_SEGMENT_SECONDS="2",
+    ) as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_front_end_on_another_origin_uploads_follows_and_plays_a_video(
