@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.domains.enrollment.excel.urls")),
     path("", include("apps.integrations.urls")),
     path("", include("apps.domains.video.urls")),
+    path("", include("apps.domains.messaging.urls")),
 ]
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -11,6 +12,8 @@ from apps.core.models import Role, Tenant, User
 from apps.domains.enrollment.excel.importer import enrollment_import_file
 from apps.domains.enrollment.models import Attendance, Enrollment
 from apps.domains.lectures.models import Lecture, Session
+from apps.domains.messaging.models import CreditEntry, MessagingProfile
+from apps.domains.messaging.selectors import credit_balance
 from apps.domains.students.models import Student
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +28,8 @@ def seed(roster_path) -> str:
 def state() -> dict[str, int]:
     return {"users": User.objects.count(), "students": Student.objects.count(), "lectures": Lecture.objects.count(),
             "sessions": Session.objects.count(), "enrollments": Enrollment.objects.count(),
-            "attendance": Attendance.objects.count()}
+            "attendance": Attendance.objects.count(), "credit_entries": CreditEntry.objects.count(),
+            "messaging_profiles": MessagingProfile.objects.count()}
 
 
 @pytest.fixture
@@ -71,6 +75,10 @@ def test_seed_demo_fills_the_demo_academy_and_prints_the_logins(debug, tmp_path,
                             content_type="application/json")
         assert token.status_code == 200, login
     assert f"sample roster to upload: {tmp_path / 'roster.xlsx'}" in output
+    # and the academy can send: a verified (made-up) sender and some credit
+    profile = MessagingProfile.objects.get(tenant=tenant)
+    assert (profile.sender_number, profile.sender_verified) == ("0255550100", True)
+    assert credit_balance(tenant=tenant) == Decimal("50000.00")
 
 
 def test_the_sample_roster_imports_into_the_demo_and_explains_the_two_skipped_rows(debug, tmp_path):
@@ -104,7 +112,8 @@ def test_seed_demo_twice_creates_nothing_and_keeps_what_the_demo_user_changed(de
 
     # Then nothing new exists and nothing was overwritten
     assert state() == before
-    assert "created this run: teachers 0, students 0, lectures 0, sessions 0, enrollments 0, attendance 0" in output
+    assert ("created this run: teachers 0, students 0, lectures 0, sessions 0, enrollments 0, attendance 0, "
+            "message_setup 0") in output
     assert Attendance.objects.get(id=mark.id).status == "EXCUSED"
     assert Student.objects.get(name="천가은").deleted_at is not None
 

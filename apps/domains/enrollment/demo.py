@@ -1,17 +1,20 @@
 """The demo academy of `make run` (`manage.py seed_demo`): teachers, students, lectures, sessions, enrollments,
-attendance, a student login and a roster file to try the upload with.
+attendance, a student login, a verified sender number with some message credit, and a roster file to try the
+upload with.
 
 Every piece is looked up by its natural key first and written through the domain services only when missing, so a
 second run creates nothing and fails on nothing; what the person trying the demo changed (a mark, a deleted
-student) is left as it is. Phones are in the made-up range 010-5555-xxxx.
+student) is left as it is. Phones are in the made-up range 010-5555-xxxx, the sender number is a made-up 02 number.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
+from django.utils import timezone
 from openpyxl import Workbook
 
 from apps.core.models import Role, Tenant, User
@@ -20,6 +23,8 @@ from apps.domains.enrollment.models import AttendanceStatus, Enrollment, Enrollm
 from apps.domains.enrollment.services import attendance_bulk_update, enrollment_create
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.services import lecture_create, session_create
+from apps.domains.messaging.models import CreditEntry
+from apps.domains.messaging.services import credit_grant, messaging_profile_ensure, messaging_profile_update
 from apps.domains.students.models import SchoolType, Student
 from apps.domains.students.services import student_create
 
@@ -64,6 +69,8 @@ LECTURES = (
     ("고등 수학 심화", "수학", _H),
 )
 STUDENT_LOGIN_OF = "권민준"
+DEMO_SENDER_NUMBER = "0255550100"
+DEMO_CREDIT = Decimal("50000")
 PAUSED_STUDENT = "양건우"
 
 
@@ -80,7 +87,7 @@ class DemoSeedResult:
     teachers: list[tuple[str, str]] = field(default_factory=list)
     student_login: tuple[str, str] | None = None
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("teachers", "students", "lectures", "sessions", "enrollments", "attendance"), 0))
+        ("teachers", "students", "lectures", "sessions", "enrollments", "attendance", "message_setup"), 0))
 
 
 def _ensure_teachers(tenant: Tenant, result: DemoSeedResult) -> list[User]:
@@ -197,6 +204,20 @@ def _ensure_student_login(tenant: Tenant, student: Student | None, result: DemoS
     result.student_login = (STUDENT_USERNAME, student.name)
 
 
+def _ensure_messaging(tenant: Tenant, result: DemoSeedResult) -> None:
+    """A verified sender and one top-up, the first time only: a sender the demo user changed stays changed."""
+    profile = messaging_profile_ensure(tenant=tenant)
+    if not profile.sender_number:
+        profile = messaging_profile_update(tenant=tenant, data={"sender_number": DEMO_SENDER_NUMBER})
+        # Made up, so no provider would approve it; the demo marks it verified itself.
+        profile.sender_verified_at = timezone.now()
+        profile.save(update_fields=["sender_verified_at", "updated_at"])
+        result.created["message_setup"] += 1
+    if not CreditEntry.objects.for_tenant(tenant).exists():
+        credit_grant(tenant=tenant, amount=DEMO_CREDIT, memo="데모 학원 충전")
+        result.created["message_setup"] += 1
+
+
 @transaction.atomic
 def demo_academy_seed(*, tenant: Tenant, today: date) -> DemoSeedResult:
     """Fill the demo tenant; idempotent (see the module docstring)."""
@@ -213,6 +234,7 @@ def demo_academy_seed(*, tenant: Tenant, today: date) -> DemoSeedResult:
         _take_rolls(new_sessions, enrollments, today=today, leave_last_unmarked=position == len(LECTURES) - 1,
                     result=result)
     _ensure_student_login(tenant, students.get(STUDENT_LOGIN_OF), result)
+    _ensure_messaging(tenant, result)
     return result
 
 

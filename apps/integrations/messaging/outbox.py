@@ -27,7 +27,8 @@ from apps.integrations.models import OutboxMessage
 FAILING_NUMBERS = re.compile(r"^010999900\d{2}$")
 # The outbox charges nothing; a balance large enough never to refuse a demo send.
 OUTBOX_BALANCE = Decimal("1000000")
-_PHONE_NUMBER = re.compile(r"^0\d{8,10}$")
+# A landline or mobile (0 + 8 to 10 digits) or a 15xx/16xx/18xx representative number.
+_SENDER_NUMBER = re.compile(r"^(?:0\d{8,10}|1[568]\d{6})$")
 
 
 def _digits(number: str) -> str:
@@ -45,7 +46,7 @@ def _answer(message: OutgoingMessage) -> tuple[str, str]:
                                              has_kakao_options=message.kakao is not None)
     if violation:
         return violation
-    if not _PHONE_NUMBER.match(_digits(message.sender)):
+    if not _SENDER_NUMBER.match(_digits(message.sender)):
         return rules.UNREGISTERED_SENDER, "sender number not registered"
     if failing := _failing_code(message):
         return failing, "reserved failing number (outbox)"
@@ -97,7 +98,7 @@ class OutboxProvider(MessageProvider):
         return OUTBOX_BALANCE
 
     def sender_number_status(self, number):
-        return "APPROVED" if _PHONE_NUMBER.match(_digits(number)) else "NOT_REGISTERED"
+        return "APPROVED" if _SENDER_NUMBER.match(_digits(number)) else "NOT_REGISTERED"
 
     def template_status(self, template_id):
         return "APPROVED" if template_id.strip() else "NOT_FOUND"

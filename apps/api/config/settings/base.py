@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "apps.domains.lectures",
     "apps.domains.enrollment",
     "apps.domains.video",
+    "apps.domains.messaging",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -234,6 +235,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "엑셀", "description": "엑셀 명단 가져오기, 내보내기, 양식"},
         {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
         {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
+        {"name": "문자", "description": "문자 발송 설정(발신번호, 단가, 방해 금지 시간)과 문자 크레딧"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
     ],
@@ -313,6 +315,10 @@ MESSAGING_HTTP_CONNECT_TIMEOUT_SECONDS = env.float("MESSAGING_HTTP_CONNECT_TIMEO
 MESSAGING_HTTP_TIMEOUT_SECONDS = env.float("MESSAGING_HTTP_TIMEOUT_SECONDS", default=60.0)
 # Outbox only: seconds after which a taken message reports DELIVERED.
 MESSAGING_OUTBOX_DELIVERY_SECONDS = env.int("MESSAGING_OUTBOX_DELIVERY_SECONDS", default=2)
+# Won per message a new tenant's messaging profile starts with (each tenant may change its own).
+MESSAGING_PRICE_SMS = env.str("MESSAGING_PRICE_SMS", default="20")
+MESSAGING_PRICE_LMS = env.str("MESSAGING_PRICE_LMS", default="50")
+MESSAGING_PRICE_ATA = env.str("MESSAGING_PRICE_ATA", default="15")
 
 # ---------------------------------------------------------------------------
 # Ports: local batch runner (BATCH_BACKEND=local)
