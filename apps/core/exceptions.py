@@ -95,7 +95,7 @@ def domain_error_for(exc: SuspiciousOperation) -> DomainError:
     if isinstance(exc, TooManyFilesSent):
         return DomainError("TOO_MANY_FILES", "요청의 파일 수가 너무 많습니다.",
                            details={"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
-    return DomainError("BAD_REQUEST", "요청을 처리할 수 없습니다.")
+    return DomainError()
 
 
 def api_exception_handler(exc, context):
