@@ -7,19 +7,21 @@ apps.core.middleware.ApiErrorMiddleware (outermost) turns any error answer under
 
 from django.http import JsonResponse
 from django.views import defaults
+from rest_framework import exceptions as drf
 
-from apps.core.exceptions import DomainError, domain_error_for, error_body
+from apps.core.exceptions import DRF_ERRORS, DomainError, PayloadTooLargeError, domain_error_for, error_body
 
 API_PREFIX = "/api/"
 
-# Answers for errors whose cause is known only by their status (a technical page, a bare 405, a CSRF refusal).
+# Answers for errors whose cause is known only by their status (a technical page, a bare 405, a CSRF refusal): the
+# codes and messages the DRF views answer for the same status (apps.core.exceptions).
 _BY_STATUS = {
-    400: ("BAD_REQUEST", "요청을 처리할 수 없습니다."),
-    401: ("AUTHENTICATION_REQUIRED", "로그인이 필요합니다."),
-    403: ("PERMISSION_DENIED", "권한이 없습니다."),
+    400: (DomainError.default_code, DomainError.default_message),
+    401: DRF_ERRORS[drf.NotAuthenticated],
+    403: DRF_ERRORS[drf.PermissionDenied],
     404: ("NOT_FOUND", "요청한 주소를 찾을 수 없습니다."),
-    405: ("METHOD_NOT_ALLOWED", "허용되지 않은 요청 방식입니다."),
-    413: ("PAYLOAD_TOO_LARGE", "요청 본문이 너무 큽니다."),
+    405: DRF_ERRORS[drf.MethodNotAllowed],
+    413: (PayloadTooLargeError.default_code, PayloadTooLargeError.default_message),
     500: ("SERVER_ERROR", "서버 오류가 발생했습니다. 잠시 후 다시 시도해 주세요."),
 }
 

@@ -60,7 +60,7 @@ class ServiceUnavailableError(DomainError):
     default_message = "일시적으로 처리할 수 없습니다. 잠시 후 다시 시도해 주세요."
 
 
-_DRF_ERRORS: dict[type, tuple[str, str]] = {
+DRF_ERRORS: dict[type, tuple[str, str]] = {
     drf.NotAuthenticated: ("AUTHENTICATION_REQUIRED", "로그인이 필요합니다."),
     drf.AuthenticationFailed: ("AUTHENTICATION_FAILED", "인증에 실패했습니다."),
     drf.PermissionDenied: ("PERMISSION_DENIED", "권한이 없습니다."),
@@ -95,7 +95,7 @@ def domain_error_for(exc: SuspiciousOperation) -> DomainError:
     if isinstance(exc, TooManyFilesSent):
         return DomainError("TOO_MANY_FILES", "요청의 파일 수가 너무 많습니다.",
                            details={"max_files": settings.DATA_UPLOAD_MAX_NUMBER_FILES})
-    return DomainError("BAD_REQUEST", "요청을 처리할 수 없습니다.")
+    return DomainError()
 
 
 def api_exception_handler(exc, context):
@@ -117,7 +117,7 @@ def api_exception_handler(exc, context):
     if response is None:
         return None
     code, message = next(
-        (pair for cls, pair in _DRF_ERRORS.items() if isinstance(exc, cls)), ("ERROR", "요청을 처리할 수 없습니다.")
+        (pair for cls, pair in DRF_ERRORS.items() if isinstance(exc, cls)), ("ERROR", "요청을 처리할 수 없습니다.")
     )
     details = exc.detail if isinstance(exc, drf.ValidationError) else {}
     response.data = error_body(code, message, details)

@@ -24,14 +24,11 @@ def mask_text(text: str) -> str:
     return _PATH_SECRET.sub(r"\1***", _URL_SECRET.sub(r"\1***", mask_phone(text)))
 
 
-_mask = mask_text
-
-
 def _clean(key: str, value):
     if any(part in key.lower() for part in _SECRET_KEYS):
         return "***"
     if isinstance(value, str):
-        return _mask(value)
+        return mask_text(value)
     if isinstance(value, dict):
         return {k: _clean(str(k), v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -39,7 +36,7 @@ def _clean(key: str, value):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     # Any other object (django.request's WSGIRequest, with its query string) is logged as its masked text.
-    return _mask(str(value))
+    return mask_text(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -48,11 +45,11 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "event": _mask(record.getMessage()),
+            "event": mask_text(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 payload[key] = _clean(key, value)
         if record.exc_info:
-            payload["exc"] = _mask(self.formatException(record.exc_info))
+            payload["exc"] = mask_text(self.formatException(record.exc_info))
         return json.dumps(payload, ensure_ascii=False, default=str)
