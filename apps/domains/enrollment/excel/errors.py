@@ -1,5 +1,7 @@
 """Refusals of the Excel flow (ARCHITECTURE §4 Excel enrollment): one stable code and a Korean message each."""
 
+from collections import Counter
+
 from apps.core.exceptions import DomainError, ServiceUnavailableError
 
 
@@ -44,9 +46,7 @@ class ExcelNoRowsError(DomainError):
         """'등록할 학생 데이터가 없습니다. 20행 모두 건너뛰었습니다: 학부모 전화번호 없음 18행, 학년 오류 2행'."""
         if not codes:
             return cls(details=details)
-        counts: dict[str, int] = {}
-        for code in codes:
-            counts[code] = counts.get(code, 0) + 1
+        counts = Counter(codes)
         reasons = ", ".join(f"{SKIP_LABELS.get(code, code)} {count}행"
                             for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         return cls(message=f"{cls.default_message} {len(codes)}행 모두 건너뛰었습니다: {reasons}", details=details)

@@ -485,7 +485,8 @@ def _parse_rows(head: list[list], rest: Iterator[list], header: Header) -> Parse
     c_name, c_parent = col["name"], col["parent_phone"]
     c_phone, c_memo = col.get("phone"), col.get("memo")
     # School, grade, school type and gender repeat across rows: normalise each distinct combination once.
-    # profile_cache maps the raw cells to (ok, (school, school_type, grade, gender)) or (False, the _RowError).
+    # profile_cache maps the raw cells to (ok, (school, school_type, grade, gender, upcoming)) or (False, the
+    # _RowError).
     profile_fields = [name for name in ("school", "grade", "school_type", "gender") if name in col]
     # itemgetter of one index returns the bare cell: repeat it so the key is always a tuple.
     indexes = [col[name] for name in profile_fields] * (2 if len(profile_fields) == 1 else 1)
