@@ -11,9 +11,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from apps.core.logging import PHONE_IN_TEXT
+
 FILTERED = "[Filtered]"
 # Mobile numbers as staff write them: 01012345678, 010-1234-5678, 010 1234 5678, +82 10-1234-5678, 82-10-....
-_PHONE = re.compile(r"(?<!\d)(?:\+?82[-. ]?0?|0)1[016789][-. ]?\d{3,4}[-. ]?\d{4}(?!\d)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]+")
 # Postgres: "Key (tenant_id, parent_phone)=(1, 01012345678) already exists." keeps the columns, not the values.
@@ -32,7 +33,7 @@ _SAFE_HEADERS = frozenset({"host", "user-agent", "accept", "accept-language", "c
 
 def mask_text(text: str) -> str:
     text = _PG_KEY_VALUES.sub(f")=({FILTERED})", text)
-    text = _PHONE.sub(FILTERED, text)
+    text = PHONE_IN_TEXT.sub(FILTERED, text)
     text = _EMAIL.sub(FILTERED, text)
     return _HANGUL.sub(FILTERED, text)
 

@@ -5,7 +5,11 @@ import logging
 import re
 from datetime import UTC, datetime
 
-_PHONE = re.compile(r"(?<!\d)(01[016789])[-. ]?(\d{3,4})[-. ]?(\d{4})(?!\d)")
+# A Korean mobile number inside free text, as people write one: 010-1234-5678, 01012345678, +82 10 1234 5678,
+# 82-10-…. Logs and error reports (error_tracking.py) mask with it; this module imports nothing from Django, so both
+# can load before the settings.
+PHONE_IN_TEXT = re.compile(
+    r"(?<!\d)(?:\+?82[-. ]?0?|0)(?P<carrier>1[016789])[-. ]?\d{3,4}[-. ]?(?P<last>\d{4})(?!\d)")
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "key")
 # Credentials a browser must put in a URL (an events ticket): Django logs the request, query string included.
 _URL_SECRET = re.compile(r"([?&](?:ticket|token)=)[^&#\s'\"]+", re.IGNORECASE)
@@ -16,7 +20,7 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 def mask_phone(text: str) -> str:
     """01012345678 → 010****5678: enough to tell numbers apart, not enough to call one."""
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    return PHONE_IN_TEXT.sub(lambda m: f"0{m.group('carrier')}****{m.group('last')}", text)
 
 
 def mask_text(text: str) -> str:

@@ -53,3 +53,13 @@ def test_a_playback_token_in_a_logged_path_is_masked(client, db, request_log):
     line = json.loads(request_log.getvalue().splitlines()[-1])
     assert line["event"] == "Forbidden: /api/v1/videos/7/hls/***/master.m3u8"
     assert "SECRET-PLAYBACK-TOKEN" not in request_log.getvalue()
+
+
+@pytest.mark.parametrize("written", ["010-1234-5678", "01012345678", "010 1234 5678", "+82 10-1234-5678",
+                                     "+821012345678", "82-10-1234-5678"])
+def test_a_phone_is_masked_however_it_is_written(written):
+    record = logging.makeLogRecord({"msg": f"보호자 {written} 연락"})
+
+    line = json.loads(JsonFormatter().format(record))
+
+    assert line["event"] == "보호자 010****5678 연락"
