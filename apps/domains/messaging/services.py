@@ -88,8 +88,7 @@ def messaging_profile_ensure(*, tenant: Tenant) -> MessagingProfile:
 
 @transaction.atomic
 def messaging_profile_update(*, tenant: Tenant, data: dict) -> MessagingProfile:
-    messaging_profile_ensure(tenant=tenant)
-    profile = MessagingProfile.objects.select_for_update().get(tenant=tenant)
+    profile = _locked_profile(tenant)
     if "sender_number" in data:
         number = sender_number_normalize(data["sender_number"]) if data["sender_number"] else ""
         if number != profile.sender_number:

@@ -1,4 +1,4 @@
-"""Video reads (ARCHITECTURE §4 Video): lists for staff, who may watch, and the transcode concurrency gate."""
+"""Video reads (ARCHITECTURE §4 Video): lists for staff, who may watch, and the transcode backlog."""
 
 from __future__ import annotations
 
@@ -37,15 +37,6 @@ def video_can_watch(*, video: Video, user) -> bool:
         tenant_id=video.tenant_id, lecture_id=video.lecture_id, status=EnrollmentStatus.ACTIVE,
         student__user=user, student__deleted_at__isnull=True, lecture__archived_at__isnull=True,
     ).exists()
-
-
-def video_transcode_slot_open(job: Job) -> bool:
-    """Whether one more transcode of `job`'s academy may go to Batch: below VIDEO_MAX_RUNNING_PER_TENANT and
-    VIDEO_MAX_RUNNING_GLOBAL (the kind's fair-share caps, which the dispatcher enforces)."""
-    from apps.jobs.registry import get_spec
-    from apps.jobs.services import job_slot_open
-
-    return job_slot_open(job=job, spec=get_spec(TRANSCODE_KIND))
 
 
 def video_transcode_backlog_count() -> int:

@@ -144,7 +144,8 @@ class SolapiProvider(MessageProvider):
             try:
                 outcomes += self._send_batch(batch)
             except (ProviderError, ProviderUncertain) as exc:
-                exc.completed = outcomes
+                # Earlier batches first, then what the failing batch itself answered (a partial answer).
+                exc.completed = outcomes + exc.completed
                 raise
         return outcomes
 

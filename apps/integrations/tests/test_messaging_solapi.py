@@ -252,3 +252,25 @@ def test_logs_carry_neither_text_nor_phone_numbers(fake_solapi, caplog):
     assert "solapi send-many" in logged
     assert "비밀" not in logged
     assert "01012345678" not in logged
+
+
+def test_an_answer_missing_some_messages_keeps_the_outcomes_it_did_give(fake_solapi):
+    # Given Solapi answers a send of three messages but leaves r1 out of its answer
+    provider = SolapiProvider()
+    original = fake_solapi.send_many
+
+    def answer_without_r1(body):
+        status, answer = original(body)
+        answer["messageList"] = [item for item in answer["messageList"]
+                                 if item["customFields"].get("recipientId") != "r1"]
+        return status, answer
+
+    fake_solapi.send_many = answer_without_r1
+
+    # When the three are sent
+    with pytest.raises(ProviderUncertain) as caught:
+        provider.send_many([sms("r0"), sms("r1"), sms("r2")])
+
+    # Then only r1 is uncertain, and the accepted r0 and r2 are not lost from the outcomes
+    assert caught.value.recipient_ids == ["r1"]
+    assert [(o.recipient_id, o.accepted) for o in caught.value.completed] == [("r0", True), ("r2", True)]

@@ -7,10 +7,12 @@ import uuid
 import pytest
 
 from apps.core.exceptions import ConflictError, DomainError, ServiceUnavailableError
-from apps.domains.video import selectors, services
+from apps.domains.video import services
 from apps.domains.video.models import Video, VideoState
 from apps.integrations.storage import StorageError
 from apps.jobs.models import Job, JobState
+from apps.jobs.registry import get_spec
+from apps.jobs.services import job_slot_open
 
 from .upload_support import create_and_upload
 
@@ -226,14 +228,14 @@ def test_the_gate_counts_running_and_submitted_transcodes_only(tenant, other_ten
     job(state=JobState.QUEUED, external_id="")  # not submitted: holds no slot
     job(state=JobState.DONE, external_id="b-2")
     job(kind="excel_import", state=JobState.RUNNING, external_id="m-1")
-    assert selectors.video_transcode_slot_open(candidate) is True
+    assert job_slot_open(job=candidate, spec=get_spec("video_transcode")) is True
 
     job(state=JobState.QUEUED, external_id="b-3")
-    assert selectors.video_transcode_slot_open(candidate) is False  # tenant at 2
-    assert selectors.video_transcode_slot_open(job(owner=other_tenant)) is True  # global at 2 of 3
+    assert job_slot_open(job=candidate, spec=get_spec("video_transcode")) is False  # tenant at 2
+    assert job_slot_open(job=job(owner=other_tenant), spec=get_spec("video_transcode")) is True  # global at 2 of 3
 
     job(owner=other_tenant, state=JobState.RUNNING, external_id="b-4")
-    assert selectors.video_transcode_slot_open(job(owner=other_tenant)) is False  # global at 3
+    assert job_slot_open(job=job(owner=other_tenant), spec=get_spec("video_transcode")) is False  # global at 3
 
 
 def test_two_concurrent_upload_completes_make_one_job_and_one_submit(teacher_client, lecture, served_storage,
