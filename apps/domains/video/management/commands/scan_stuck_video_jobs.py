@@ -1,6 +1,7 @@
 """ARCHITECTURE §4 Video, operators: reconcile video_transcode jobs with their heartbeats and with AWS Batch.
 
-Run every minute (EventBridge or cron), `--dry-run` by hand first. One line per job, then a summary.
+`run_scheduler` does this on its own every few seconds; this is the one-shot for an operator, `--dry-run` first.
+One line per job, then a summary.
 """
 
 from django.core.management.base import BaseCommand
