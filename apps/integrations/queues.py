@@ -152,7 +152,16 @@ class TableQueue(Queues):
                 return True
             return False
         deadline = time.monotonic() + seconds
-        while (remaining := deadline - time.monotonic()) > 0:
+        while True:
+            # A notification that arrived while the last receive's query ran is already read off the socket into
+            # `notifies`: select would not report it again, so it is looked at before waiting.
+            payloads = {notify.payload for notify in raw.notifies}
+            raw.notifies.clear()
+            if queue in payloads:
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
             # Short slices: `interrupt()` cannot wake a select.
             readable, _, _ = select.select([raw], [], [], min(remaining, 0.25))
             if self._wakeup.is_set():
@@ -160,11 +169,6 @@ class TableQueue(Queues):
                 return True
             if readable:
                 raw.poll()
-                payloads = {notify.payload for notify in raw.notifies}
-                raw.notifies.clear()
-                if queue in payloads:
-                    return False
-        return False
 
     def _insert(self, queue: str, bodies: list[dict], delay_seconds: int) -> list[str]:
         from apps.integrations.models import QueueMessageRow

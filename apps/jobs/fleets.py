@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from apps.integrations.queues import DLQ_SUFFIX
+
 # A worker reports its heartbeat at least this often, whatever the window.
 MAX_HEARTBEAT_INTERVAL_SECONDS = 10.0
 # Visibility of a queue no fleet names (a DLQ, a queue made by hand): SQS's own default would be 30 s.
 DEFAULT_QUEUE_VISIBILITY_SECONDS = 300
-DLQ_SUFFIX = "-dlq"
 
 
 @dataclass(frozen=True)

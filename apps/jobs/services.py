@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from apps.core.models import Tenant
@@ -198,10 +198,12 @@ def job_slot_open(*, job: Job, spec: JobKindSpec) -> bool:
 
     per_tenant, overall = spec.running_caps()
     if per_tenant or overall:
-        holding = job_holding_slots(kind=job.kind).exclude(id=job.id)
-        if per_tenant and holding.filter(tenant_id=job.tenant_id).count() >= per_tenant:
+        # Both counts in one query: the scheduler asks this for every waiting job of the kind on each pass.
+        held = job_holding_slots(kind=job.kind).exclude(id=job.id).aggregate(
+            academy=Count("id", filter=Q(tenant_id=job.tenant_id)), overall=Count("id"))
+        if per_tenant and held["academy"] >= per_tenant:
             return False
-        if overall and holding.count() >= overall:
+        if overall and held["overall"] >= overall:
             return False
     gate = spec.load_dispatch_gate()
     return gate is None or bool(gate(job))

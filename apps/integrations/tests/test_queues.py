@@ -345,6 +345,29 @@ def test_a_long_poll_on_postgres_wakes_at_once_when_a_message_is_sent(settings):
     assert got_at - sent_at < 1.0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_read_during_a_query_still_ends_the_wait(settings):
+    # Given a receiver listening, and a send announced while its connection ran another query (psycopg2 reads the
+    # notification off the socket then, so select has nothing more to report)
+    waiting = TableQueue(poll_interval=5)
+    raw = waiting._listen()
+    sender = threading.Thread(target=lambda: (TableQueue().send(Q, {"k": "now"}), connection.close()))
+    sender.start()
+    sender.join(timeout=10)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    assert [notify.payload for notify in raw.notifies] == [Q]
+
+    # When it waits for the next send
+    started = time.monotonic()
+    interrupted = waiting._wait(5, raw, Q)
+
+    # Then the pending notification ends the wait at once instead of after the 5 s look
+    assert interrupted is False
+    assert time.monotonic() - started < 1.0
+    assert raw.notifies == []
+
+
 class TestSqsSpecific:
     def test_unknown_queue_is_a_queue_error(self, sqs_queues):
         with pytest.raises(QueueError):

@@ -56,3 +56,21 @@ def test_a_job_over_its_academys_cap_is_held_back_while_another_academys_goes(
     with django_capture_on_commit_callbacks(execute=True):
         services.job_complete(job_id=holding.id, result={}, attempt=1)
     assert [body["job_id"] for _, body in fake_queues.sent] == [str(theirs.id), str(mine.id)]
+
+
+def test_both_caps_are_counted_in_one_query(tenant, other_tenant, make_job, django_assert_num_queries):
+    # Given a kind capped per academy and overall, with one slot held by another academy
+    from apps.jobs.registry import JobKindSpec
+
+    spec = JobKindSpec(kind="test_capped", backend="queue", queue_setting="SQS_QUEUE_EXCEL", heartbeat_timeout=60,
+                       handler="apps.jobs.tests.kinds.echo", max_running_per_tenant=1, max_running_global=2)
+    make_job(kind="test_capped", state=JobState.RUNNING, tenant=other_tenant)
+    mine = make_job(kind="test_capped")
+
+    # When the dispatcher asks whether the job may take a slot, Then one query answers both caps
+    with django_assert_num_queries(1):
+        assert services.job_slot_open(job=mine, spec=spec) is True
+    # And a second held slot closes the overall cap without sending anything
+    make_job(kind="test_capped", state=JobState.RUNNING, tenant=other_tenant)
+    assert services.job_slot_open(job=mine, spec=spec) is False
+    assert Job.objects.get(id=mine.id).external_id == ""
