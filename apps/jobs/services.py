@@ -125,12 +125,14 @@ def job_submit(
     created_by=None,
     idempotency_key: str | None = None,
     job_id: UUID | None = None,
+    not_before: datetime | None = None,
 ) -> Job:
     """Create the job row and dispatch it once the row is committed.
 
     Deliberately not @transaction.atomic: called outside a transaction, the row commits at once and the dispatch
     runs right away, so a failure reaches the caller as JobDispatchError (503) with the job left QUEUED for the
     scanner. Called inside a transaction, the dispatch waits for the commit and a failure is only logged.
+    A job with a future `not_before` (a scheduled send) stays QUEUED until the scheduler finds it due.
     """
     spec = get_spec(kind)
     if idempotency_key:
@@ -144,6 +146,7 @@ def job_submit(
         "created_by": created_by,
         "idempotency_key": idempotency_key or None,
         "max_attempts": spec.max_attempts,
+        "not_before": not_before,
     }
     if job_id is not None:
         fields["id"] = job_id

@@ -5,3 +5,13 @@ class MessagingConfig(AppConfig):
     name = "apps.domains.messaging"
     label = "messaging"
     verbose_name = "문자"
+
+    def ready(self):
+        from apps.jobs.registry import JobKindSpec, register
+
+        # A send's recipients go out in batches of MESSAGING_BATCH_SIZE, each taken PENDING → SENDING before the
+        # provider is called, so a retried attempt sends only what no attempt took (handlers.py).
+        register(JobKindSpec(
+            kind="message_send", backend="queue", queue_setting="SQS_QUEUE_MESSAGING",
+            handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
+        ))
