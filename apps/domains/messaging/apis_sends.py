@@ -47,8 +47,8 @@ class StudentValuesField(JsonObjectField):
 
     default_error_messages = {
         **JsonObjectField.default_error_messages,
-        "bad_key": "키는 학생 id(양의 정수)여야 합니다: {key}",
-        "bad_values": "학생 {key}의 값은 {{변수 이름: 글자 또는 숫자}} 객체여야 합니다.",
+        "bad_key": "키는 학생 id(양의 정수)여야 합니다: {given}",
+        "bad_values": "학생 {given}의 값은 {{변수 이름: 글자 또는 숫자}} 객체여야 합니다.",
         "too_many": "학생은 최대 {max:,}명까지 값을 줄 수 있습니다.",
     }
 
@@ -59,11 +59,11 @@ class StudentValuesField(JsonObjectField):
         result = {}
         for key, variables in value.items():
             if not (isinstance(key, str) and key.isascii() and key.isdigit() and 1 <= int(key) <= PG_BIGINT_MAX):
-                self.fail("bad_key", key=str(key)[:30])
+                self.fail("bad_key", given=str(key)[:30])
             if not (isinstance(variables, dict) and len(variables) <= MAX_VARIABLES_PER_STUDENT
                     and all(isinstance(name, str) and 0 < len(name) <= 100 for name in variables)
                     and all(_scalar(item) for item in variables.values())):
-                self.fail("bad_values", key=key)
+                self.fail("bad_values", given=key)
             result[int(key)] = variables
         return result
 
@@ -155,8 +155,9 @@ class SendDetailSerializer(SendOutputSerializer):
         return self.context["counts"]
 
     @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
-    def get_charged_total(self, send):
-        return self.context["charged_total"]
+    def get_charged_total(self, send) -> str:
+        return serializers.DecimalField(max_digits=12, decimal_places=2).to_representation(
+            self.context["charged_total"])
 
 
 class RecipientOutputSerializer(serializers.ModelSerializer):
