@@ -7,7 +7,6 @@ import json
 from collections import Counter
 from decimal import Decimal
 
-import pytest
 from django.db.models import Sum
 
 from apps.domains.messaging.models import (
@@ -23,7 +22,6 @@ from apps.domains.messaging.models import (
 )
 from apps.domains.messaging.selectors import credit_balance
 from apps.domains.messaging.services import credit_grant, credit_reserve, messaging_profile_update
-from apps.integrations.tests.conftest import fake_solapi  # noqa: F401 (a fixture the tests use)
 from apps.jobs.models import Job, JobState
 
 SENDER = "0212345678"  # ACTIVE at the fake Solapi
@@ -58,8 +56,9 @@ def prepare_tenant(tenant, *, top_up: Decimal = TOP_UP) -> None:
     credit_grant(tenant=tenant, amount=top_up, memo="test top-up")
 
 
-def make_send(tenant, *, count: int = 3, type: str = "SMS", fallback_type: str = "", phones: list[str] | None = None,
-              not_before=None, text: str = "내일 수업은 휴강입니다.", reserve_each: Decimal | None = None) -> MessageSend:
+def make_send(tenant, *, count: int = 3, type: str = "SMS", fallback_type: str = "",
+              phones: list[str] | None = None, not_before=None, text: str = "내일 수업은 휴강입니다.",
+              reserve_each: Decimal | None = None) -> MessageSend:
     """A send as send_create leaves it: QUEUED, its rows PENDING with their reservation, one RESERVE entry."""
     mode = {"SMS": SendMode.SMS, "LMS": SendMode.SMS, "ATA": SendMode.ALIMTALK_THEN_SMS if fallback_type
             else SendMode.ALIMTALK}[type]
@@ -127,9 +126,3 @@ def assert_ledger_consistent(tenant, *, settled: bool = True) -> None:
         assert entries(tenant, CreditKind.RESERVE) + entries(tenant, CreditKind.RELEASE) == 0
         cost = MessageRecipient.objects.filter(tenant=tenant).aggregate(s=Sum("charged_amount"))["s"] or 0
         assert -(entries(tenant, CreditKind.CHARGE) + entries(tenant, CreditKind.REFUND)) == cost
-
-
-@pytest.fixture
-def solapi(fake_solapi, settings):  # noqa: F811
-    settings.MESSAGING_HTTP_TIMEOUT_SECONDS = 2
-    return fake_solapi

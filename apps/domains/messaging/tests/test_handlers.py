@@ -27,20 +27,18 @@ from apps.jobs.errors import JobFailure
 from apps.jobs.models import Job, JobState
 from apps.worker.tests.support import free_port
 
-from .sending_support import (  # noqa: F401 (fixtures)
+from .sending_support import (
     PRICES,
     TOP_UP,
     StubContext,
     assert_ledger_consistent,
     entries,
-    fake_solapi,
     make_job,
     make_send,
     prepare_tenant,
     rows,
     run_handler,
     sent_ids,
-    solapi,
     statuses,
 )
 
@@ -57,7 +55,7 @@ def later(seconds: float):
     return timezone.now() + timedelta(seconds=seconds)
 
 
-def test_an_accepted_batch_is_sent_charged_once_and_the_send_is_done(academy, solapi):
+def test_an_accepted_batch_is_sent_charged_once_and_the_send_is_done(academy, fake_solapi):
     send = make_send(academy, count=3)
     ctx = StubContext()
 
@@ -66,11 +64,11 @@ def test_an_accepted_batch_is_sent_charged_once_and_the_send_is_done(academy, so
     assert result["counts"]["sent"] == 3 and result["status"] == SendStatus.DONE and result["batches"] == 1
     send.refresh_from_db()
     assert send.status == SendStatus.DONE and send.finished_at is not None
-    assert len(solapi.sends) == 1
+    assert len(fake_solapi.sends) == 1
     for row in rows(send):
         assert (row.status, row.sent_type, row.charged_amount) == (RecipientStatus.SENT, "SMS", PRICES["SMS"])
         assert row.provider_message_id.startswith("M4V") and row.sent_at is not None and row.batch is not None
-    assert sent_ids(solapi) == {str(r.uid): 1 for r in rows(send)}
+    assert sent_ids(fake_solapi) == {str(r.uid): 1 for r in rows(send)}
     assert credit_balance(tenant=academy) == TOP_UP - 3 * PRICES["SMS"]
     batch = rows(send)[0].batch
     assert set(CreditEntry.objects.filter(reference=f"batch:{batch}").values_list("kind", "amount")) == {
@@ -83,11 +81,11 @@ def test_an_accepted_batch_is_sent_charged_once_and_the_send_is_done(academy, so
     ("1030", "잔액 부족"), ("1061", "수신거부"), ("2061", "080 수신거부"), ("1062", "등록되지 않은 발신번호"),
     ("3104", "카카오톡 미사용자"), ("3108", "알림톡 발송 가능 시간"), ("9999", "fake rule 9999 (9999)"),
 ])
-def test_a_rejected_message_fails_with_its_code_and_a_korean_reason_and_costs_nothing(academy, solapi, code,
+def test_a_rejected_message_fails_with_its_code_and_a_korean_reason_and_costs_nothing(academy, fake_solapi, code,
                                                                                       reason):
     send = make_send(academy, count=2)
     refused, accepted = rows(send)
-    solapi.codes_by_to[refused.phone] = code
+    fake_solapi.codes_by_to[refused.phone] = code
 
     run_handler(make_job(send))
 
@@ -101,17 +99,17 @@ def test_a_rejected_message_fails_with_its_code_and_a_korean_reason_and_costs_no
 
 
 def test_a_5xx_leaves_the_batch_unknown_never_resent_and_the_reconciler_fails_it_when_solapi_never_knew(
-        academy, solapi, settings):
+        academy, fake_solapi, settings):
     send = make_send(academy, count=3)
     job = make_job(send)
-    solapi.fail_next(500)
+    fake_solapi.fail_next(500)
 
     result = run_handler(job)
 
     assert result["counts"]["unknown"] == 3
     assert all(r.reason == "발송 여부 확인 중" for r in rows(send))
     again = run_handler(job)  # a redelivery, or the retry of a crash
-    assert again["counts"]["unknown"] == 3 and len(solapi.sends) == 1
+    assert again["counts"]["unknown"] == 3 and len(fake_solapi.sends) == 1
     assert credit_balance(tenant=academy) == TOP_UP - 3 * PRICES["SMS"]  # still reserved
 
     messages_reconcile(now=later(settings.MESSAGING_SENDING_STALE_SECONDS + 1))
@@ -121,33 +119,33 @@ def test_a_5xx_leaves_the_batch_unknown_never_resent_and_the_reconciler_fails_it
     assert statuses(send) == {RecipientStatus.FAILED: 3}
     assert {r.provider_code for r in rows(send)} == {delivery.NOT_FOUND_CODE}
     assert credit_balance(tenant=academy) == TOP_UP
-    assert len(solapi.sends) == 1
+    assert len(fake_solapi.sends) == 1
     assert_ledger_consistent(academy)
 
 
-def test_a_timeout_after_solapi_took_the_batch_is_unknown_then_settled_and_charged_once(academy, solapi, settings):
+def test_a_timeout_after_solapi_took_the_batch_is_unknown_then_settled_and_charged_once(academy, fake_solapi, settings):
     settings.MESSAGING_HTTP_TIMEOUT_SECONDS = 0.3
     reset_message_provider_for_tests()
     send = make_send(academy, count=2)
-    solapi.hang_next()
+    fake_solapi.hang_next()
 
     result = run_handler(make_job(send))
-    solapi.release()
+    fake_solapi.release()
 
     assert result["counts"]["unknown"] == 2
     messages_reconcile(now=later(settings.MESSAGING_SENDING_STALE_SECONDS + 1))
     assert statuses(send) == {RecipientStatus.SENT: 2}
-    solapi.settle()
+    fake_solapi.settle()
     messages_reconcile(now=later(2 * settings.MESSAGING_SENDING_STALE_SECONDS + 2))
 
     assert statuses(send) == {RecipientStatus.DELIVERED: 2}
-    assert sent_ids(solapi) == {str(r.uid): 1 for r in rows(send)}
+    assert sent_ids(fake_solapi) == {str(r.uid): 1 for r in rows(send)}
     assert credit_balance(tenant=academy) == TOP_UP - 2 * PRICES["SMS"]
     assert CreditEntry.objects.filter(kind=CreditKind.CHARGE, reference__startswith="recipient:").count() == 2
     assert_ledger_consistent(academy)
 
 
-def test_a_provider_unreachable_before_sending_puts_the_batch_back_and_asks_for_a_retry(academy, solapi,
+def test_a_provider_unreachable_before_sending_puts_the_batch_back_and_asks_for_a_retry(academy, fake_solapi,
                                                                                        settings):
     send = make_send(academy, count=2)
     job = make_job(send)
@@ -162,7 +160,7 @@ def test_a_provider_unreachable_before_sending_puts_the_batch_back_and_asks_for_
     assert credit_balance(tenant=academy) == TOP_UP - 2 * PRICES["SMS"]
     assert not CreditEntry.objects.filter(reference__startswith="batch:").exists()
 
-    settings.SOLAPI_BASE_URL = solapi.url
+    settings.SOLAPI_BASE_URL = fake_solapi.url
     reset_message_provider_for_tests()
     result = run_handler(job)
 
@@ -170,7 +168,7 @@ def test_a_provider_unreachable_before_sending_puts_the_batch_back_and_asks_for_
     assert_ledger_consistent(academy)
 
 
-def test_a_refused_request_fails_the_batch_for_good_and_releases_it(academy, solapi, settings):
+def test_a_refused_request_fails_the_batch_for_good_and_releases_it(academy, fake_solapi, settings):
     settings.SOLAPI_API_SECRET = "wrong-secret-of-thirty-two-chars"
     reset_message_provider_for_tests()
     send = make_send(academy, count=2)
@@ -184,12 +182,12 @@ def test_a_refused_request_fails_the_batch_for_good_and_releases_it(academy, sol
     assert_ledger_consistent(academy)
 
 
-def test_a_message_accepted_then_reported_failed_is_refunded_once(academy, solapi, settings):
+def test_a_message_accepted_then_reported_failed_is_refunded_once(academy, fake_solapi, settings):
     send = make_send(academy, count=2)
     failing, delivered = rows(send)
-    solapi.later_codes_by_to[failing.phone] = "3059"
+    fake_solapi.later_codes_by_to[failing.phone] = "3059"
     run_handler(make_job(send))
-    solapi.settle()
+    fake_solapi.settle()
 
     for _ in range(2):  # asked twice: the second answer changes nothing
         messages_reconcile(now=later(settings.MESSAGING_SENDING_STALE_SECONDS + 1))
@@ -203,7 +201,7 @@ def test_a_message_accepted_then_reported_failed_is_refunded_once(academy, solap
     assert_ledger_consistent(academy)
 
 
-def test_running_the_job_twice_sends_each_recipient_once(academy, solapi):
+def test_running_the_job_twice_sends_each_recipient_once(academy, fake_solapi):
     send = make_send(academy, count=4)
     job = make_job(send)
 
@@ -211,12 +209,12 @@ def test_running_the_job_twice_sends_each_recipient_once(academy, solapi):
     second = run_handler(job)
 
     assert first["counts"] == second["counts"] and second["batches"] == 0
-    assert len(solapi.sends) == 1 and set(sent_ids(solapi).values()) == {1}
+    assert len(fake_solapi.sends) == 1 and set(sent_ids(fake_solapi).values()) == {1}
     assert_ledger_consistent(academy)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_running_the_same_job_at_once_send_each_recipient_once(academy, solapi, settings):
+def test_two_workers_running_the_same_job_at_once_send_each_recipient_once(academy, fake_solapi, settings):
     settings.MESSAGING_BATCH_SIZE = 2
     send = make_send(academy, count=12)
     job = make_job(send)
@@ -239,18 +237,19 @@ def test_two_workers_running_the_same_job_at_once_send_each_recipient_once(acade
         thread.join()
 
     assert errors == []
-    assert sent_ids(solapi) == {str(r.uid): 1 for r in rows(send)}
+    assert sent_ids(fake_solapi) == {str(r.uid): 1 for r in rows(send)}
     assert statuses(send) == {RecipientStatus.SENT: 12}
     assert len({r.batch for r in rows(send)}) == 6
     assert_ledger_consistent(academy)
 
 
-def test_an_alimtalk_a_recipient_cannot_get_falls_back_to_sms_charged_once_as_sms(academy, solapi):
+def test_an_alimtalk_a_recipient_cannot_get_falls_back_to_sms_charged_once_as_sms(academy, fake_solapi):
     send = make_send(academy, count=2, type="ATA", fallback_type="SMS")
     kakao_less, kakao_user = rows(send)
-    answer = solapi._answer
-    solapi._answer = lambda m: (("3104", "카카오톡 미사용자") if m.get("type") == "ATA" and m["to"] == kakao_less.phone
-                                else answer(m))
+    answer = fake_solapi._answer
+    # An AlimTalk to that number fails as Kakao answers it; an SMS to it goes through.
+    fake_solapi._answer = lambda m: (("3104", "카카오톡 미사용자")
+                                     if m.get("type") == "ATA" and m["to"] == kakao_less.phone else answer(m))
 
     result = run_handler(make_job(send))
 
@@ -260,21 +259,21 @@ def test_an_alimtalk_a_recipient_cannot_get_falls_back_to_sms_charged_once_as_sm
     assert (kakao_less.sent_type, kakao_less.charged_amount) == ("SMS", PRICES["SMS"])
     assert kakao_less.reason == "카카오톡 미사용자 — 문자로 대체 발송"
     assert (kakao_user.sent_type, kakao_user.charged_amount) == ("ATA", PRICES["ATA"])
-    assert sent_ids(solapi) == {str(kakao_less.uid): 1, f"{kakao_less.uid}-sms": 1, str(kakao_user.uid): 1}
-    ata = solapi.sends[0].body["messages"][0]
+    assert sent_ids(fake_solapi) == {str(kakao_less.uid): 1, f"{kakao_less.uid}-sms": 1, str(kakao_user.uid): 1}
+    ata = fake_solapi.sends[0].body["messages"][0]
     assert ata["kakaoOptions"]["pfId"] == "@academy" and ata["kakaoOptions"]["templateId"] == "TPL_APPROVED"
     assert ata["kakaoOptions"]["variables"] == {"#{학생이름}": "김민준"}
     assert credit_balance(tenant=academy) == TOP_UP - PRICES["SMS"] - PRICES["ATA"]
     assert_ledger_consistent(academy)
 
 
-def test_an_alimtalk_reported_failed_later_is_refunded_and_its_sms_fallback_goes_once(academy, solapi, settings):
+def test_an_alimtalk_reported_failed_later_is_refunded_and_its_sms_fallback_goes_once(academy, fake_solapi, settings):
     send = make_send(academy, count=1, type="ATA", fallback_type="LMS")
     (row,) = rows(send)
-    solapi.later_codes_by_to[row.phone] = "3104"
+    fake_solapi.later_codes_by_to[row.phone] = "3104"
     run_handler(make_job(send))
-    solapi.settle()
-    solapi.later_codes_by_to.clear()
+    fake_solapi.settle()
+    fake_solapi.later_codes_by_to.clear()
 
     messages_reconcile(now=later(settings.MESSAGING_SENDING_STALE_SECONDS + 1))
 
@@ -282,34 +281,34 @@ def test_an_alimtalk_reported_failed_later_is_refunded_and_its_sms_fallback_goes
     assert (row.status, row.sent_type, row.charged_amount) == (RecipientStatus.PENDING, "ATA", 0)
     fallback_job = Job.objects.get(kind="message_send", payload__send_id=send.id, state=JobState.QUEUED)
     run_handler(fallback_job)
-    solapi.settle()
+    fake_solapi.settle()
     messages_reconcile(now=later(2 * settings.MESSAGING_SENDING_STALE_SECONDS + 2))
 
     row.refresh_from_db()
     assert (row.status, row.sent_type, row.charged_amount) == (RecipientStatus.DELIVERED, "LMS", PRICES["LMS"])
-    assert sent_ids(solapi) == {str(row.uid): 1, f"{row.uid}-sms": 1}
-    assert solapi.sends[1].body["messages"][0]["type"] == "LMS"
+    assert sent_ids(fake_solapi) == {str(row.uid): 1, f"{row.uid}-sms": 1}
+    assert fake_solapi.sends[1].body["messages"][0]["type"] == "LMS"
     assert credit_balance(tenant=academy) == TOP_UP - PRICES["LMS"]
     assert_ledger_consistent(academy)
 
 
-def test_a_fallback_without_credit_for_its_sms_fails_unsent(tenant, solapi):
+def test_a_fallback_without_credit_for_its_sms_fails_unsent(tenant, fake_solapi):
     # Reserved as an AlimTalk only, with no credit left for the dearer SMS.
     prepare_tenant(tenant, top_up=PRICES["ATA"])
     send = make_send(tenant, count=1, type="ATA", fallback_type="SMS", reserve_each=PRICES["ATA"])
     (row,) = rows(send)
-    solapi.codes_by_to[row.phone] = "3104"
+    fake_solapi.codes_by_to[row.phone] = "3104"
 
     run_handler(make_job(send))
 
     row.refresh_from_db()
     assert (row.status, row.provider_code) == (RecipientStatus.FAILED, delivery.NO_CREDIT_CODE)
-    assert len(solapi.sends) == 1
+    assert len(fake_solapi.sends) == 1
     assert credit_balance(tenant=tenant) == PRICES["ATA"]
     assert_ledger_consistent(tenant)
 
 
-def test_held_recipients_wait_and_go_when_due(academy, solapi):
+def test_held_recipients_wait_and_go_when_due(academy, fake_solapi):
     send = make_send(academy, count=1)
     held = make_send(academy, count=2, not_before=later(3600))
     MessageRecipient.objects.filter(send=held).update(send=send)
@@ -330,10 +329,10 @@ def test_held_recipients_wait_and_go_when_due(academy, solapi):
     result = run_handler(job)
 
     assert (result["held"], result["counts"]["sent"], result["status"]) == (0, 3, SendStatus.DONE)
-    assert set(sent_ids(solapi).values()) == {1}
+    assert set(sent_ids(fake_solapi).values()) == {1}
 
 
-def test_an_opted_out_phone_is_refused_at_send_time_and_released(academy, solapi):
+def test_an_opted_out_phone_is_refused_at_send_time_and_released(academy, fake_solapi):
     send = make_send(academy, count=2)
     opted, other = rows(send)
     MessageOptOut.objects.create(tenant=academy, phone=opted.phone, source="080")
@@ -341,24 +340,26 @@ def test_an_opted_out_phone_is_refused_at_send_time_and_released(academy, solapi
     run_handler(make_job(send))
 
     opted.refresh_from_db()
+    other.refresh_from_db()
+    assert other.status == RecipientStatus.SENT
     assert (opted.status, opted.provider_code, opted.sent_type) == (RecipientStatus.FAILED, "OPTED_OUT", "")
-    assert str(opted.uid) not in sent_ids(solapi)
+    assert str(opted.uid) not in sent_ids(fake_solapi)
     assert credit_balance(tenant=academy) == TOP_UP - PRICES["SMS"]
     assert_ledger_consistent(academy)
 
 
-def test_a_cancelled_send_sends_nothing(academy, solapi):
+def test_a_cancelled_send_sends_nothing(academy, fake_solapi):
     send = make_send(academy, count=2)
     send.status = SendStatus.CANCELLED
     send.save()
 
     result = run_handler(make_job(send))
 
-    assert result["batches"] == 0 and solapi.sends == []
+    assert result["batches"] == 0 and fake_solapi.sends == []
     assert statuses(send) == {RecipientStatus.PENDING: 2}
 
 
-def test_a_send_of_another_academy_is_not_found(academy, other_tenant, solapi):
+def test_a_send_of_another_academy_is_not_found(academy, other_tenant, fake_solapi):
     prepare_tenant(other_tenant)
     send = make_send(other_tenant, count=1)
     job = make_job(send)
@@ -367,10 +368,10 @@ def test_a_send_of_another_academy_is_not_found(academy, other_tenant, solapi):
     with pytest.raises(JobFailure) as caught:
         run_handler(job)
 
-    assert caught.value.code == "MESSAGE_SEND_NOT_FOUND" and solapi.sends == []
+    assert caught.value.code == "MESSAGE_SEND_NOT_FOUND" and fake_solapi.sends == []
 
 
-def test_a_job_that_failed_for_good_fails_its_waiting_recipients_and_releases_them(academy, solapi):
+def test_a_job_that_failed_for_good_fails_its_waiting_recipients_and_releases_them(academy, fake_solapi):
     send = make_send(academy, count=2)
     job = make_job(send)
     Job.objects.filter(id=job.id).update(state=JobState.DEAD)
@@ -401,7 +402,7 @@ def test_the_outbox_sends_and_the_reconciler_sees_the_delivery(academy, settings
     reset_message_provider_for_tests()
 
 
-def test_a_thousand_recipients_take_at_most_ten_queries_and_one_provider_request(academy, solapi):
+def test_a_thousand_recipients_take_at_most_ten_queries_and_one_provider_request(academy, fake_solapi):
     send = make_send(academy, count=1000)
     job = make_job(send)
     job = Job.objects.get(id=job.id)
@@ -414,5 +415,5 @@ def test_a_thousand_recipients_take_at_most_ten_queries_and_one_provider_request
     statements = [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
     assert result["counts"]["sent"] == 1000
     assert len(statements) <= 10, [sql[:70] for sql in statements]
-    assert len(solapi.sends) == 1
+    assert len(fake_solapi.sends) == 1
     assert entries(academy, CreditKind.CHARGE) == -1000 * PRICES["SMS"]
