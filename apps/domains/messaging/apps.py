@@ -8,10 +8,20 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from apps.jobs.registry import JobKindSpec, register
+        from apps.jobs.scheduler import PeriodicTask, register_periodic
 
         # A send's recipients go out in batches of MESSAGING_BATCH_SIZE, each taken PENDING → SENDING before the
         # provider is called, so a retried attempt sends only what no attempt took (handlers.py).
         register(JobKindSpec(
             kind="message_send", backend="queue", queue_setting="SQS_QUEUE_MESSAGING",
             handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
+            on_terminal="apps.domains.messaging.handlers.message_send_ended",
         ))
+        # Settles what a dead worker or a lost answer left SENDING/UNKNOWN, and polls accepted messages' delivery
+        # (reconcile.py); sends held recipients once their not_before comes (delivery.py).
+        register_periodic(PeriodicTask(name="messages_reconcile",
+                                       function="apps.domains.messaging.reconcile.messages_reconcile_task",
+                                       every_seconds=60))
+        register_periodic(PeriodicTask(name="dispatch_held_messages",
+                                       function="apps.domains.messaging.delivery.dispatch_held_messages",
+                                       every_seconds=30))

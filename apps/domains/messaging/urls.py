@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.domains.messaging import apis, apis_sends
+from apps.domains.messaging import apis, apis_sends, apis_webhooks
 
 urlpatterns = [
     path("messaging/profile/", apis.MessagingProfileApi.as_view(), name="messaging-profile"),
@@ -14,4 +14,6 @@ urlpatterns = [
     path("messaging/sends/<int:pk>/recipients/", apis_sends.SendRecipientListApi.as_view(),
          name="messaging-send-recipients"),
     path("messaging/sends/<int:pk>/cancel/", apis_sends.SendCancelApi.as_view(), name="messaging-send-cancel"),
+    path("messaging/webhooks/solapi/<str:secret>/", apis_webhooks.SolapiWebhookApi.as_view(),
+         name="messaging-webhook-solapi"),
 ]
