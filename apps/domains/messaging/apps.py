@@ -15,3 +15,14 @@ class MessagingConfig(AppConfig):
             kind="message_send", backend="queue", queue_setting="SQS_QUEUE_MESSAGING",
             handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
         ))
+        self._register_catalog_periodic()
+
+    @staticmethod
+    def _register_catalog_periodic():
+        from apps.jobs.scheduler import PeriodicTask, register_periodic
+
+        # Kakao reviews AlimTalk templates in hours to days; asking every 10 minutes keeps PENDING short-lived
+        # without a webhook (catalog.sync_alimtalk_templates, bounded per pass).
+        register_periodic(PeriodicTask(name="sync_alimtalk_templates",
+                                       function="apps.domains.messaging.catalog.sync_alimtalk_templates",
+                                       every_seconds=600))
