@@ -278,8 +278,8 @@ class ConsentListCreateApi(TenantScopedMixin, GenericAPIView):
         tags=[TAG], summary="광고 수신 동의 목록",
         description="기록된 광고 수신 동의를 최근 것부터 쪽 단위로 돌려줍니다. `student`, `kind`(ad, ad_night), "
                     "`holder`(student, parent)로 거르고, `valid=true`는 지금 유효한 동의만, `valid=false`는 "
-                    "철회되었거나 2년이 지난 동의만 돌려줍니다. 각 동의에 유효 여부(`valid`)와 마지막 유효일(`expires_on`)이 "
-                    "있습니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "철회되었거나 2년이 지난 동의만 돌려줍니다. 각 동의에 유효 여부(`valid`)와 마지막 "
+                    "유효일(`expires_on`)이 있습니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         parameters=[OpenApiParameter("valid", OpenApiTypes.BOOL, description="지금 유효한 동의만(true) 또는 "
                                                                              "유효하지 않은 동의만(false)")],
         responses=ConsentOutputSerializer(many=True))

@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError, ServiceUnavailableError
@@ -332,7 +333,7 @@ def sync_alimtalk_templates(*, limit: int = TEMPLATE_SYNC_BATCH) -> dict[str, in
     other template would fail the same way."""
     pending = list(MessageTemplate.objects.filter(
         channel=TemplateChannel.ALIMTALK, review_status=TemplateReviewStatus.PENDING, deleted_at__isnull=True,
-    ).order_by("review_checked_at", "id")[:limit])
+    ).order_by(F("review_checked_at").asc(nulls_first=True), "id")[:limit])
     counts = {"checked": 0, "changed": 0, "errors": 0}
     for template in pending:
         try:
