@@ -438,3 +438,59 @@ def test_enabling_a_notice_needs_a_fitting_template(tenant, other_tenant, outbox
     assert (setting.enabled, setting.template_id, setting.mode, setting.audience) == (
         True, kakao.id, "alimtalk_then_sms", "both")
     refused("NOTICE_KIND_NOT_FOUND", auto_notice_setting_update, tenant=tenant, kind="birthday", data={})
+
+
+# ---------------------------------------------------------------------------------------------------- admin, demo
+
+@pytest.mark.parametrize("model", ["messagetemplate", "messageconsent", "messageoptout", "autonoticesetting"])
+def test_the_operator_sees_the_catalog_read_only_and_never_a_full_phone_in_a_list(client, make_user, tenant,
+                                                                                  make_student, model):
+    operator = make_user(None, "admin", is_staff=True, is_superuser=True)
+    client.force_login(operator)
+    template = message_template_create(tenant=tenant, name="결석", body=ABSENCE)
+    auto_notice_setting_update(tenant=tenant, kind="absence", data={"template_id": template.id})
+    student = make_student(tenant, parent_phone="01077778888")
+    message_consent_record(tenant=tenant, student_ids=[student.id], holder="parent", kind="ad", method="서면")
+    message_opt_out_add(tenant=tenant, phone="010-7777-8888")
+
+    listing = client.get(f"/admin/messaging/{model}/?tenant__id__exact={tenant.id}&q=alpha")
+    adding = client.get(f"/admin/messaging/{model}/add/")
+
+    assert listing.status_code == 200
+    assert b"01077778888" not in listing.content
+    assert adding.status_code == 403
+    if model == "messageoptout":
+        assert "010****8888" in listing.content.decode()
+
+
+@time_machine.travel(dt.datetime(2026, 3, 25, 10, tzinfo=KST), tick=False)
+def test_seed_demo_adds_templates_and_turns_on_the_absence_and_late_notices_once(settings, tmp_path, outbox):
+    from django.core.management import call_command
+
+    from apps.core.models import Tenant
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--sample-roster", str(tmp_path / "roster.xlsx"), stdout=None)
+    tenant = Tenant.objects.get(code="demo")
+    templates = {t.name: t for t in MessageTemplate.objects.filter(tenant=tenant)}
+    notices = {s.kind: s for s in AutoNoticeSetting.objects.filter(tenant=tenant)}
+
+    assert {name: (t.channel, t.review_status) for name, t in templates.items()} == {
+        "결석 알림": ("sms", "NOT_REQUIRED"), "지각 알림": ("sms", "NOT_REQUIRED"),
+        "계정 안내": ("sms", "NOT_REQUIRED"), "성적 발표": ("sms", "NOT_REQUIRED"),
+        "결석 알림 (알림톡)": ("alimtalk", "APPROVED")}
+    assert templates["결석 알림"].body == ABSENCE
+    assert "#{점수}" in templates["성적 발표"].body
+    assert templates["계정 안내"].body == ("[#{학원명}] #{학생이름} 학생의 아이디는 #{아이디}입니다. "
+                                       "비밀번호 설정 코드: #{설정코드}")
+    assert {kind: (s.enabled, s.template.name, s.mode) for kind, s in notices.items()} == {
+        "absence": (True, "결석 알림", "sms"), "late": (True, "지각 알림", "sms")}
+
+    # When the demo user turns a notice off and deletes a template, a second run brings neither back
+    auto_notice_setting_update(tenant=tenant, kind="late", data={"enabled": False})
+    message_template_soft_delete(template=templates["성적 발표"])
+    call_command("seed_demo", "--sample-roster", str(tmp_path / "roster.xlsx"), stdout=None)
+
+    assert MessageTemplate.objects.filter(tenant=tenant).count() == 5
+    assert MessageTemplate.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 4
+    assert AutoNoticeSetting.objects.get(tenant=tenant, kind="late").enabled is False
