@@ -60,7 +60,9 @@ class TenantWorld:
         job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.RUNNING, payload={"n": 1},
                                  attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now(),
                                  created_by=admin)
+        catalog = _messaging_catalog(tenant, student)
         return cls(admin=admin, path_ids={
+            **catalog,
             "/api/v1/students/{id}": {"id": student.id},
             "/api/v1/lectures/{lecture_id}": {"lecture_id": lecture.id},
             "/api/v1/lectures/{id}": {"id": lecture.id},
@@ -81,6 +83,21 @@ class TenantWorld:
         if path.startswith("/api/v1/internal/"):
             return {"X-Internal-Token": settings.INTERNAL_WORKER_TOKEN}
         return {"Authorization": f"Bearer {AccessToken.for_user(self.admin)}"}
+
+
+def _messaging_catalog(tenant, student) -> dict[str, dict[str, object]]:
+    """A template, a consent and an opt-out of the tenant, so the messaging catalog's operations reach rows."""
+    from apps.domains.messaging.catalog import message_consent_record, message_opt_out_add, message_template_create
+
+    template = message_template_create(tenant=tenant, name="결석 알림", body="#{학생이름} 학생 결석")
+    [consent] = message_consent_record(tenant=tenant, student_ids=[student.id], holder="parent", kind="ad",
+                                       method="서면 동의서")
+    opt_out, _ = message_opt_out_add(tenant=tenant, phone="01090000009")
+    return {
+        "/api/v1/messaging/templates/{id}": {"id": template.id},
+        "/api/v1/messaging/consents/{id}": {"id": consent.consent.id},
+        "/api/v1/messaging/opt-outs/{id}": {"id": opt_out.id},
+    }
 
 
 def max_examples(default: int) -> int:

@@ -41,6 +41,11 @@ class StaffReadAdminWrite(IsTenantStaff):
         return request.method in SAFE_METHODS or request.user.is_tenant_admin
 
 
+def _username(source: str) -> serializers.CharField:
+    # The user may be gone (SET_NULL) or never set (a row written by a task).
+    return serializers.CharField(source=f"{source}.username", default=None, allow_null=True, read_only=True)
+
+
 def _errors(**by_status: str) -> dict:
     return {int(code[1:]): OpenApiResponse(description=text) for code, text in by_status.items()}
 
@@ -57,7 +62,7 @@ class TemplateOutputSerializer(serializers.ModelSerializer):
     variables = serializers.SerializerMethodField(help_text="본문의 #{변수} 이름, 처음 나온 순서로 한 번씩")
     unsupported_characters = serializers.SerializerMethodField(
         help_text="문자(SMS/LMS)로 보낼 수 없는 글자(이모지 등)와 위치; 알림톡 템플릿에만 있을 수 있음")
-    created_by_username = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by_username = _username("created_by")
 
     class Meta:
         model = MessageTemplate
@@ -215,7 +220,7 @@ class TemplateSyncApi(TenantScopedMixin, GenericAPIView):
 class ConsentOutputSerializer(serializers.ModelSerializer):
     student_id = serializers.IntegerField()
     student_name = serializers.CharField(source="student.name")
-    recorded_by_username = serializers.CharField(source="recorded_by.username", default=None, read_only=True)
+    recorded_by_username = _username("recorded_by")
     valid = serializers.SerializerMethodField(help_text="철회되지 않았고 동의(또는 재확인) 뒤 2년이 지나지 않음")
     expires_on = serializers.SerializerMethodField(help_text="동의가 유효한 마지막 날(한국 시간)")
 
@@ -240,6 +245,12 @@ class ConsentRecordedOutputSerializer(ConsentOutputSerializer):
 
     class Meta(ConsentOutputSerializer.Meta):
         fields = [*ConsentOutputSerializer.Meta.fields, "created"]
+
+
+class ConsentRecordOutputSerializer(serializers.Serializer):
+    created_count = serializers.IntegerField(help_text="새로 기록한 동의 수")
+    reconfirmed_count = serializers.IntegerField(help_text="이미 있던 동의를 재확인한 수")
+    consents = ConsentRecordedOutputSerializer(many=True, help_text="학생마다 하나, 보낸 순서대로")
 
 
 class ConsentInputSerializer(serializers.Serializer):
@@ -301,7 +312,7 @@ class ConsentListCreateApi(TenantScopedMixin, GenericAPIView):
                     "학생이 하나라도 있으면 아무것도 기록하지 않고 `404 STUDENT_NOT_FOUND`입니다. 원장, 관리자, "
                     "강사, 직원이 호출할 수 있습니다.",
         request=ConsentInputSerializer,
-        responses={201: ConsentRecordedOutputSerializer(many=True),
+        responses={201: ConsentRecordOutputSerializer,
                    **_errors(e400="입력값 오류 (`VALIDATION_ERROR`, `CONSENT_METHOD_REQUIRED`, "
                                   "`CONSENT_GRANTED_AT_INVALID`)",
                              e404="없는 학생 (`STUDENT_NOT_FOUND`, `details.student_ids`)")})
@@ -311,8 +322,10 @@ class ConsentListCreateApi(TenantScopedMixin, GenericAPIView):
         recorded = catalog.message_consent_record(tenant=self.tenant, by=request.user, **serializer.validated_data)
         for item in recorded:
             item.consent.created = item.created
-        return Response(ConsentRecordedOutputSerializer([item.consent for item in recorded], many=True).data,
-                        status=status.HTTP_201_CREATED)
+        created = sum(item.created for item in recorded)
+        return Response(ConsentRecordOutputSerializer({
+            "created_count": created, "reconfirmed_count": len(recorded) - created,
+            "consents": [item.consent for item in recorded]}).data, status=status.HTTP_201_CREATED)
 
 
 class ConsentWithdrawApi(TenantScopedMixin, GenericAPIView):
@@ -337,7 +350,7 @@ class ConsentWithdrawApi(TenantScopedMixin, GenericAPIView):
 
 class OptOutOutputSerializer(serializers.ModelSerializer):
     phone = serializers.SerializerMethodField(help_text="가운데를 가린 번호 (010****5678)")
-    created_by_username = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by_username = _username("created_by")
 
     class Meta:
         model = MessageOptOut
@@ -425,6 +438,7 @@ class NoticeTemplateSerializer(serializers.ModelSerializer):
 class NoticeSettingOutputSerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display")
     template = NoticeTemplateSerializer(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True, help_text="한 번도 바꾸지 않은 알림은 null")
 
     class Meta:
         model = AutoNoticeSetting

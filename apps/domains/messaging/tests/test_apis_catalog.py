@@ -216,10 +216,12 @@ def test_a_teacher_records_consents_and_a_second_call_reconfirms(teacher_client,
                                                 "method": "서면 동의서"}, format="json")
 
     assert first.status_code == second.status_code == 201
-    [row] = first.json()
+    assert (first.json()["created_count"], first.json()["reconfirmed_count"]) == (1, 0)
+    assert (second.json()["created_count"], second.json()["reconfirmed_count"]) == (1, 1)
+    [row] = first.json()["consents"]
     assert (row["student_id"], row["student_name"], row["valid"], row["expires_on"], row["created"]) == (
         a.id, "가", True, "2028-03-02", True)
-    rows = second.json()
+    rows = second.json()["consents"]
     assert [(r["student_id"], r["created"], r["expires_on"]) for r in rows] == [
         (a.id, False, "2029-03-02"), (b.id, True, "2029-03-02")]
     assert rows[0]["reconfirmed_at"] == "2027-03-02T10:00:00+09:00"
