@@ -66,7 +66,9 @@ class TenantWorld:
                                           selection={"student_ids": [student.id]})
         MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="parent",
                                         phone=student.parent_phone, text="안내", type="SMS")
+        catalog = _messaging_catalog(tenant, student)
         return cls(admin=admin, path_ids={
+            **catalog,
             "/api/v1/messaging/sends/{id}": {"id": send.id},
             "/api/v1/students/{id}": {"id": student.id},
             "/api/v1/lectures/{lecture_id}": {"lecture_id": lecture.id},
@@ -88,6 +90,21 @@ class TenantWorld:
         if path.startswith("/api/v1/internal/"):
             return {"X-Internal-Token": settings.INTERNAL_WORKER_TOKEN}
         return {"Authorization": f"Bearer {AccessToken.for_user(self.admin)}"}
+
+
+def _messaging_catalog(tenant, student) -> dict[str, dict[str, object]]:
+    """A template, a consent and an opt-out of the tenant, so the messaging catalog's operations reach rows."""
+    from apps.domains.messaging.catalog import message_consent_record, message_opt_out_add, message_template_create
+
+    template = message_template_create(tenant=tenant, name="결석 알림", body="#{학생이름} 학생 결석")
+    [consent] = message_consent_record(tenant=tenant, student_ids=[student.id], holder="parent", kind="ad",
+                                       method="서면 동의서")
+    opt_out, _ = message_opt_out_add(tenant=tenant, phone="01090000009")
+    return {
+        "/api/v1/messaging/templates/{id}": {"id": template.id},
+        "/api/v1/messaging/consents/{id}": {"id": consent.consent.id},
+        "/api/v1/messaging/opt-outs/{id}": {"id": opt_out.id},
+    }
 
 
 def max_examples(default: int) -> int:

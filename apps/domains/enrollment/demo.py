@@ -1,6 +1,6 @@
 """The demo academy of `make run` (`manage.py seed_demo`): teachers, students, lectures, sessions, enrollments,
-attendance, a student login, a verified sender number with some message credit, and a roster file to try the
-upload with.
+attendance, a student login, a verified sender number with some message credit, message templates with the
+absence and late notices on, and a roster file to try the upload with.
 
 Every piece is looked up by its natural key first and written through the domain services only when missing, so a
 second run creates nothing and fails on nothing; what the person trying the demo changed (a mark, a deleted
@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +24,8 @@ from apps.domains.enrollment.models import AttendanceStatus, Enrollment, Enrollm
 from apps.domains.enrollment.services import attendance_bulk_update, enrollment_create
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.services import lecture_create, session_create
-from apps.domains.messaging.models import CreditEntry
+from apps.domains.messaging.catalog import auto_notice_setting_update, message_template_create, message_template_sync
+from apps.domains.messaging.models import AutoNoticeSetting, CreditEntry, MessageTemplate
 from apps.domains.messaging.services import credit_grant, messaging_profile_ensure, messaging_profile_update
 from apps.domains.students.models import SchoolType, Student
 from apps.domains.students.services import student_create
@@ -72,6 +74,21 @@ STUDENT_LOGIN_OF = "권민준"
 DEMO_SENDER_NUMBER = "0255550100"
 DEMO_CREDIT = Decimal("50000")
 PAUSED_STUDENT = "양건우"
+# (name, channel, category, body, AlimTalk template code) of the demo's message templates.
+DEMO_TEMPLATES = (
+    ("결석 알림", "sms", "attendance",
+     "[#{학원명}] #{학생이름} 학생이 #{날짜} #{강의명} 수업에 결석했습니다.", ""),
+    ("지각 알림", "sms", "attendance",
+     "[#{학원명}] #{학생이름} 학생이 #{날짜} #{강의명} 수업에 지각했습니다.", ""),
+    ("계정 안내", "sms", "account",
+     "[#{학원명}] #{학생이름} 학생의 아이디는 #{아이디}입니다. 비밀번호 설정 코드: #{설정코드}", ""),
+    ("성적 발표", "sms", "exam",
+     "[#{학원명}] #{학생이름} 학생의 #{시험명} 점수는 #{점수}점입니다.", ""),
+    ("결석 알림 (알림톡)", "alimtalk", "attendance",
+     "[#{학원명}] #{학생이름} 학생이 #{날짜} #{강의명} 수업에 결석했습니다.", "DEMO_ABSENCE"),
+)
+# Automatic notices switched on in the demo, with the SMS template each uses.
+DEMO_NOTICES = (("absence", "결석 알림"), ("late", "지각 알림"))
 
 
 def demo_parent_phone(index: int) -> str:
@@ -218,6 +235,29 @@ def _ensure_messaging(tenant: Tenant, result: DemoSeedResult) -> None:
         result.created["message_setup"] += 1
 
 
+def _ensure_message_catalog(tenant: Tenant, result: DemoSeedResult) -> None:
+    """The demo templates and the absence and late notices, each once: a template or notice the demo user changed
+    or deleted is not brought back."""
+    have = set(MessageTemplate.objects.for_tenant(tenant).values_list("name", flat=True))
+    for name, channel, category, body, code in DEMO_TEMPLATES:
+        if name in have:
+            continue
+        template = message_template_create(tenant=tenant, name=name, channel=channel, category=category, body=body,
+                                           provider_template_id=code)
+        result.created["message_setup"] += 1
+        # The outbox approves any code; a real provider would not know the made-up one, so it is not asked.
+        if channel == "alimtalk" and settings.MESSAGING_PROVIDER == "outbox":
+            message_template_sync(template=template)
+    for kind, template_name in DEMO_NOTICES:
+        template = MessageTemplate.objects.for_tenant(tenant).filter(name=template_name,
+                                                                     deleted_at__isnull=True).first()
+        if template is None or AutoNoticeSetting.objects.for_tenant(tenant).filter(kind=kind).exists():
+            continue
+        auto_notice_setting_update(tenant=tenant, kind=kind, data={
+            "enabled": True, "template_id": template.id, "mode": "sms", "audience": "parent"})
+        result.created["message_setup"] += 1
+
+
 @transaction.atomic
 def demo_academy_seed(*, tenant: Tenant, today: date) -> DemoSeedResult:
     """Fill the demo tenant; idempotent (see the module docstring)."""
@@ -235,6 +275,7 @@ def demo_academy_seed(*, tenant: Tenant, today: date) -> DemoSeedResult:
                     result=result)
     _ensure_student_login(tenant, students.get(STUDENT_LOGIN_OF), result)
     _ensure_messaging(tenant, result)
+    _ensure_message_catalog(tenant, result)
     return result
 
 

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from apps.domains.messaging.models import CreditEntry, MessagingProfile
+from apps.domains.messaging.catalog import masked_phone
+from apps.domains.messaging.models import (
+    AutoNoticeSetting,
+    CreditEntry,
+    MessageConsent,
+    MessageOptOut,
+    MessageTemplate,
+    MessagingProfile,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -31,3 +39,49 @@ class CreditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["tenant", "kind"]
     search_fields = ["reference", "memo", "tenant__code"]
     list_select_related = ["tenant"]
+
+
+# ---------------------------------------------------------------------------------------------------- catalog
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(ReadOnlyAdmin):
+    """Changed through the API only: it checks the text for the carriers and puts an edited AlimTalk template back
+    into review, which an edit here would skip."""
+
+    list_display = ["name", "tenant", "channel", "category", "review_status", "review_checked_at", "deleted_at"]
+    list_filter = ["tenant", "channel", "category", "review_status"]
+    search_fields = ["name", "provider_template_id", "tenant__code"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(MessageConsent)
+class MessageConsentAdmin(ReadOnlyAdmin):
+    """A consent is evidence (§50): recorded and withdrawn through the API, never edited."""
+
+    list_display = ["student", "tenant", "holder", "kind", "method", "granted_at", "reconfirmed_at", "withdrawn_at"]
+    list_filter = ["tenant", "holder", "kind"]
+    search_fields = ["student__name", "method", "tenant__code"]
+    list_select_related = ["tenant", "student"]
+
+
+@admin.register(MessageOptOut)
+class MessageOptOutAdmin(ReadOnlyAdmin):
+    # The full number stays on the change page; lists show it masked.
+    list_display = ["masked_phone", "tenant", "source", "memo", "created_at"]
+    list_filter = ["tenant", "source"]
+    search_fields = ["=phone", "memo", "tenant__code"]
+    list_select_related = ["tenant"]
+
+    @admin.display(description="번호")
+    def masked_phone(self, opt_out):
+        return masked_phone(opt_out.phone)
+
+
+@admin.register(AutoNoticeSetting)
+class AutoNoticeSettingAdmin(ReadOnlyAdmin):
+    """Changed through the API, which checks the template's channel and review."""
+
+    list_display = ["kind", "tenant", "enabled", "template", "mode", "audience", "updated_at"]
+    list_filter = ["tenant", "kind", "enabled"]
+    search_fields = ["kind", "tenant__code", "template__name"]
+    list_select_related = ["tenant", "template"]

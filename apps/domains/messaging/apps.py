@@ -25,3 +25,8 @@ class MessagingConfig(AppConfig):
         register_periodic(PeriodicTask(name="dispatch_held_messages",
                                        function="apps.domains.messaging.delivery.dispatch_held_messages",
                                        every_seconds=30))
+        # Kakao reviews AlimTalk templates in hours to days; asking every 10 minutes keeps PENDING short-lived
+        # without a webhook (catalog.sync_alimtalk_templates, bounded per pass).
+        register_periodic(PeriodicTask(name="sync_alimtalk_templates",
+                                       function="apps.domains.messaging.catalog.sync_alimtalk_templates",
+                                       every_seconds=600))
