@@ -15,3 +15,9 @@ class MessagingConfig(AppConfig):
             kind="message_send", backend="queue", queue_setting="SQS_QUEUE_MESSAGING",
             handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
         ))
+        # An ABSENT/LATE mark's notice goes out once its grace period is over (notices.py); 30 s late at most.
+        from apps.jobs.scheduler import PeriodicTask, register_periodic
+
+        register_periodic(PeriodicTask(name="fire_due_notices",
+                                       function="apps.domains.messaging.notices.fire_due_notices",
+                                       every_seconds=30))

@@ -319,6 +319,8 @@ MESSAGING_OUTBOX_DELIVERY_SECONDS = env.int("MESSAGING_OUTBOX_DELIVERY_SECONDS",
 MESSAGING_PRICE_SMS = env.str("MESSAGING_PRICE_SMS", default="20")
 MESSAGING_PRICE_LMS = env.str("MESSAGING_PRICE_LMS", default="50")
 MESSAGING_PRICE_ATA = env.str("MESSAGING_PRICE_ATA", default="15")
+# Seconds an ABSENT/LATE mark waits before its parent is texted: a correction within it sends nothing.
+MESSAGING_NOTICE_GRACE_SECONDS = env.int("MESSAGING_NOTICE_GRACE_SECONDS", default=600)
 
 # ---------------------------------------------------------------------------
 # Ports: local batch runner (BATCH_BACKEND=local)
