@@ -122,8 +122,9 @@ def fire_due_notices(*, now: dt.datetime | None = None, limit: int = FIRE_BATCH_
     """The scheduler's periodic task: each due, unsent notice becomes one send, or records why it cannot.
 
     Each notice is taken in its own transaction with SKIP LOCKED, so two passes at once send it once, and one
-    refusal (no credit, no approved sender, no parent phone) is recorded and does not stop the others. A refused
-    notice is fired too: it is never retried (a text an hour late about a class is worse than none).
+    refusal (no credit, no approved sender, no reachable phone) is recorded and does not stop the others. A refused
+    notice is fired too and never retried: retried every pass it would either never stop or reach the parent
+    hours after the class, when the staff who fix the refusal can send by hand instead.
     """
     now = now or timezone.now()
     due = list(PendingNotice.objects.filter(fired_at__isnull=True, due_at__lte=now)
