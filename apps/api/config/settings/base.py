@@ -244,6 +244,9 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",
         "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
         "JobStatusEnum": "apps.jobs.models.JobState",
+        "MessageSendStatusEnum": "apps.domains.messaging.models.SendStatus",
+        "MessageRecipientStatusEnum": "apps.domains.messaging.models.RecipientStatus",
+        "MessageTypeEnum": "apps.domains.messaging.models.MessageType",
     },
     # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],
