@@ -10,6 +10,7 @@ from apps.core.models import Tenant
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus
 from apps.domains.lectures.models import Session
 from apps.domains.lectures.selectors import lecture_ensure_not_archived, lecture_get
+from apps.domains.messaging import notices
 from apps.domains.students.models import Student
 
 
@@ -89,8 +90,11 @@ def attendance_bulk_update(*, session: Session, items: list[dict]) -> list[Atten
         rows, update_conflicts=True, unique_fields=["session", "enrollment"],
         update_fields=["status", "memo", "updated_at"],
     )
-    return list(
+    saved = list(
         Attendance.objects.filter(session=session, enrollment_id__in=ids)
         .select_related("enrollment__student")
         .order_by("enrollment_id")
     )
+    # In this transaction: the parents' absence/late notices stand or fall with the marks (messaging/notices.py).
+    notices.attendance_marked(session=session, rows=saved)
+    return saved

@@ -30,3 +30,7 @@ class MessagingConfig(AppConfig):
         register_periodic(PeriodicTask(name="sync_alimtalk_templates",
                                        function="apps.domains.messaging.catalog.sync_alimtalk_templates",
                                        every_seconds=600))
+        # An ABSENT/LATE mark's notice goes out once its grace period is over (notices.py); 30 s late at most.
+        register_periodic(PeriodicTask(name="fire_due_notices",
+                                       function="apps.domains.messaging.notices.fire_due_notices",
+                                       every_seconds=30))

@@ -376,6 +376,9 @@ class PendingNotice(TenantOwnedModel):
     # Set when it became a send (or was found already sent); the row stays as the record.
     fired_at = models.DateTimeField(null=True, blank=True)
     send = models.ForeignKey(MessageSend, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Why a fired notice sent nothing (the refusal's code: INSUFFICIENT_CREDIT, NO_RECIPIENTS, NOTICE_DISABLED…);
+    # blank when it became a send. A refusal is recorded once and never retried.
+    failure_code = models.CharField(max_length=40, blank=True)
 
     class Meta:
         constraints = [

@@ -333,6 +333,8 @@ MESSAGING_NOT_FOUND_SECONDS = env.int("MESSAGING_NOT_FOUND_SECONDS", default=86_
 # The path secret of Solapi's delivery-report webhook (/api/v1/messaging/webhooks/solapi/<secret>/); blank turns the
 # webhook off (404) and the reconciler's polling alone settles deliveries. At least 32 characters in production.
 MESSAGING_WEBHOOK_SECRET = env("MESSAGING_WEBHOOK_SECRET", default="").strip()
+# Seconds an ABSENT/LATE mark waits before its parent is texted: a correction within it sends nothing.
+MESSAGING_NOTICE_GRACE_SECONDS = env.int("MESSAGING_NOTICE_GRACE_SECONDS", default=600)
 
 # ---------------------------------------------------------------------------
 # Ports: local batch runner (BATCH_BACKEND=local)

@@ -71,8 +71,9 @@ def test_attendance_bulk_update_answers_in_queries_independent_of_the_row_count(
     session, (first, second) = classroom
     items = [{"enrollment_id": first.id, "status": "PRESENT"}, {"enrollment_id": second.id, "status": "LATE"}]
 
-    # The session, the savepoint and its release, the enrollment check, the upsert, the answer's rows with students.
-    with django_assert_num_queries(6):
+    # The session, the savepoint and its release, the enrollment check, the upsert, the answer's rows with students;
+    # then the parents' notices (messaging/notices.py): the enabled switches, the withdrawal of unsent ones.
+    with django_assert_num_queries(8):
         response = admin_client.post(f"/api/v1/sessions/{session.id}/attendance/", items, format="json")
 
     assert [(r["student_name"], r["status"]) for r in response.json()] == [("김철수", "PRESENT"), ("이영희", "LATE")]
