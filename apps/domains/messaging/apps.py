@@ -8,6 +8,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from apps.jobs.registry import JobKindSpec, register
+        from apps.jobs.scheduler import PeriodicTask, register_periodic
 
         # A send's recipients go out in batches of MESSAGING_BATCH_SIZE, each taken PENDING → SENDING before the
         # provider is called, so a retried attempt sends only what no attempt took (handlers.py).
@@ -15,3 +16,7 @@ class MessagingConfig(AppConfig):
             kind="message_send", backend="queue", queue_setting="SQS_QUEUE_MESSAGING",
             handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
         ))
+        # Bodies and full phone numbers are kept MESSAGING_RETENTION_DAYS, then masked in bounded passes (retention.py).
+        register_periodic(PeriodicTask(name="mask_expired_messages",
+                                       function="apps.domains.messaging.retention.mask_expired_messages",
+                                       every_seconds=3600))
