@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 from apps.core import versioned_cache
 from apps.core.models import Role, Tenant, User
 
+# The fake Solapi for every app's tests (the messaging domain's as well as the provider's contract suite).
+from apps.integrations.tests.conftest import fake_solapi  # noqa: F401
+
 _seq = itertools.count(1)
 
 

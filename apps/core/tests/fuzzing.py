@@ -60,7 +60,14 @@ class TenantWorld:
         job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.RUNNING, payload={"n": 1},
                                  attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now(),
                                  created_by=admin)
+        from apps.domains.messaging.models import MessageRecipient, MessageSend
+
+        send = MessageSend.objects.create(tenant=tenant, created_by=admin, body="안내", recipient_count=1,
+                                          selection={"student_ids": [student.id]})
+        MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="parent",
+                                        phone=student.parent_phone, text="안내", type="SMS")
         return cls(admin=admin, path_ids={
+            "/api/v1/messaging/sends/{id}": {"id": send.id},
             "/api/v1/students/{id}": {"id": student.id},
             "/api/v1/lectures/{lecture_id}": {"lecture_id": lecture.id},
             "/api/v1/lectures/{id}": {"id": lecture.id},

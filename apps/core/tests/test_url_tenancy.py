@@ -8,9 +8,11 @@ from rest_framework.views import APIView
 
 from apps.core.tenancy import TenantScopedMixin
 
-# Paths that are not tenant-owned data: login, health, worker callbacks (token), signed storage URLs, and the
-# signed HLS playlists (the token in the path names the video and viewer; players cannot send a login).
-ALLOWLIST = ("api/v1/auth/", "api/v1/internal/", "api/v1/storage/", "health", "api/v1/videos/<int:video_id>/hls/")
+# Paths that are not tenant-owned data: login, health, worker callbacks (token), signed storage URLs, the
+# signed HLS playlists (the token in the path names the video and viewer; players cannot send a login), and the
+# messaging provider's delivery-report webhook (a secret in the path; reports name our recipient ids).
+ALLOWLIST = ("api/v1/auth/", "api/v1/internal/", "api/v1/storage/", "health", "api/v1/videos/<int:video_id>/hls/",
+             "api/v1/messaging/webhooks/")
 
 
 def walk(patterns, prefix=""):

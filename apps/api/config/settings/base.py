@@ -244,6 +244,9 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "EnrollmentStatusEnum": "apps.domains.enrollment.models.EnrollmentStatus",
         "AttendanceStatusEnum": "apps.domains.enrollment.models.AttendanceStatus",
         "JobStatusEnum": "apps.jobs.models.JobState",
+        "MessageSendStatusEnum": "apps.domains.messaging.models.SendStatus",
+        "MessageRecipientStatusEnum": "apps.domains.messaging.models.RecipientStatus",
+        "MessageTypeEnum": "apps.domains.messaging.models.MessageType",
     },
     # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],
@@ -319,6 +322,14 @@ MESSAGING_OUTBOX_DELIVERY_SECONDS = env.int("MESSAGING_OUTBOX_DELIVERY_SECONDS",
 MESSAGING_PRICE_SMS = env.str("MESSAGING_PRICE_SMS", default="20")
 MESSAGING_PRICE_LMS = env.str("MESSAGING_PRICE_LMS", default="50")
 MESSAGING_PRICE_ATA = env.str("MESSAGING_PRICE_ATA", default="15")
+# Delivery reconciliation (apps/domains/messaging/reconcile.py): a SENDING row older than this (keep it above
+# MESSAGING_HTTP_TIMEOUT_SECONDS) is asked about, as its worker may have died after the provider took it; what the
+# provider still does not know after MESSAGING_NOT_FOUND_SECONDS is FAILED NOT_FOUND and its credit released.
+MESSAGING_SENDING_STALE_SECONDS = env.int("MESSAGING_SENDING_STALE_SECONDS", default=120)
+MESSAGING_NOT_FOUND_SECONDS = env.int("MESSAGING_NOT_FOUND_SECONDS", default=86_400)
+# The path secret of Solapi's delivery-report webhook (/api/v1/messaging/webhooks/solapi/<secret>/); blank turns the
+# webhook off (404) and the reconciler's polling alone settles deliveries. At least 32 characters in production.
+MESSAGING_WEBHOOK_SECRET = env("MESSAGING_WEBHOOK_SECRET", default="").strip()
 
 # ---------------------------------------------------------------------------
 # Ports: local batch runner (BATCH_BACKEND=local)

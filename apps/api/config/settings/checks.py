@@ -40,6 +40,10 @@ def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
         problems += [f"{name} is required" for name in REQUIRED_FOR_R2 if not settings.get(name)]
     if settings.get("MESSAGING_PROVIDER") == "solapi":
         problems += [f"{name} is required" for name in REQUIRED_FOR_SOLAPI if not settings.get(name)]
+    # Blank turns the delivery-report webhook off; a set secret is the webhook's only credential.
+    webhook_secret = str(settings.get("MESSAGING_WEBHOOK_SECRET") or "").strip()
+    if webhook_secret and len(webhook_secret) < MIN_TOKEN_LENGTH:
+        problems.append(f"MESSAGING_WEBHOOK_SECRET is shorter than {MIN_TOKEN_LENGTH} characters")
     return problems
 
 
