@@ -324,8 +324,10 @@ SECTIONS = [section_bare, section_queries, section_end_to_end]
 # ---------------------------------------------------------------------------------------------------- report
 def report(context: dict) -> None:
     n, bare = context["recipients"], context.get("bare_s")
-    print(f"{'recipients':>10}  {'batch':>6}  {'POST s':>7}  {'POST SQL':>8}  {'worker s':>8}  {'worker SQL':>10}  "
-          f"{'SQL/1000':>8}  {'SQL/batch':>9}  {'requests':>8}  {'req/1000':>8}  {'worker/bare':>11}")
+    if context["queries"]:
+        print(f"{'recipients':>10}  {'batch':>6}  {'POST s':>7}  {'POST SQL':>8}  {'worker s':>8}  "
+              f"{'worker SQL':>10}  {'SQL/1000':>8}  {'SQL/batch':>9}  {'requests':>8}  {'req/1000':>8}  "
+              f"{'worker/bare':>11}")
     for (recipients, batch_size), row in sorted(context["queries"].items()):
         ratio = f"{row['worker_s'] / bare:.1f}" if bare and recipients == n else "-"
         print(f"{recipients:>10,}  {batch_size:>6,}  {row['post_s']:>7.2f}  {row['post_queries']:>8}  "
@@ -348,10 +350,11 @@ def report(context: dict) -> None:
         checks += [("worker SQL per 1,000 recipients", main_row["worker_queries_per_1000"],
                     TARGETS["worker_queries_per_1000"]),
                    ("provider requests per 1,000", main_row["requests_per_1000"], TARGETS["requests_per_1000"])]
-    per_batch = {key: row["worker_queries_per_batch"] for key, row in context["queries"].items()}
-    if len(per_batch) > 1:
-        print("worker SQL per batch: " + ", ".join(f"{r:,} recipients / batch {b:,}: {v:.1f}"
-                                                   for (r, b), v in sorted(per_batch.items())))
+    one_batch, many_batches = context["queries"].get((n, 10_000)), context["queries"].get((n, 1000))
+    if one_batch and many_batches and n > 1000:
+        # What one more batch costs: the same N recipients in one batch and in N/1000 batches.
+        extra = (many_batches["worker_queries"] - one_batch["worker_queries"]) / (-(-n // 1000) - 1)
+        print(f"worker SQL: {one_batch['worker_queries']} for one batch of {n:,}, {extra:.1f} per further batch")
     for name, value, target in checks:
         print(f"{'PASS' if value <= target else 'FAIL'} {name}: {value:.2f} (target <= {target:g})")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()} on {os.cpu_count()} cores")

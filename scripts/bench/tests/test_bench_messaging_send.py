@@ -49,7 +49,8 @@ def test_the_report_checks_each_target(capsys):
     bench = load_bench()
     row = {"post_s": 1.0, "post_queries": 30, "worker_s": 2.0, "worker_queries": 40, "worker_queries_per_1000": 4.0,
            "worker_queries_per_batch": 40.0, "requests": 1, "requests_per_1000": 0.1}
-    context = {"recipients": 10_000, "bare_s": 0.5, "queries": {(10_000, 10_000): row},
+    batched = {**row, "worker_queries": 130, "requests": 10, "requests_per_1000": 1.0}
+    context = {"recipients": 10_000, "bare_s": 0.5, "queries": {(10_000, 10_000): row, (10_000, 1000): batched},
                "e2e": {"e2e_post_s": 1.5, "e2e_s": 9.0, "e2e_worker_s": 6.0, "e2e_requests": 1,
                        "e2e_worker_rss_mb": 120.0}}
 
@@ -60,4 +61,5 @@ def test_the_report_checks_each_target(capsys):
     assert "PASS worker peak RSS MB: 120.00 (target <= 150)" in printed
     assert "PASS worker SQL per 1,000 recipients: 4.00 (target <= 10)" in printed
     assert "18.0x the bare bulk_create" in printed
+    assert "worker SQL: 40 for one batch of 10,000, 10.0 per further batch" in printed
     assert "load average" in printed
