@@ -12,18 +12,20 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, CharField, F, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Value, When
 from django.db.models.functions import Coalesce, Concat, Left, Length, Right
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
-from apps.domains.messaging.models import MessageRecipient, MessageSend, SendStatus
+from apps.domains.messaging.models import MessageRecipient, MessageSend, RecipientStatus, SendStatus
 from apps.integrations.models import OutboxMessage
 
 # What a masked row's text reads in the admin and the recipients API.
 EXPIRED_TEXT = "(보관 기간 만료)"
-# Only a send that can no longer change is masked: a scheduled, queued or sending one still needs its texts.
+# Only a send that can no longer change is masked: a scheduled, queued or sending one still needs its texts, and so
+# does a finished one with a row still to send or settle (held rows, an SMS fallback, an UNKNOWN row).
 _FINISHED = [SendStatus.DONE, SendStatus.CANCELLED, SendStatus.FAILED]
+_UNSETTLED = [RecipientStatus.PENDING, RecipientStatus.SENDING, RecipientStatus.UNKNOWN]
 # Sends per pass: one pass of one statement per table, whatever the number of recipients of each send.
 DEFAULT_SEND_LIMIT = 500
 # Outbox rows per pass (the embedded provider of `make run`: one row per message).
@@ -60,6 +62,7 @@ def messages_mask_expired(*, now: datetime | None = None, limit: int = DEFAULT_S
             MessageSend.objects.filter(masked_at__isnull=True, status__in=_FINISHED)
             .annotate(ended_at=Coalesce(F("finished_at"), F("created_at")))
             .filter(ended_at__lt=cutoff)
+            .exclude(Exists(MessageRecipient.objects.filter(send_id=OuterRef("id"), status__in=_UNSETTLED)))
             .order_by("id")
             .values_list("id", flat=True)[:limit]
         )

@@ -111,6 +111,21 @@ def test_a_send_that_never_finished_counts_from_its_creation_and_only_once_it_ca
     assert queued.recipients.get().text == "김민준0 학생이 결석했습니다."
 
 
+@pytest.mark.parametrize("status", [RecipientStatus.PENDING, RecipientStatus.SENDING, RecipientStatus.UNKNOWN])
+def test_a_finished_send_with_a_row_still_to_send_or_settle_keeps_its_texts(make_send, status):
+    # Given an old DONE send with one row still to go (a held row, an SMS fallback) or to settle with the provider
+    send = make_send(finished_days_ago=200, recipients=2)
+    first = send.recipients.order_by("id").first()
+    MessageRecipient.objects.filter(id=first.id).update(status=status)
+
+    # When the task runs
+    result = messages_mask_expired(now=NOW)
+
+    # Then nothing of it is masked: that row may still be sent, by its phone and text
+    assert result.sends == 0
+    assert set(send.recipients.values_list("phone", flat=True)) == {"01000000000", "01000000001"}
+
+
 def test_running_it_again_changes_nothing(make_send):
     # Given a send masked by a first pass
     send = make_send(finished_days_ago=200, recipients=3)
