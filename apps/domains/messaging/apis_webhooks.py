@@ -86,7 +86,13 @@ def solapi_reports_parse(body: object) -> tuple[list[DeliveryReport], int]:
         "입니다. 본문은 메시지 결과 객체의 목록(`messageId`, `statusCode`, `customFields.recipientId`)이며, 모르는 "
         "메시지와 읽을 수 없는 항목은 무시하고, 같은 결과를 다시 받아도 아무것도 바뀌지 않습니다. 형식이 다른 "
         "본문은 `400` `WEBHOOK_PAYLOAD_INVALID`입니다."),
-    request=serializers.ListField(child=serializers.DictField()),
+    request=inline_serializer("SolapiMessageReport", {
+        "messageId": serializers.CharField(required=False),
+        "statusCode": serializers.CharField(),
+        "statusMessage": serializers.CharField(required=False),
+        "customFields": inline_serializer("SolapiMessageReportCustomFields", {
+            "recipientId": serializers.CharField()}),
+    }, many=True),
     responses={
         200: inline_serializer("MessagingWebhookOutput", {
             "received": serializers.IntegerField(), "applied": serializers.IntegerField(),

@@ -31,6 +31,7 @@ from apps.domains.messaging.models import (
     MessageRecipient,
     MessageSend,
     MessageType,
+    MessagingProfile,
     RecipientStatus,
     SendStatus,
 )
@@ -154,7 +155,7 @@ def message_send(job: Job, ctx) -> dict:
         if ctx.stop_requested:
             raise JobInterrupted()
         claimed = sender.claim()
-        if not claimed:
+        if claimed is None:
             break
         batches += 1
         sender.send_batch(claimed)
@@ -183,13 +184,19 @@ class _Sender:
         self.ctx = ctx
         self.extra = extra
         self.tenant_id = send.tenant_id
-        self.profile = send.tenant.messaging_profile
+        try:
+            self.profile = send.tenant.messaging_profile
+        except MessagingProfile.DoesNotExist:
+            from apps.domains.messaging.services import messaging_profile_ensure
+
+            self.profile = messaging_profile_ensure(tenant=send.tenant)
         self.taken = 0
 
     # -- Claim ----------------------------------------------------------------
-    def claim(self) -> list[Claimed]:
+    def claim(self) -> list[Claimed] | None:
         """Take up to MESSAGING_BATCH_SIZE due PENDING rows; in the same transaction refuse the opted-out ones and
-        reserve the price of the SMS fallbacks among them. Returns the rows to hand to the provider."""
+        reserve the price of the SMS fallbacks among them. Returns the rows to hand to the provider (none when all
+        were refused), None when there was nothing to take."""
         batch = uuid.uuid4()
         now = timezone.now()
         with transaction.atomic():
@@ -198,7 +205,7 @@ class _Sender:
                                             "batch": batch})
                 rows = [_claimed(values) for values in cursor.fetchall()]
             if not rows:
-                return []
+                return None
             self.batch = batch
             opted = [r for r in rows if r.opted_out]
             if opted:

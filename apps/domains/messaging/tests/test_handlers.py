@@ -332,6 +332,18 @@ def test_held_recipients_wait_and_go_when_due(academy, fake_solapi):
     assert set(sent_ids(fake_solapi).values()) == {1}
 
 
+def test_a_batch_refused_whole_for_the_opt_out_list_does_not_stop_the_send(academy, fake_solapi, settings):
+    settings.MESSAGING_BATCH_SIZE = 2
+    send = make_send(academy, count=3)
+    for row in rows(send)[:2]:
+        MessageOptOut.objects.create(tenant=academy, phone=row.phone)
+
+    result = run_handler(make_job(send))
+
+    assert (result["counts"]["failed"], result["counts"]["sent"], result["status"]) == (2, 1, SendStatus.DONE)
+    assert_ledger_consistent(academy)
+
+
 def test_an_opted_out_phone_is_refused_at_send_time_and_released(academy, fake_solapi):
     send = make_send(academy, count=2)
     opted, other = rows(send)

@@ -363,6 +363,30 @@ def test_the_preview_reports_unsupported_characters_and_counts_them_two_bytes(te
     assert_nothing_stored(tenant)
 
 
+@pytest.mark.parametrize(("body", "message_type", "size"), [
+    ("가" * 44 + "😀", "SMS", 90),
+    ("가" * 44 + "😀a", "LMS", 91),
+    ("가" * 999 + "😀", "LMS", 2000),
+])
+def test_the_preview_counts_an_emoji_two_bytes_at_the_boundaries(tenant, make_student, body, message_type, size):
+    ready(tenant)
+
+    preview = send_preview(tenant=tenant, spec=SendSpec(body=body, student_ids=[make_student(tenant).id]), now=NOON)
+
+    assert [(row["type"], row["bytes"], row["unsupported"][0]["index"]) for row in preview["recipients"]] == [
+        (message_type, size, body.index("😀"))]
+
+
+def test_the_preview_refuses_what_it_cannot_render(tenant, make_student):
+    ready(tenant)
+
+    with pytest.raises(DomainError) as caught:
+        send_preview(tenant=tenant, spec=SendSpec(body="가" * 999 + "😀a", student_ids=[make_student(tenant).id]),
+                     now=NOON)
+
+    assert (caught.value.code, caught.value.details["bytes"]) == ("MESSAGE_TOO_LONG", 2001)
+
+
 # ---------------------------------------------------------------------------------------------------- ads
 
 def consent(tenant, student, holder="parent", kind="ad", granted=NOON - dt.timedelta(days=30), **fields):
