@@ -52,7 +52,7 @@ def test_the_report_checks_each_target(capsys):
     batched = {**row, "worker_queries": 130, "requests": 10, "requests_per_1000": 1.0}
     context = {"recipients": 10_000, "bare_s": 0.5, "queries": {(10_000, 10_000): row, (10_000, 1000): batched},
                "e2e": {"e2e_post_s": 1.5, "e2e_s": 9.0, "e2e_worker_s": 6.0, "e2e_requests": 1,
-                       "e2e_worker_rss_mb": 120.0}}
+                       "e2e_worker_rss_mb": 120.0, "e2e_warm_rss_mb": 90.0}}
 
     bench.report(context)
 
@@ -62,4 +62,5 @@ def test_the_report_checks_each_target(capsys):
     assert "PASS worker SQL per 1,000 recipients: 4.00 (target <= 10)" in printed
     assert "18.0x the bare bulk_create" in printed
     assert "worker SQL: 40 for one batch of 10,000, 10.0 per further batch" in printed
+    assert "worker peak RSS 120 MB (90 MB after a one-recipient send)" in printed
     assert "load average" in printed
