@@ -17,6 +17,10 @@ class MessagingConfig(AppConfig):
             handler="apps.domains.messaging.handlers.message_send", heartbeat_timeout=30, max_attempts=5,
             on_terminal="apps.domains.messaging.handlers.message_send_ended",
         ))
+        # Bodies and full phone numbers are kept MESSAGING_RETENTION_DAYS, then masked in bounded passes (retention.py).
+        register_periodic(PeriodicTask(name="mask_expired_messages",
+                                       function="apps.domains.messaging.retention.mask_expired_messages",
+                                       every_seconds=3600))
         # Settles what a dead worker or a lost answer left SENDING/UNKNOWN, and polls accepted messages' delivery
         # (reconcile.py); sends held recipients once their not_before comes (delivery.py).
         register_periodic(PeriodicTask(name="messages_reconcile",

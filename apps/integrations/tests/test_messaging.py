@@ -1,10 +1,13 @@
 """The messaging provider contract: what the outbox and Solapi (on the fake server) both promise."""
 
+import json
+import logging
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.logging import PHONE_IN_TEXT
 from apps.integrations import message_rules as rules
 from apps.integrations.messaging import (
     DeliveryReport,
@@ -99,6 +102,37 @@ def test_status_queries(message_provider):
     assert provider.template_status("") == "NOT_FOUND"
     assert isinstance(provider.balance(), Decimal)
     assert provider.balance() > 0
+
+
+def logged_text(records: list[logging.LogRecord]) -> str:
+    """Everything a handler could print of the records: the message, every extra field, the exception."""
+    return json.dumps([{**r.__dict__, "msg": r.getMessage(), "exc_text": logging.Formatter().formatException(r.exc_info)
+                        if r.exc_info else ""} for r in records], default=str, ensure_ascii=False)
+
+
+def test_sending_and_reporting_log_neither_a_body_nor_a_full_phone(message_provider, caplog):
+    # Given every logger at DEBUG (the HTTP client's too), and messages whose bodies and numbers are easy to find
+    provider, harness = message_provider
+    caplog.set_level(logging.DEBUG)
+    body = "민준 학생 수학 92점 비밀"
+    messages = [
+        sms("r-ok", to="010-2345-6789", text=body),
+        sms("r-long", to="01034567890", text=body * 10),  # refused: too long for an SMS
+        sms("r-failing", to=harness.failing_number, text=body),
+        alimtalk("r-ata", to="+82 10 4567 8901"),
+    ]
+
+    # When they are sent, settled and reported
+    outcomes = provider.send_many(messages)
+    harness.settle()
+    provider.reports([m.recipient_id for m in messages])
+
+    # Then something was logged or not, but never a text, a variable or a full number
+    assert [o.accepted for o in outcomes] == [True, False, False, True]
+    logged = logged_text(caplog.records)
+    assert PHONE_IN_TEXT.search(logged) is None, PHONE_IN_TEXT.search(logged).group()
+    assert "92점" not in logged
+    assert "김철수" not in logged
 
 
 def test_the_outbox_is_the_default_provider(settings):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from apps.core.logging import PHONE_IN_TEXT
 from apps.integrations import message_rules as rules
 from apps.integrations.messaging import KakaoOptions, OutgoingMessage, ProviderError, ProviderUncertain
 from apps.integrations.messaging.solapi import SolapiProvider, authorization_header
@@ -238,20 +239,32 @@ def test_balance(fake_solapi):
     assert str(SolapiProvider().balance()) == "12345"
 
 
-def test_logs_carry_neither_text_nor_phone_numbers(fake_solapi, caplog):
+def test_logs_and_errors_carry_neither_text_nor_phone_numbers(fake_solapi, caplog, settings):
+    # Given every logger at DEBUG (urllib3's too), and each way a send can end: uncertain, refused per message,
+    # accepted, refused whole (a wrong secret)
     fake_solapi.fail_next(500)
-    caplog.set_level(logging.DEBUG, logger="apps.integrations")
+    fake_solapi.codes_by_to["01023456789"] = rules.OPTED_OUT
+    caplog.set_level(logging.DEBUG)
     provider = SolapiProvider()
+    errors = []
 
-    with pytest.raises(ProviderUncertain):
+    with pytest.raises(ProviderUncertain) as uncertain:
         provider.send_many([sms("r1", text="비밀 성적 안내")])
-    provider.send_many([sms("r2", text="비밀 성적 안내")])
+    errors.append(uncertain.value)
+    provider.send_many([sms("r2", text="비밀 성적 안내"), sms("r3", to="010-2345-6789", text="비밀 성적 안내")])
+    provider.reports(["r1", "r2", "r3"])
+    settings.SOLAPI_API_SECRET = "wrong-secret-of-thirty-two-chars"
+    with pytest.raises(ProviderError) as refused:
+        SolapiProvider().send_many([sms("r4", to="+82-10-3456-7890", text="비밀 성적 안내")])
+    errors.append(refused.value)
 
+    # Then the calls were logged, and neither the logs nor the errors a worker records show a text or a number
     logged = json.dumps([{**r.__dict__, "msg": r.getMessage()} for r in caplog.records], default=str,
-                        ensure_ascii=False)
+                        ensure_ascii=False) + " ".join(str(e) for e in errors)
     assert "solapi send-many" in logged
+    assert "solapi call refused" in logged
     assert "비밀" not in logged
-    assert "01012345678" not in logged
+    assert PHONE_IN_TEXT.search(logged) is None, PHONE_IN_TEXT.search(logged).group()
 
 
 def test_an_answer_missing_some_messages_keeps_the_outcomes_it_did_give(fake_solapi):

@@ -398,6 +398,9 @@ WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 # Domain limits
 # ---------------------------------------------------------------------------
 DELETED_STUDENT_RETENTION_DAYS = env.int("DELETED_STUDENT_RETENTION_DAYS", default=30)
+# Days a send's bodies and full phone numbers are kept (as the provider keeps its history); then the hourly
+# mask_expired_messages task masks them (apps/domains/messaging/retention.py).
+MESSAGING_RETENTION_DAYS = env.int("MESSAGING_RETENTION_DAYS", default=180)
 
 # ---------------------------------------------------------------------------
 # Excel import and export (ARCHITECTURE §4 Excel enrollment)
