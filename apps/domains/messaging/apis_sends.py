@@ -355,7 +355,7 @@ class SendCancelApi(TenantScopedMixin, GenericAPIView):
                     f"`404`입니다. {STAFF}",
         request=None,
         responses={200: SendOutputSerializer,
-                   404: OpenApiResponse(description="`SEND_NOT_FOUND`"),
+                   404: OpenApiResponse(description="`NOT_FOUND`"),
                    409: OpenApiResponse(description="`SEND_ALREADY_STARTED`, `SEND_ALREADY_FINISHED`")})
     def post(self, request, pk):
         send = sending.send_cancel(tenant=self.tenant, send_id=pk)

@@ -125,7 +125,7 @@ class TemplateNotFoundError(NotFoundError):
 
 
 class SendNotFoundError(NotFoundError):
-    default_code = "SEND_NOT_FOUND"
+    # The path's own row: NOT_FOUND like every other route's id (apps/core/tests/test_fields.py).
     default_message = "발송을 찾을 수 없습니다."
 
 

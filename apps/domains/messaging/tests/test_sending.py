@@ -743,7 +743,7 @@ def test_another_academys_send_cannot_be_cancelled(tenant, other_tenant, make_st
     with pytest.raises(DomainError) as caught:
         send_cancel(tenant=tenant, send_id=theirs.id)
 
-    assert (caught.value.code, caught.value.status_code) == ("SEND_NOT_FOUND", 404)
+    assert (caught.value.code, caught.value.status_code) == ("NOT_FOUND", 404)
     assert MessageSend.objects.get(id=theirs.id).status == "QUEUED"
 
 
