@@ -334,10 +334,15 @@ WORKER_ID = env("WORKER_ID", default="")
 EC2_IDLE_STOP_THRESHOLD = env.int("EC2_IDLE_STOP_THRESHOLD", default=0)  # 0 = never exit when idle
 EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
 
+# An AI worker that polls the premium queue only (premium academies' jobs, docs/jobs.md "AI fleet"); a normal one
+# polls basic and lite and never premium.
+AI_WORKER_PREMIUM_ONLY = env.bool("AI_WORKER_PREMIUM_ONLY", default=False)
+
 # The fleet table (ARCHITECTURE §5, apps/jobs/fleets.py), read by the runtime and scripts/create_sqs_resources.py:
 # the queues each fleet consumes (highest priority first), each queue's own visibility timeout as created, the short
-# window a worker holds a message by (extended every third of it), poll weights (empty = strict priority order) and
-# the idle exit (empty polls in a row).
+# window a worker holds a message by (extended every third of it), the queues its workers poll when not all
+# (`poll_queues`), poll weights, one per polled queue (empty = strict priority order), and the idle exit (empty polls
+# in a row).
 WORKER_FLEETS = {
     "excel": {
         "queues": ["SQS_QUEUE_EXCEL"],
@@ -357,7 +362,10 @@ WORKER_FLEETS = {
         "queues": ["SQS_QUEUE_AI_PREMIUM", "SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"],
         "queue_visibility_seconds": env.int("AI_QUEUE_VISIBILITY_SECONDS", default=3600),
         "visibility_window_seconds": env.int("AI_VISIBILITY_WINDOW_SECONDS", default=30),
-        "poll_weights": env.list("AI_POLL_WEIGHTS", cast=int, default=[]),
+        "poll_queues": (["SQS_QUEUE_AI_PREMIUM"] if AI_WORKER_PREMIUM_ONLY
+                        else ["SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"]),
+        # basic,lite: of four polls, three ask basic first and one lite (each still asks the other when empty).
+        "poll_weights": [] if AI_WORKER_PREMIUM_ONLY else env.list("AI_POLL_WEIGHTS", cast=int, default=[3, 1]),
         "idle_stop_threshold": EC2_IDLE_STOP_THRESHOLD,
     },
 }
@@ -376,6 +384,10 @@ JOBS_EVENTS_TICKET_SECONDS = env.int("JOBS_EVENTS_TICKET_SECONDS", default=600) 
 # Seconds between two passes of `run_scheduler` (due jobs, stale jobs, Batch reconcile, periodic tasks).
 JOBS_SCHEDULER_INTERVAL_SECONDS = env.float("JOBS_SCHEDULER_INTERVAL_SECONDS", default=2.0)
 WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.0)
+# The AI kinds' time limits (docs/jobs.md "AI fleet"): the worker stops a handler this long after its claim and ends
+# the job FAILED INFERENCE_TIMEOUT, keeping what it saved; the scheduler ends one still RUNNING at the cap.
+AI_JOB_LEASE_SECONDS = env.float("AI_JOB_LEASE_SECONDS", default=3540.0)
+AI_INFERENCE_MAX_SECONDS = env.float("AI_INFERENCE_MAX_SECONDS", default=3600.0)
 WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 
 # ---------------------------------------------------------------------------
