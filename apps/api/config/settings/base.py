@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.domains.enrollment",
     "apps.domains.video",
     "apps.domains.messaging",
+    "apps.domains.ai",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -236,6 +237,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
         {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
         {"name": "문자", "description": "문자 발송 설정(발신번호, 단가, 방해 금지 시간)과 문자 크레딧"},
+        {"name": "인공지능", "description": "이미지 글자 인식(OCR) 등 AI 작업"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
     ],
@@ -388,6 +390,17 @@ WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.
 # the job FAILED INFERENCE_TIMEOUT, keeping what it saved; the scheduler ends one still RUNNING at the cap.
 AI_JOB_LEASE_SECONDS = env.float("AI_JOB_LEASE_SECONDS", default=3540.0)
 AI_INFERENCE_MAX_SECONDS = env.float("AI_INFERENCE_MAX_SECONDS", default=3600.0)
+
+# ---------------------------------------------------------------------------
+# AI uploads and OCR (ARCHITECTURE §4 AI)
+# ---------------------------------------------------------------------------
+AI_IMAGE_MAX_BYTES = env.int("AI_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+# Width x height an uploaded image may declare (checked from its header before decoding: decompression bombs).
+AI_IMAGE_MAX_PIXELS = env.int("AI_IMAGE_MAX_PIXELS", default=40_000_000)
+AI_TESSERACT_CMD = env("AI_TESSERACT_CMD", default="tesseract")
+# POST /api/v1/ai/ocr/ answers 503 OCR_UNAVAILABLE when this machine lacks Tesseract or its kor/eng data. Turn it off
+# on an API host without Tesseract whose AI workers have it (a worker without it fails the attempt retryably).
+AI_OCR_CHECK_LOCAL = env.bool("AI_OCR_CHECK_LOCAL", default=True)
 WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 
 # ---------------------------------------------------------------------------
