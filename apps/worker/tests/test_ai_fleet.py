@@ -3,8 +3,10 @@ lease that stops a handler (INFERENCE_TIMEOUT, partial work kept, message delete
 
 import random
 import threading
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from apps.core.models import TenantPlan
 from apps.integrations.queues import QueueMessage, get_queues, reset_queues_for_tests
@@ -46,7 +48,7 @@ def _polls(queues: AlwaysFullQueues, polls: int, rng: random.Random) -> list[str
     return taken
 
 
-def test_a_normal_ai_worker_takes_basic_and_lite_three_to_one_and_never_premium(settings):
+def test_a_normal_ai_worker_takes_basic_and_lite_three_to_one_and_never_premium(db, settings):
     queues = AlwaysFullQueues()
 
     taken = _polls(queues, 4000, random.Random(20261128))
@@ -57,7 +59,7 @@ def test_a_normal_ai_worker_takes_basic_and_lite_three_to_one_and_never_premium(
     assert 0.72 < share < 0.78, share
 
 
-def test_the_weights_are_a_setting(settings):
+def test_the_weights_are_a_setting(db, settings):
     settings.WORKER_FLEETS = {**settings.WORKER_FLEETS, "ai": {**settings.WORKER_FLEETS["ai"], "poll_weights": [1, 1]}}
 
     taken = _polls(AlwaysFullQueues(), 4000, random.Random(7))
@@ -65,7 +67,7 @@ def test_the_weights_are_a_setting(settings):
     assert 0.47 < taken.count(settings.SQS_QUEUE_AI_BASIC) / len(taken) < 0.53
 
 
-def test_a_premium_only_worker_polls_the_premium_queue_alone(settings):
+def test_a_premium_only_worker_polls_the_premium_queue_alone(db, settings):
     settings.WORKER_FLEETS = {**settings.WORKER_FLEETS, "ai": {**settings.WORKER_FLEETS["ai"],
                                                               "poll_queues": ["SQS_QUEUE_AI_PREMIUM"],
                                                               "poll_weights": []}}
@@ -183,13 +185,21 @@ def test_a_job_still_running_at_the_run_cap_is_ended_by_the_scheduler_and_its_la
     assert [call[0] for call in test_kinds] == ["overrun"]
 
 
-def test_the_scheduler_leaves_a_job_within_its_cap_alone(make_job, tenant):
-    job = make_job(kind="test_pages", state=JobState.RUNNING)
+def test_the_scheduler_ends_a_job_claimed_longer_ago_than_the_cap_and_leaves_one_within_it(make_job, tenant):
+    # Given two running jobs with fresh heartbeats, claimed 3,599 s and 3,601 s ago (the cap is 3,600 s)
+    now = timezone.now()
+    within = make_job(kind="test_pages", state=JobState.RUNNING, started_at=now - timedelta(seconds=3599))
+    past = make_job(kind="test_pages", state=JobState.RUNNING, started_at=now - timedelta(seconds=3601))
 
-    report = services.job_scan_stuck(kind="test_pages", dry_run=True)
+    dry = services.job_scan_stuck(kind="test_pages", dry_run=True, now=now)
+    report = services.job_scan_stuck(kind="test_pages", now=now)
 
-    assert report.actions == []
-    assert Job.objects.get(id=job.id).state == JobState.RUNNING
+    assert [(action, job.id) for action, job in dry.actions] == [("would_time_out", past.id)]
+    assert [(action, job.id) for action, job in report.actions] == [("timed_out", past.id)]
+    past.refresh_from_db()
+    assert (past.state, past.error_code, past.error_details) == (JobState.FAILED, "INFERENCE_TIMEOUT",
+                                                                 {"limit_seconds": 3600.0})
+    assert Job.objects.get(id=within.id).state == JobState.RUNNING
 
 
 @pytest.mark.django_db(transaction=True)  # the heartbeat thread's own connection must see the job
