@@ -6,8 +6,8 @@ from apps.core.models import Tenant, User
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ["id", "name", "code", "is_active", "created_at"]
-    list_filter = ["is_active"]
+    list_display = ["id", "name", "code", "plan", "is_active", "created_at"]
+    list_filter = ["is_active", "plan"]
     search_fields = ["name", "code"]
 
 

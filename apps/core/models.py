@@ -5,10 +5,17 @@ from django.contrib.auth.models import UserManager as BaseUserManager
 from django.db import models
 
 
+class TenantPlan(models.TextChoices):
+    BASIC = "basic", "기본"
+    PREMIUM = "premium", "프리미엄"
+
+
 class Tenant(models.Model):
     name = models.CharField(max_length=100)
     code = models.SlugField(max_length=50, unique=True)
     is_active = models.BooleanField(default=True)
+    # The AI fleet's routing (apps/jobs/tiers.py): a premium academy's AI jobs go to the premium queue.
+    plan = models.CharField(max_length=20, choices=TenantPlan.choices, default=TenantPlan.BASIC)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

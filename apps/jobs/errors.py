@@ -30,7 +30,13 @@ class JobFailure(Exception):
 
 
 class JobInterrupted(Exception):
-    """Raised by a handler that stopped early because ctx.stop_requested: the job is handed back for redelivery."""
+    """Raised by a handler that stopped early because ctx.stop_requested: the job is handed back for redelivery, or,
+    when its time limit passed (ctx.deadline_passed), ended FAILED `INFERENCE_TIMEOUT` with `details` (a JSON object
+    saying what was done, e.g. the pages graded: the work itself stays where the handler saved it)."""
+
+    def __init__(self, *, details: dict | None = None):
+        self.details = details or {}
+        super().__init__("job interrupted")
 
 
 class JobDispatchError(ServiceUnavailableError):

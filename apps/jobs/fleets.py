@@ -1,6 +1,6 @@
-"""ARCHITECTURE §5, the fleet table: per queue fleet, its queues, their visibility, the hold window, poll weights and
-idle policy. The worker runtime, the table queue and scripts/create_sqs_resources.py all read it from here
-(settings.WORKER_FLEETS, overridable per fleet from the environment)."""
+"""ARCHITECTURE §5, the fleet table: per queue fleet, its queues, the ones its workers poll, their visibility, the
+hold window, poll weights and idle policy. The worker runtime, the table queue and scripts/create_sqs_resources.py
+all read it from here (settings.WORKER_FLEETS, overridable per fleet from the environment)."""
 
 from __future__ import annotations
 
@@ -20,21 +20,27 @@ DEFAULT_QUEUE_VISIBILITY_SECONDS = 300
 @dataclass(frozen=True)
 class Fleet:
     name: str
+    # Every queue of the fleet (created with its visibility, its messages held by its window), highest priority first.
     queue_settings: tuple[str, ...]
     # The queue's own visibility timeout, as created: only a receive without a window (a person, a script) uses it.
     queue_visibility_seconds: int
     # A worker receives with this visibility and extends it by as much every third of it while the job runs, so a
     # dead worker's message is back within one window.
     visibility_window_seconds: int
-    # Empty: strict priority order. Else one weight per queue: each poll asks the queues in a weighted random order.
+    # Empty: strict priority order. Else one weight per polled queue: each poll asks them in a weighted random order.
     poll_weights: tuple[int, ...]
     # Empty polls in a row after which the worker exits (0 = never).
     idle_stop_threshold: int
+    # The queues this fleet's workers poll, when not all of them (the AI fleet: basic and lite, or with
+    # AI_WORKER_PREMIUM_ONLY the premium queue only).
+    poll_queue_settings: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.visibility_window_seconds < 3 or self.queue_visibility_seconds < 1:
             raise ValueError(f"fleet {self.name!r}: the window must be at least 3 s and the visibility at least 1 s")
-        if self.poll_weights and (len(self.poll_weights) != len(self.queue_settings)
+        if not set(self.polled_settings) <= set(self.queue_settings):
+            raise ValueError(f"fleet {self.name!r}: it can only poll its own queues")
+        if self.poll_weights and (len(self.poll_weights) != len(self.polled_settings)
                                   or any(weight < 0 for weight in self.poll_weights) or not any(self.poll_weights)):
             raise ValueError(f"fleet {self.name!r}: poll weights must be one non-negative number per queue")
 
@@ -42,12 +48,20 @@ class Fleet:
         return [getattr(settings, name) for name in self.queue_settings]
 
     @property
+    def polled_settings(self) -> tuple[str, ...]:
+        return self.poll_queue_settings or self.queue_settings
+
+    def poll_queue_names(self) -> list[str]:
+        """The queues a worker of this fleet polls, in priority order."""
+        return [getattr(settings, name) for name in self.polled_settings]
+
+    @property
     def heartbeat_interval(self) -> float:
         return min(MAX_HEARTBEAT_INTERVAL_SECONDS, self.visibility_window_seconds / 3)
 
     def poll_order(self, rng: random.Random | None = None) -> list[str]:
         """The queues in the order one poll asks them: priority order, or a weighted draw without replacement."""
-        names = self.queue_names()
+        names = self.poll_queue_names()
         return weighted_order(names, self.poll_weights, rng) if self.poll_weights else names
 
 
@@ -79,6 +93,7 @@ def get_fleet(name: str) -> Fleet:
         visibility_window_seconds=int(row["visibility_window_seconds"]),
         poll_weights=tuple(int(weight) for weight in row.get("poll_weights") or ()),
         idle_stop_threshold=int(row.get("idle_stop_threshold") or 0),
+        poll_queue_settings=tuple(row.get("poll_queues") or ()),
     )
 
 

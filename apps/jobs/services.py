@@ -221,7 +221,8 @@ def _lock_kind_dispatch(kind: str) -> None:
 def _send(job: Job, spec: JobKindSpec) -> str:
     try:
         if spec.backend == "queue":
-            queue_name = spec.queue_name()
+            # A routed kind (an AI tier, a route hook) picks the queue per job: the tenant's plan decides the tier.
+            queue_name = getattr(settings, spec.queue_setting_for(job))
             body = {"job_id": str(job.id), "kind": job.kind, "tenant_id": job.tenant_id}
             external_id = _get_queues().send(queue_name, body)
             backend = JobBackend.QUEUE
@@ -495,9 +496,36 @@ def _stale_after_seconds(spec: JobKindSpec) -> float:
         return spec.heartbeat_timeout
     from apps.jobs.fleets import fleet_for_queue
 
-    fleet = fleet_for_queue(spec.queue_name())
-    window = fleet.visibility_window_seconds if fleet else 0
+    # A routed kind's queues all belong to one fleet (the registry checks each route's answer); the longest window of
+    # them stands anyway.
+    fleets = [fleet_for_queue(getattr(settings, name)) for name in spec.queue_settings()]
+    window = max((fleet.visibility_window_seconds for fleet in fleets if fleet), default=0)
     return spec.heartbeat_timeout + window + settings.SQS_WAIT_SECONDS
+
+
+# A job of a kind with time limits that ran past them (registry.JobKindSpec.lease_seconds / max_run_seconds).
+INFERENCE_TIMEOUT_CODE = "INFERENCE_TIMEOUT"
+INFERENCE_TIMEOUT_MESSAGE = "처리 시간 제한을 넘어 작업을 중단했습니다. 그때까지 처리한 결과는 남아 있습니다."
+
+
+def _end_overrunning(spec: JobKindSpec, *, now: datetime, dry_run: bool, report: ScanReport) -> None:
+    """FAILED `INFERENCE_TIMEOUT` for RUNNING jobs of the kind claimed longer ago than its run cap: the worker stops
+    its handler at the (shorter) lease, so a job still running here has a handler that did not stop or a worker that
+    cannot report. Its worker's next heartbeat is refused, and it lets its message go (apps/worker/runtime.py)."""
+    _lease, cap = spec.time_limits()
+    if not cap:
+        return
+    overrunning = Job.objects.filter(kind=spec.kind, state=JobState.RUNNING,
+                                     started_at__lt=now - timedelta(seconds=cap))
+    for job in overrunning.order_by("started_at"):
+        if dry_run:
+            report.actions.append(("would_time_out", job))
+            continue
+        # The attempt guard: an attempt claimed since this read is not the one that overran.
+        outcome = job_fail(job_id=job.id, code=INFERENCE_TIMEOUT_CODE, message=INFERENCE_TIMEOUT_MESSAGE,
+                           attempt=job.attempts, details={"limit_seconds": cap})
+        if outcome.won and not outcome.noop:
+            report.actions.append(("timed_out", outcome.job))
 
 
 def job_scan_stuck(
@@ -507,8 +535,9 @@ def job_scan_stuck(
     """Requeue (and re-dispatch) or kill RUNNING jobs whose heartbeat stopped; dispatch QUEUED jobs never sent.
 
     Safe to run concurrently with workers and with itself: every change is a guarded transition.
-    Actions: "requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched", "waiting",
-    "redispatch_failed" (dry run: "would_requeue", "would_kill", "would_redispatch", "would_wait"). "waiting" is a job
+    Actions: "timed_out", "requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched",
+    "waiting", "redispatch_failed" (dry run: "would_time_out", "would_requeue", "would_kill", "would_redispatch",
+    "would_wait"). "waiting" is a job
     its kind's caps or gate hold back, not a failure; waiting jobs are tried oldest first across academies.
     A QUEUED job is sent once due: at its `not_before` when it has one (a retry's backoff), else once it has waited
     `dispatch_grace_seconds` (its own dispatch after commit may still be on the way).
@@ -518,6 +547,7 @@ def job_scan_stuck(
     report = ScanReport()
     specs = [spec for spec in all_specs() if kind is None or spec.kind == kind]
     for spec in specs:
+        _end_overrunning(spec, now=now, dry_run=dry_run, report=report)
         stale_before = now - timedelta(seconds=_stale_after_seconds(spec))
         stuck = Job.objects.filter(kind=spec.kind, state=JobState.RUNNING, heartbeat_at__lt=stale_before)
         for job in stuck.order_by("heartbeat_at"):

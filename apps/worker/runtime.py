@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import random
 import signal
 import socket
 import threading
@@ -35,7 +36,7 @@ from apps.jobs.errors import (
 from apps.jobs.fleets import MAX_HEARTBEAT_INTERVAL_SECONDS, Fleet, get_fleet, weighted_order
 from apps.jobs.models import TERMINAL_STATES, Job, JobState
 from apps.jobs.registry import get_spec
-from apps.jobs.services import WORKER_STOPPED_CODE
+from apps.jobs.services import INFERENCE_TIMEOUT_CODE, INFERENCE_TIMEOUT_MESSAGE, WORKER_STOPPED_CODE
 from apps.worker.client import InternalApiClient, InternalApiError, JobNotFound, JobStateConflict
 
 logger = logging.getLogger("apps.worker")
@@ -102,17 +103,35 @@ class JobContext:
     """What a handler gets besides the job: progress reports, explicit heartbeats and the stop flag."""
 
     def __init__(self, *, job: Job, client: InternalApiClient, attempt: int, stop_event: threading.Event,
-                 lost_event: threading.Event):
+                 lost_event: threading.Event, deadline: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.job = job
         self.attempt = attempt
         self._client = client
         self._stop = stop_event
         self._lost = lost_event
+        self._deadline = deadline
+        self._clock = clock
 
     @property
     def stop_requested(self) -> bool:
-        """True after SIGTERM, or once the job was cancelled or taken over: stop and raise JobInterrupted."""
-        return self._stop.is_set() or self._lost.is_set()
+        """True after SIGTERM, once the job was cancelled or taken over, or past the kind's lease (deadline_passed):
+        stop, keep what is done, and raise JobInterrupted."""
+        return self._stop.is_set() or self._lost.is_set() or self.deadline_passed
+
+    @property
+    def lost(self) -> bool:
+        """The API refused a report for this attempt: the job was cancelled, ended or taken over."""
+        return self._lost.is_set()
+
+    @property
+    def deadline_passed(self) -> bool:
+        """The attempt is past its kind's lease (JobKindSpec.lease_seconds): the job ends INFERENCE_TIMEOUT."""
+        return self._deadline is not None and self._clock() >= self._deadline
+
+    def seconds_left(self) -> float | None:
+        """Seconds until the lease ends (at least 0), or None for a kind without one: a timeout for blocking calls."""
+        return None if self._deadline is None else max(0.0, self._deadline - self._clock())
 
     def progress(self, percent: int, stage: str = "") -> None:
         self._report(lambda: self._client.progress(self.job.id, percent=percent, stage=stage, attempt=self.attempt))
@@ -205,7 +224,11 @@ def execute_job(
     logger.info("job_claimed", extra=extra)
 
     lost_event = threading.Event()
-    ctx = JobContext(job=job, client=client, attempt=attempt, stop_event=stop_event, lost_event=lost_event)
+    # The lease counts from the claim: an attempt never holds the job longer, whatever its handler does.
+    run_lease, _run_cap = spec.time_limits()
+    deadline = clock() + run_lease if run_lease else None
+    ctx = JobContext(job=job, client=client, attempt=attempt, stop_event=stop_event, lost_event=lost_event,
+                     deadline=deadline, clock=clock)
     lease = lease_seconds or spec.heartbeat_timeout
     interval = heartbeat_interval or max(0.1, min(MAX_HEARTBEAT_INTERVAL_SECONDS, spec.heartbeat_timeout / 3,
                                                   lease / 3))
@@ -218,9 +241,18 @@ def execute_job(
         else:
             report = ("failed", lambda: client.fail(job.id, code=INVALID_RESULT_CODE, message=INVALID_RESULT_MESSAGE,
                                                     attempt=attempt))
-    except JobInterrupted:
-        report = ("released", lambda: client.fail(job.id, code=WORKER_STOPPED_CODE, message=WORKER_STOPPED_MESSAGE,
-                                                  retryable=True, attempt=attempt))
+    except JobInterrupted as interrupted:
+        if ctx.deadline_passed:
+            # Past the lease: not retried (another attempt would take as long); what the handler saved stays.
+            extra["error_code"] = INFERENCE_TIMEOUT_CODE
+            details = reportable_details({"limit_seconds": run_lease, **interrupted.details}, log_extra=extra)
+            report = ("failed", lambda: client.fail(job.id, code=INFERENCE_TIMEOUT_CODE,
+                                                    message=INFERENCE_TIMEOUT_MESSAGE, attempt=attempt,
+                                                    details=details))
+        else:
+            report = ("released", lambda: client.fail(job.id, code=WORKER_STOPPED_CODE,
+                                                      message=WORKER_STOPPED_MESSAGE, retryable=True,
+                                                      attempt=attempt))
     except JobFailure as failure:
         extra["error_code"] = failure.code
 
@@ -283,6 +315,12 @@ class _Heartbeat:
     def _run(self) -> None:
         try:
             while not self._done.wait(self._interval):
+                if self._ctx.lost:
+                    # Cancelled, ended (the scheduler's run cap) or taken over: stop holding the message, so it comes
+                    # back within one window to a worker that finds the job ended and deletes it, even while this
+                    # handler has not returned.
+                    logger.info("job_hold_dropped", extra=self._log_extra)
+                    break
                 # The hold first: it is one quick queue call, while a heartbeat may spend seconds retrying the API.
                 if self._extend_lease is not None:
                     try:
@@ -336,6 +374,7 @@ class WorkerRuntime:
         worker_id: str = "",
         on_idle_exit: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ):
         self.fleet = fleet
         self.queue_names = list(queue_names)
@@ -349,6 +388,8 @@ class WorkerRuntime:
         self.worker_id = worker_id
         self.on_idle_exit = on_idle_exit
         self.clock = clock
+        # Draws each poll's order from the weights; a test passes a seeded one.
+        self.rng = rng
         self.stop_event = threading.Event()
 
     def request_stop(self, *_args) -> None:
@@ -386,7 +427,9 @@ class WorkerRuntime:
         return 0
 
     def poll_order(self) -> list[str]:
-        return weighted_order(self.queue_names, self.poll_weights) if self.poll_weights else list(self.queue_names)
+        if not self.poll_weights:
+            return list(self.queue_names)
+        return weighted_order(self.queue_names, self.poll_weights, self.rng)
 
     def poll_once(self) -> int | None:
         """Receive from the queues in this poll's order (long-polling the last) and handle what came; returns count,
@@ -498,7 +541,7 @@ def build_runtime(fleet: str, **overrides) -> WorkerRuntime:
     table: Fleet = get_fleet(fleet)
     options = {
         "fleet": fleet,
-        "queue_names": table.queue_names(),
+        "queue_names": table.poll_queue_names(),
         "queues": get_queues(),
         "client": InternalApiClient(),
         "wait_seconds": settings.SQS_WAIT_SECONDS,

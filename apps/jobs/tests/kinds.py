@@ -84,6 +84,69 @@ def present_with_counter(job):
     return {**job.result, "read": len(PRESENTED)}
 
 
+# Called after each page of grade_pages: a test moves its injected clock here; by default a page takes 50 ms.
+PAGE_TICK = {"tick": None}
+
+
+def grade_pages(job, ctx):
+    """Grades payload["pages"] pages one by one, each saved as a file at once (the partial result a timed-out job
+    keeps); a page already saved is not graded again. Stops when asked, saying how many pages are done."""
+    work = Path(job.payload["dir"])
+    (work / f"worker-{ctx.attempt}").write_text(os.environ.get("WORKER_ID", ""))
+    pause = threading.Event()
+    for page in range(job.payload["pages"]):
+        if (work / f"page-{page}").exists():
+            continue
+        if ctx.stop_requested:
+            raise JobInterrupted(details={"pages_done": sum(1 for _ in work.glob("page-*"))})
+        (work / f"page-{page}").write_text(str(ctx.attempt))
+        tick = PAGE_TICK["tick"]
+        if tick is not None:
+            tick()
+        else:
+            pause.wait(0.05)
+    return {"pages": job.payload["pages"]}
+
+
+def finish_after_the_scheduler_ended_it(job, ctx):
+    """Ignores its lease: runs one scheduler pass as if the run cap had passed, then returns a result anyway."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.jobs.services import job_scan_stuck
+
+    CALLS.append(("overrun", str(job.id), ctx.attempt))
+    job_scan_stuck(kind=job.kind, now=timezone.now() + timedelta(seconds=job.payload["after_seconds"]))
+    return {"finished": True}
+
+
+# Set by the test of the hold dropped after a refusal: the extension count it reads when the refusal is heard.
+OUTLIVED = {"extends_at_lost": None, "count": None}
+
+
+def outlive_hold(job, ctx):
+    """Cancels its own job, then works on until the heartbeat thread has stopped (it must, on the refusal)."""
+    from apps.jobs.services import job_cancel
+
+    job_cancel(job_id=job.id)
+    pause = threading.Event()
+    for _ in range(1000):  # at most 10 s: a heartbeat that never hears the refusal fails the test, not hangs it
+        if ctx.lost:
+            break
+        pause.wait(0.01)
+    OUTLIVED["extends_at_lost"] = OUTLIVED["count"]() if OUTLIVED["count"] else 0
+    for _ in range(1000):
+        if not any(thread.name == "job-heartbeat" for thread in threading.enumerate()):
+            break
+        pause.wait(0.01)
+    return {"done": True}
+
+
+def route_to_payload_queue(job):
+    return job.payload["queue_setting"]
+
+
 # Slots of the gated test kind: its gate is open while fewer jobs of the kind hold an external id.
 GATE = {"slots": 1}
 
@@ -124,6 +187,14 @@ TEST_KINDS = [
     _spec("test_sigterm_finish", "stop_own_process_then_finish"),
     _spec("test_sigterm_release", "stop_own_process_then_release"),
     _spec("test_presented", "echo", present_result="apps.jobs.tests.kinds.present_with_counter"),
+    # AI tiers (apps/jobs/tiers.py): the queue follows the tier and the academy's plan.
+    _spec("test_ai_basic", "echo", tier="basic", queue_setting=None),
+    _spec("test_ai_lite", "echo", tier="lite", queue_setting=None),
+    _spec("test_pages", "grade_pages", tier="basic", queue_setting=None),
+    _spec("test_overrun", "finish_after_the_scheduler_ended_it", tier="basic", queue_setting=None),
+    _spec("test_outlive_hold", "outlive_hold"),
+    _spec("test_routed", "echo", queue_setting="SQS_QUEUE_AI_LITE",
+          route="apps.jobs.tests.kinds.route_to_payload_queue"),
 ]
 
 

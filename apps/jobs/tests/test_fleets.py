@@ -22,7 +22,11 @@ def test_a_killed_queue_workers_job_is_taken_over_within_45_s_for_every_register
     kinds = [spec for spec in all_specs() if spec.backend == "queue" and not spec.kind.startswith("test_")]
     assert {spec.kind for spec in kinds} >= {"excel_import", "excel_export"}
     for spec in kinds:
-        fleet = next(f for f in map(get_fleet, ("excel", "messaging", "ai")) if spec.queue_name() in f.queue_names())
+        # Every queue the kind may be routed to (an AI kind: its tier's and premium) is a queue of one fleet
+        fleets = {f.name: f for name in spec.queue_settings() for f in map(get_fleet, ("excel", "messaging", "ai"))
+                  if name in f.queue_settings}
+        assert len(fleets) == 1, spec.kind
+        fleet = next(iter(fleets.values()))
 
         # Then staleness stays ≤ 30 s and the takeover bound ≤ 45 s
         assert spec.heartbeat_timeout <= 30, spec.kind
@@ -53,6 +57,16 @@ def test_poll_weights_ask_each_queue_first_in_proportion_and_zero_weight_last():
     assert weighted_order(["premium", "basic", "lite"], (0, 1, 0), rng) == ["basic", "premium", "lite"]
 
 
-def test_without_weights_the_ai_fleet_polls_in_strict_priority_order(settings):
+def test_without_weights_a_fleet_polls_in_strict_priority_order(settings):
+    settings.WORKER_FLEETS = {**settings.WORKER_FLEETS, "ai": {**settings.WORKER_FLEETS["ai"], "poll_queues": [],
+                                                              "poll_weights": []}}
+
     assert get_fleet("ai").poll_order() == [settings.SQS_QUEUE_AI_PREMIUM, settings.SQS_QUEUE_AI_BASIC,
                                             settings.SQS_QUEUE_AI_LITE]
+
+
+def test_a_fleet_polls_only_its_own_queues():
+    with pytest.raises(ValueError, match="own queues"):
+        Fleet(name="x", queue_settings=("SQS_QUEUE_AI_LITE",), queue_visibility_seconds=300,
+              visibility_window_seconds=30, poll_weights=(), idle_stop_threshold=0,
+              poll_queue_settings=("SQS_QUEUE_EXCEL",))

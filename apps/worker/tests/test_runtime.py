@@ -522,12 +522,13 @@ def test_a_queue_outage_is_not_idleness_and_never_triggers_the_idle_exit(make_ru
 def test_build_runtime_takes_the_window_weights_and_idle_policy_from_the_fleet_table(settings, fake_queues):
     settings.WORKER_FLEETS = {**settings.WORKER_FLEETS, "ai": {**settings.WORKER_FLEETS["ai"],
                                                               "visibility_window_seconds": 45,
-                                                              "poll_weights": [0, 3, 1], "idle_stop_threshold": 7}}
+                                                              "poll_weights": [0, 1], "idle_stop_threshold": 7}}
 
     runtime = build_runtime("ai", queues=fake_queues)
 
-    assert (runtime.visibility_window, runtime.poll_weights, runtime.idle_stop_threshold) == (45, (0, 3, 1), 7)
-    assert runtime.poll_order()[-1] == settings.SQS_QUEUE_AI_PREMIUM  # weight 0: asked last
+    assert (runtime.visibility_window, runtime.poll_weights, runtime.idle_stop_threshold) == (45, (0, 1), 7)
+    # The polled queues only (a normal AI worker: basic and lite), weight 0 asked last.
+    assert runtime.poll_order() == [settings.SQS_QUEUE_AI_LITE, settings.SQS_QUEUE_AI_BASIC]
 
 
 def test_a_stale_job_with_no_attempts_left_sends_its_message_away_for_a_window_not_a_second(

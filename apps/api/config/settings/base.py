@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.domains.enrollment",
     "apps.domains.video",
     "apps.domains.messaging",
+    "apps.domains.ai",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -236,6 +237,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
         {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
         {"name": "문자", "description": "문자 발송 설정(발신번호, 단가, 방해 금지 시간)과 문자 크레딧"},
+        {"name": "인공지능", "description": "이미지 글자 인식(OCR) 등 AI 작업"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
     ],
@@ -350,10 +352,15 @@ WORKER_ID = env("WORKER_ID", default="")
 EC2_IDLE_STOP_THRESHOLD = env.int("EC2_IDLE_STOP_THRESHOLD", default=0)  # 0 = never exit when idle
 EC2_SELF_STOP = env.bool("EC2_SELF_STOP", default=False)
 
+# An AI worker that polls the premium queue only (premium academies' jobs, docs/jobs.md "AI fleet"); a normal one
+# polls basic and lite and never premium.
+AI_WORKER_PREMIUM_ONLY = env.bool("AI_WORKER_PREMIUM_ONLY", default=False)
+
 # The fleet table (ARCHITECTURE §5, apps/jobs/fleets.py), read by the runtime and scripts/create_sqs_resources.py:
 # the queues each fleet consumes (highest priority first), each queue's own visibility timeout as created, the short
-# window a worker holds a message by (extended every third of it), poll weights (empty = strict priority order) and
-# the idle exit (empty polls in a row).
+# window a worker holds a message by (extended every third of it), the queues its workers poll when not all
+# (`poll_queues`), poll weights, one per polled queue (empty = strict priority order), and the idle exit (empty polls
+# in a row).
 WORKER_FLEETS = {
     "excel": {
         "queues": ["SQS_QUEUE_EXCEL"],
@@ -373,7 +380,10 @@ WORKER_FLEETS = {
         "queues": ["SQS_QUEUE_AI_PREMIUM", "SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"],
         "queue_visibility_seconds": env.int("AI_QUEUE_VISIBILITY_SECONDS", default=3600),
         "visibility_window_seconds": env.int("AI_VISIBILITY_WINDOW_SECONDS", default=30),
-        "poll_weights": env.list("AI_POLL_WEIGHTS", cast=int, default=[]),
+        "poll_queues": (["SQS_QUEUE_AI_PREMIUM"] if AI_WORKER_PREMIUM_ONLY
+                        else ["SQS_QUEUE_AI_BASIC", "SQS_QUEUE_AI_LITE"]),
+        # basic,lite: of four polls, three ask basic first and one lite (each still asks the other when empty).
+        "poll_weights": [] if AI_WORKER_PREMIUM_ONLY else env.list("AI_POLL_WEIGHTS", cast=int, default=[3, 1]),
         "idle_stop_threshold": EC2_IDLE_STOP_THRESHOLD,
     },
 }
@@ -392,6 +402,21 @@ JOBS_EVENTS_TICKET_SECONDS = env.int("JOBS_EVENTS_TICKET_SECONDS", default=600) 
 # Seconds between two passes of `run_scheduler` (due jobs, stale jobs, Batch reconcile, periodic tasks).
 JOBS_SCHEDULER_INTERVAL_SECONDS = env.float("JOBS_SCHEDULER_INTERVAL_SECONDS", default=2.0)
 WORKER_API_TIMEOUT_SECONDS = env.float("WORKER_API_TIMEOUT_SECONDS", default=10.0)
+# The AI kinds' time limits (docs/jobs.md "AI fleet"): the worker stops a handler this long after its claim and ends
+# the job FAILED INFERENCE_TIMEOUT, keeping what it saved; the scheduler ends one still RUNNING at the cap.
+AI_JOB_LEASE_SECONDS = env.float("AI_JOB_LEASE_SECONDS", default=3540.0)
+AI_INFERENCE_MAX_SECONDS = env.float("AI_INFERENCE_MAX_SECONDS", default=3600.0)
+
+# ---------------------------------------------------------------------------
+# AI uploads and OCR (ARCHITECTURE §4 AI)
+# ---------------------------------------------------------------------------
+AI_IMAGE_MAX_BYTES = env.int("AI_IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+# Width x height an uploaded image may declare (checked from its header before decoding: decompression bombs).
+AI_IMAGE_MAX_PIXELS = env.int("AI_IMAGE_MAX_PIXELS", default=40_000_000)
+AI_TESSERACT_CMD = env("AI_TESSERACT_CMD", default="tesseract")
+# POST /api/v1/ai/ocr/ answers 503 OCR_UNAVAILABLE when this machine lacks Tesseract or its kor/eng data. Turn it off
+# on an API host without Tesseract whose AI workers have it (a worker without it fails the attempt retryably).
+AI_OCR_CHECK_LOCAL = env.bool("AI_OCR_CHECK_LOCAL", default=True)
 WORKER_API_RETRIES = env.int("WORKER_API_RETRIES", default=4)
 
 # ---------------------------------------------------------------------------

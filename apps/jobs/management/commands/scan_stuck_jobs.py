@@ -11,8 +11,9 @@ from apps.jobs.errors import UnknownJobKindError
 from apps.jobs.registry import get_spec
 from apps.jobs.services import BATCH_RECONCILE_GRACE_SECONDS, job_reconcile_batch, job_scan_stuck
 
-SUMMARY_ORDER = ["requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched", "waiting",
-                 "redispatch_failed", "would_requeue", "would_kill", "would_redispatch", "would_wait"]
+SUMMARY_ORDER = ["timed_out", "requeued", "requeued_waiting", "requeued_dispatch_failed", "dead", "redispatched",
+                 "waiting", "redispatch_failed", "would_time_out", "would_requeue", "would_kill", "would_redispatch",
+                 "would_wait"]
 BATCH_SUMMARY_ORDER = ["resubmitted", "requeued_waiting", "resubmit_failed", "dead", "skipped", "would_resubmit",
                        "would_kill"]
 
