@@ -355,10 +355,11 @@ class SendCancelApi(TenantScopedMixin, GenericAPIView):
                     f"`404`입니다. {STAFF}",
         request=None,
         responses={200: SendOutputSerializer,
-                   404: OpenApiResponse(description="`NOT_FOUND`"),
+                   404: OpenApiResponse(description="`NOT_FOUND` (다른 학원의 발송도)"),
                    409: OpenApiResponse(description="`SEND_ALREADY_STARTED`, `SEND_ALREADY_FINISHED`")})
     def post(self, request, pk):
-        send = sending.send_cancel(tenant=self.tenant, send_id=pk)
+        # The generic 404 of every id route first (NOT_FOUND, as the other routes answer a foreign id).
+        send = sending.send_cancel(tenant=self.tenant, send_id=self.get_object().id)
         send = MessageSend.objects.select_related("created_by").get(id=send.id)
         return Response(SendOutputSerializer(send).data)
 

@@ -59,6 +59,8 @@ SEND_AT_SLACK = dt.timedelta(minutes=1)
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=30)
 BULK_BATCH_SIZE = 1000
 SELECTIONS = ("student_ids", "lecture_id", "session_id")
+TRIGGER_MAX = MessageSend._meta.get_field("trigger").max_length
+TRIGGER_KEY_MAX = MessageSend._meta.get_field("trigger_key").max_length
 
 __all__ = ["InsufficientCreditError", "SendSpec", "send_cancel", "send_create", "send_preview"]
 
@@ -371,6 +373,8 @@ def send_create(*, tenant: Tenant, spec: SendSpec, by: User | None = None, trigg
     With a trigger_key the send is once-only: a send already made with that key is returned unchanged, also when
     two callers race (the unique constraint decides, the loser returns the winner's send).
     """
+    if len(trigger) > TRIGGER_MAX or len(trigger_key) > TRIGGER_KEY_MAX:
+        raise ValueError(f"trigger is at most {TRIGGER_MAX} characters and trigger_key {TRIGGER_KEY_MAX}")
     now = now or timezone.now()
     existing = _existing(tenant, trigger_key)
     if existing is not None:

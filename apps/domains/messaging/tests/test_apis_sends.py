@@ -278,7 +278,7 @@ def test_another_academys_send_is_404_everywhere(staff_client, tenant, other_ten
     answers = [staff_client.get(detail(theirs.id)), staff_client.get(f"{detail(theirs.id)}recipients/"),
                staff_client.post(f"{detail(theirs.id)}cancel/")]
 
-    assert [answer.status_code for answer in answers] == [404, 404, 404]
+    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(404, "NOT_FOUND")] * 3
     assert theirs.id not in [row["id"] for row in staff_client.get(SENDS).json()["results"]]
     assert MessageSend.objects.get(id=theirs.id).status == "QUEUED"
     assert not CreditEntry.objects.filter(tenant=other_tenant, kind="RELEASE").exists()

@@ -672,6 +672,16 @@ def test_the_same_trigger_key_in_another_academy_is_another_send(tenant, other_t
     assert mine.id != theirs.id
 
 
+def test_a_trigger_key_longer_than_its_column_is_a_programming_error(tenant, make_student):
+    ready(tenant)
+
+    with pytest.raises(ValueError, match="trigger_key"):
+        send_create(tenant=tenant, spec=SendSpec(body="안내", student_ids=[make_student(tenant).id]),
+                    trigger_key="k" * 121, now=NOON)
+
+    assert_nothing_stored(tenant)
+
+
 # ---------------------------------------------------------------------------------------------------- cancel
 
 def test_cancelling_a_queued_send_cancels_its_rows_and_job_and_releases_the_reservation(tenant, make_student):
