@@ -42,7 +42,8 @@ class ProfileInputSerializer(serializers.Serializer):
 
 
 class CreditEntryOutputSerializer(serializers.ModelSerializer):
-    created_by_username = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by_username = serializers.CharField(source="created_by.username", default=None, allow_null=True,
+                                                read_only=True)
 
     class Meta:
         model = CreditEntry

@@ -236,7 +236,8 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "엑셀", "description": "엑셀 명단 가져오기, 내보내기, 양식"},
         {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
         {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
-        {"name": "문자", "description": "문자 발송 설정(발신번호, 단가, 방해 금지 시간)과 문자 크레딧"},
+        {"name": "문자", "description": "문자·알림톡 발송과 미리보기, 수신자별 상태, 템플릿, 광고 수신 동의, 수신거부, "
+                                     "자동 알림, 발송 설정과 문자 크레딧"},
         {"name": "인공지능", "description": "이미지 글자 인식(OCR) 등 AI 작업"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
