@@ -4,7 +4,6 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import pytest
 from django.utils import timezone
 
 from apps.domains.messaging.models import MessageTemplate, MessagingProfile
@@ -37,7 +36,3 @@ def alimtalk_template(tenant, body="#{학생이름} 학생이 오늘 결석했�
               "provider_template_id": "KA01TP0001", "review_status": "APPROVED", **fields}
     return MessageTemplate.objects.create(tenant=tenant, **values)
 
-
-@pytest.fixture
-def sender(tenant):
-    return ready(tenant)
