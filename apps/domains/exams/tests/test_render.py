@@ -1,0 +1,75 @@
+"""Rendering the real sheet and filling it the way students do: what the grader's tests are built on."""
+
+import numpy as np
+import pytest
+
+from apps.domains.exams.omr.layout import sheet_layout
+from apps.domains.exams.omr.render import fill_bubbles, render_page
+from apps.domains.exams.omr.sheet_pdf import sheet_pdf
+
+
+@pytest.fixture(scope="module")
+def layout():
+    return sheet_layout(20, 5)
+
+
+@pytest.fixture(scope="module")
+def pdf(layout):
+    return sheet_pdf(layout, "단원평가", "고1 수학")
+
+
+def mean_inside(image, bubble, scale, fraction=0.6):
+    """The mean grey level inside `fraction` of the bubble's radius: 255 is untouched paper."""
+    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    inside = (xs - bubble["x"] * scale) ** 2 + (ys - bubble["y"] * scale) ** 2 <= (bubble["r"] * scale * fraction) ** 2
+    return float(image[inside].mean())
+
+
+@pytest.mark.parametrize(("dpi", "size"), [(150, (1754, 1240)), (300, (3508, 2480))])
+def test_render_page_is_a4_grayscale_at_the_requested_dpi(pdf, dpi, size):
+    image, scale = render_page(pdf, dpi)
+
+    assert image.dtype == np.uint8 and image.ndim == 2
+    assert scale == pytest.approx(dpi / 72)
+    assert abs(image.shape[0] - size[0]) <= 1 and abs(image.shape[1] - size[1]) <= 1
+    # The top-left marker is solid black where the layout says, the page around it white.
+    assert image[round(36 * scale), round(36 * scale)] < 40
+    assert image[round(70 * scale), round(70 * scale)] > 240
+
+
+def test_fill_bubbles_darkens_exactly_the_marked_bubbles(pdf, layout):
+    image, scale = render_page(pdf, 150)
+    marks = {
+        "answers": {1: 3, "2": [1, 5], 3: {"choice": 2, "style": "pen"}, 4: {"choice": 4, "style": "light"},
+                    5: [{"choice": 1, "style": "erased"}, {"choice": 2}]},
+        "identifier": "0123 567",
+    }
+
+    filled = fill_bubbles(image, layout, 150, marks, seed=7)
+
+    level = {(q["number"], c["choice"]): mean_inside(filled, c, scale) for q in layout["questions"][:6]
+             for c in q["choices"]}
+    blank = level[(6, 1)]
+    assert blank > 200
+    assert level[(3, 2)] < 60  # pen
+    assert level[(1, 3)] < 160 and level[(2, 1)] < 160 and level[(2, 5)] < 160 and level[(5, 2)] < 160  # pencil
+    assert 160 < level[(4, 4)] < 215  # light pencil: between a pencil mark and paper
+    assert 205 < level[(5, 1)] < blank  # an erased mark leaves a trace
+    untouched = [key for key in level if key not in {(1, 3), (2, 1), (2, 5), (3, 2), (4, 4), (5, 1), (5, 2)}]
+    assert all(level[key] > 200 for key in untouched)
+    columns = layout["identifier"]
+    assert [mean_inside(filled, columns[c][d], scale) < 160 for c, d in [(0, 0), (1, 1), (2, 2), (3, 3)]] == [True] * 4
+    assert all(mean_inside(filled, cell, scale) > 200 for cell in columns[4])  # the blank column
+    assert mean_inside(filled, columns[7][7], scale) < 160
+    # The input image is left as it was, and the same seed draws the same marks.
+    assert mean_inside(image, layout["questions"][0]["choices"][2], scale) > 200
+    assert np.array_equal(filled, fill_bubbles(image, layout, 150, marks, seed=7))
+
+
+@pytest.mark.parametrize("marks", [{"answers": {21: 1}}, {"answers": {1: 6}}, {"identifier": "123456789"},
+                                   {"answers": {1: {"choice": 1, "style": "crayon"}}}])
+def test_fill_bubbles_refuses_marks_the_sheet_has_no_bubble_for(pdf, layout, marks):
+    image, _ = render_page(pdf, 72)
+
+    with pytest.raises(ValueError):
+        fill_bubbles(image, layout, 72, marks)
