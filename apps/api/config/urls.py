@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("apps.integrations.urls")),
     path("", include("apps.domains.video.urls")),
     path("", include("apps.domains.messaging.urls")),
+    path("", include("apps.domains.exams.urls")),
 ]
 
 urlpatterns = [

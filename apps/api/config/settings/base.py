@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.domains.enrollment",
     "apps.domains.video",
     "apps.domains.messaging",
+    "apps.domains.exams",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -236,6 +237,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "작업", "description": "오래 걸리는 요청의 진행 상태"},
         {"name": "영상", "description": "강의 영상 업로드, 변환, 재생"},
         {"name": "문자", "description": "문자 발송 설정(발신번호, 단가, 방해 금지 시간)과 문자 크레딧"},
+        {"name": "시험", "description": "OMR 답안지로 채점하는 시험: 정답과 배점, 답안지 PDF와 좌표"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
     ],

@@ -48,7 +48,7 @@ def sheet_pdf(layout: dict, title: str, subtitle: str = "", font_path: str | Pat
     width, height = layout["page"]["width"], layout["page"]["height"]
     buffer = io.BytesIO()
     # invariant=1: no timestamp or random id in the file, so the same exam always yields the same bytes.
-    pdf = canvas.Canvas(buffer, pagesize=(width, height), invariant=1, pageCompression=1)
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), invariant=1, pageCompression=1, initialFontName=font)
     pdf.setTitle(title)
     pdf.setAuthor("academy")
 
