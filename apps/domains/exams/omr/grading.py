@@ -60,6 +60,18 @@ ALIGN_RMS_ZERO_PT = 3.0
 # Below this quality (RMS above 1.2 pt, a quarter of a bubble radius) the page goes to REVIEW.
 ALIGN_MIN_QUALITY = 0.6
 
+# The printed rings double as a local alignment check the markers cannot give (a curled or folded page): the ring's
+# darkness in a box on its left (x - r) against one on its right (x + r), and above against below. Centred, the two
+# match: (a - b) / (a + b) ≈ 0 (90th percentile 0.06 on rendered scans and photos); a bubble off by 0.2 r gives ~0.15,
+# by 0.3 r ~0.4. A blank bubble above RING_MAX_ASYMMETRY is misaligned; more than RING_MAX_MISALIGNED_FRACTION of
+# them → REVIEW.
+RING_BAND = (0.8, 1.2)
+RING_SIDE_BOX = (0.3, 0.5)  # half width across the ring, half length along it, in radii
+RING_MAX_ASYMMETRY = 0.35
+RING_MAX_MISALIGNED_FRACTION = 0.08
+# Upside down when the rings, sampled at the page's 180° positions, are this many times darker than where they belong.
+UPSIDE_DOWN_RING_RATIO = 2.0
+
 # --- fill measurement -------------------------------------------------------------------------------------------------
 # Half side of the sampling box as a fraction of the bubble radius: the box's corners stay at 0.85 r, inside the printed
 # ring, and a 0.25 r misplacement still samples only the inside of the bubble.
@@ -181,11 +193,23 @@ def grade_page(image: np.ndarray, layout: dict) -> PageReading:
 
     aligned = _warp(gray, homography, layout)
     darkness = _darkness(aligned)
-    reading = _read_bubbles(darkness, layout)
+    integral = cv2.integral(darkness, sdepth=cv2.CV_32S)
+    table = _bubble_table(layout)
+    rings, rings_turned = _ring_scores(integral, table, layout)
+    turned = float(np.median(rings_turned)) > UPSIDE_DOWN_RING_RATIO * max(float(np.median(rings)), 1e-6)
+    if turned:
+        # The markers are symmetric, so a sheet scanned upside down warps to the page turned by 180°.
+        aligned = np.ascontiguousarray(aligned[::-1, ::-1])
+        darkness = np.ascontiguousarray(darkness[::-1, ::-1])
+        integral = cv2.integral(darkness, sdepth=cv2.CV_32S)
+        rings = rings_turned
+    reading = _read_bubbles(integral, table, _ring_asymmetry(integral, table))
     reading.aligned = aligned
-    reading.alignment_quality = round(quality, 3)
+    ring_quality = 1.0 - reading.stats.get("misaligned_fraction", 0.0) / (2 * RING_MAX_MISALIGNED_FRACTION)
+    reading.alignment_quality = round(float(np.clip(min(quality, ring_quality), 0.0, 1.0)), 3)
     reading.stats["alignment_rms_pt"] = round(rms_pt, 3)
-    if quality < ALIGN_MIN_QUALITY:
+    reading.stats["upside_down"] = float(turned)
+    if quality < ALIGN_MIN_QUALITY or reading.stats.get("misaligned_fraction", 0.0) > RING_MAX_MISALIGNED_FRACTION:
         reading.review_reasons.insert(0, REASON_LOW_ALIGNMENT)
     return reading
 
@@ -450,13 +474,17 @@ def _warp(gray: np.ndarray, h: np.ndarray, layout: dict) -> np.ndarray:
 # --- bubbles ------------------------------------------------------------------------------------------------------
 
 
-def _box_means(integral: np.ndarray, xs: np.ndarray, ys: np.ndarray, halves: np.ndarray) -> np.ndarray:
-    """Mean of the image over square boxes centred at (xs, ys) px with half sides ``halves`` px: four lookups each."""
+def _box_means(
+    integral: np.ndarray, xs: np.ndarray, ys: np.ndarray, halves: np.ndarray, half_heights: np.ndarray | None = None
+) -> np.ndarray:
+    """Mean of the image over boxes centred at (xs, ys) px with half sides ``halves`` (and ``half_heights``) px: four
+    lookups in the integral image per box, all boxes at once."""
     h, w = integral.shape[0] - 1, integral.shape[1] - 1
+    half_y = halves if half_heights is None else half_heights
     x0 = np.clip(np.round(xs - halves).astype(np.int64), 0, w)
     x1 = np.clip(np.round(xs + halves).astype(np.int64) + 1, 0, w)
-    y0 = np.clip(np.round(ys - halves).astype(np.int64), 0, h)
-    y1 = np.clip(np.round(ys + halves).astype(np.int64) + 1, 0, h)
+    y0 = np.clip(np.round(ys - half_y).astype(np.int64), 0, h)
+    y1 = np.clip(np.round(ys + half_y).astype(np.int64) + 1, 0, h)
     total = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
     area = np.maximum((x1 - x0) * (y1 - y0), 1)
     return total / area
@@ -535,12 +563,42 @@ def _decide(contrast: np.ndarray, th: _Thresholds) -> tuple[MarkState, list[int]
     return MarkState.UNCERTAIN, []
 
 
-def _read_bubbles(darkness: np.ndarray, layout: dict) -> PageReading:
-    xs, ys, rs, symbols, groups = _bubble_table(layout)
+def _ring_scores(integral: np.ndarray, table, layout: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Mean darkness (0..1) of each bubble's ring band, where it belongs and at the 180°-turned position."""
+    xs, ys, rs = table[0], table[1], table[2]
+    if len(xs) == 0:
+        return np.zeros(0), np.zeros(0)
+    px = WORK_PX_PER_PT
+    inner, outer = RING_BAND
+
+    def band(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        big = _box_means(integral, x * px, y * px, rs * px * outer) * (2 * outer) ** 2
+        small = _box_means(integral, x * px, y * px, rs * px * inner) * (2 * inner) ** 2
+        return (big - small) / ((2 * outer) ** 2 - (2 * inner) ** 2) / 255.0
+
+    width, height = float(layout["page"]["width"]), float(layout["page"]["height"])
+    return band(xs, ys), band(width - xs, height - ys)
+
+
+def _ring_asymmetry(integral: np.ndarray, table) -> np.ndarray:
+    """Per bubble, the larger of |left - right| / (left + right) and |top - bottom| / (top + bottom) ring darkness."""
+    xs, ys, rs = table[0] * WORK_PX_PER_PT, table[1] * WORK_PX_PER_PT, table[2] * WORK_PX_PER_PT
+    across, along = RING_SIDE_BOX[0] * rs, RING_SIDE_BOX[1] * rs
+    left = _box_means(integral, xs - rs, ys, across, along)
+    right = _box_means(integral, xs + rs, ys, across, along)
+    top = _box_means(integral, xs, ys - rs, along, across)
+    bottom = _box_means(integral, xs, ys + rs, along, across)
+    floor = 255.0 * 1e-3  # paper-only boxes (no ring at all) count as fully asymmetric only if one side has ink
+    ax = np.abs(left - right) / (left + right + floor)
+    ay = np.abs(top - bottom) / (top + bottom + floor)
+    return np.maximum(ax, ay)
+
+
+def _read_bubbles(integral: np.ndarray, table, rings: np.ndarray) -> PageReading:
+    xs, ys, rs, symbols, groups = table
     reading = PageReading(status=PageStatus.READ)
     if len(xs) == 0:
         return reading
-    integral = cv2.integral(darkness, sdepth=cv2.CV_32S)
     px = WORK_PX_PER_PT
     fills = (1.0 / 255.0) * _box_means(integral, xs * px, ys * px, rs * px * SAMPLE_HALF_SIDE_OF_R)
     contrast = np.maximum(fills - _baselines(fills, symbols), 0.0)
@@ -559,6 +617,10 @@ def _read_bubbles(darkness: np.ndarray, layout: dict) -> PageReading:
         {"empty_threshold": round(empty_th, 4), "mark_threshold": round(mark_th, 4), "typical_mark": round(typical, 4)}
     )
     reading.stats["empty_noise"] = round(noise, 4)
+
+    blank = contrast < empty_th
+    if blank.sum() >= 10:
+        reading.stats["misaligned_fraction"] = round(float(np.mean(rings[blank] > RING_MAX_ASYMMETRY)), 4)
 
     reasons: list[str] = []
     if noise > MAX_EMPTY_NOISE:

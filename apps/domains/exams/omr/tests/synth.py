@@ -190,3 +190,12 @@ def jpeg(img: np.ndarray, quality: int = 80) -> np.ndarray:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
+
+
+def bulge(img: np.ndarray, amplitude_px: float, *, axis: int = 1) -> np.ndarray:
+    """A curled page: the middle pushed sideways by up to ``amplitude_px`` while the edges (and markers) stay put."""
+    h, w = img.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    shift = amplitude_px * np.sin(np.pi * xx / w) * np.sin(np.pi * yy / h)
+    map_x, map_y = (xx + shift, yy) if axis == 1 else (xx, yy + shift)
+    return cv2.remap(img, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=245)

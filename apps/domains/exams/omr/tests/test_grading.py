@@ -366,3 +366,36 @@ def test_randomised_sheets_are_never_silently_wrong():
     assert silently_wrong == []
     # Light pencil beside an erasure is the only designed-in ambiguity here; most sheets must still be graded.
     assert graded >= 20, (graded, reviewed)
+
+
+def test_an_upside_down_scan_is_read_the_right_way_up():
+    marks, expected = _standard_marks(seed=8)
+    image = synth.rotate(_sheet(150, marks, seed=4), 181.0)
+    reading = grade_page(image, _layout())
+    assert reading.stats["upside_down"] == 1.0
+    assert reading.review_reasons == []
+    assert reading.identifier_text == "12345678"
+    assert _read(reading) == expected
+
+
+def test_a_curled_page_whose_middle_is_off_goes_to_review():
+    # The markers sit where they should, but the middle of the page is pushed 4 pt sideways (a curl or a fold):
+    # the printed rings are not where the layout says, so the sheet goes to REVIEW, never graded at guessed places.
+    dpi = 150
+    marks = {"answers": _answers(31), "identifier": "12345678"}
+    image = synth.bulge(_sheet(dpi, marks, seed=13), amplitude_px=4.5 * dpi / 72)
+    reading = grade_page(image, _layout())
+    assert reading.status == PageStatus.READ
+    assert reading.stats["alignment_rms_pt"] < 1.0  # the markers alone cannot tell
+    assert reading.stats["misaligned_fraction"] > grading.RING_MAX_MISALIGNED_FRACTION
+    assert reading.review_reasons[0] == grading.REASON_LOW_ALIGNMENT
+    assert reading.alignment_quality < grading.ALIGN_MIN_QUALITY
+    assert decide_sheet(reading, KEY, 1, STUDENTS).status == SheetStatus.REVIEW
+
+
+def test_a_slight_curl_is_still_read():
+    marks = {"answers": _answers(32), "identifier": "12345678"}
+    image = synth.bulge(_sheet(150, marks, seed=14), amplitude_px=1.0 * 150 / 72)
+    reading = grade_page(image, _layout())
+    assert reading.review_reasons == [], reading.stats
+    assert _read(reading) == _expect_one(_answers(32))
