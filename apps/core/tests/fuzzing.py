@@ -43,6 +43,7 @@ class TenantWorld:
     @classmethod
     def build(cls, *, admin: User) -> "TenantWorld":
         from apps.domains.enrollment.models import Attendance, Enrollment
+        from apps.domains.exams.models import Exam
         from apps.domains.lectures.models import Lecture, Session
         from apps.domains.students.models import Student
         from apps.domains.video.models import Video
@@ -60,6 +61,8 @@ class TenantWorld:
         job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.RUNNING, payload={"n": 1},
                                  attempts=1, started_at=timezone.now(), heartbeat_at=timezone.now(),
                                  created_by=admin)
+        exam = Exam.objects.create(tenant=tenant, lecture=lecture, session=session, title="3월 단원평가",
+                                   date=timezone.localdate(), question_count=5, answer_key=[1, 2, 3, 4, 5])
         return cls(admin=admin, path_ids={
             "/api/v1/students/{id}": {"id": student.id},
             "/api/v1/lectures/{lecture_id}": {"lecture_id": lecture.id},
@@ -67,6 +70,7 @@ class TenantWorld:
             "/api/v1/sessions/{id}": {"id": session.id},
             "/api/v1/enrollments/{id}": {"id": enrollment.id},
             "/api/v1/videos/{id}": {"id": video.id},
+            "/api/v1/exams/{id}": {"id": exam.id},
             "/api/v1/jobs/{job_id}": {"job_id": str(job.id)},
             "/api/v1/enrollments/excel_job_status/{job_id}": {"job_id": str(job.id)},
             "/api/v1/internal/jobs/{job_id}": {"job_id": str(job.id)},

@@ -34,7 +34,8 @@ class Exam(TenantOwnedModel):
     """
 
     lecture = models.ForeignKey(Lecture, on_delete=models.PROTECT, related_name="exams")
-    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.PROTECT, related_name="exams")
+    # SET_NULL: the session only dates the exam; deleting a session must not fail on, or take, an exam.
+    session = models.ForeignKey(Session, null=True, blank=True, on_delete=models.SET_NULL, related_name="exams")
     title = models.CharField(max_length=200)
     date = models.DateField()
     question_count = models.PositiveSmallIntegerField()

@@ -4,9 +4,11 @@ from django.db.models import QuerySet
 
 from apps.core.exceptions import NotFoundError
 from apps.core.models import Tenant
+from apps.domains.enrollment.models import EnrollmentStatus
 from apps.domains.exams.models import Exam, ExamSettings, IdentifierSource
 from apps.domains.exams.omr.layout import sheet_layout
 from apps.domains.exams.omr.sheet_pdf import sheet_pdf
+from apps.domains.students.models import Student
 
 ID_DIGITS = 8
 
@@ -51,3 +53,25 @@ def exam_sheet_pdf(*, exam: Exam) -> bytes:
         parts.append(exam.session.title or f"{exam.session.order}회차")
     parts += [exam.date.isoformat(), f"{exam.question_count}문항 · {exam.choice_count}지선다"]
     return sheet_pdf(exam_sheet_layout(exam=exam), exam.title, " · ".join(parts), identifier_label=source.label)
+
+
+def student_identifier(*, student: Student, source: str) -> str | None:
+    """The 8 digits a student writes in the sheet's identifier block, or None when the student has none.
+
+    STUDENT_NUMBER has no column on Student yet: until it does, such students have no identifier.
+    """
+    if source == IdentifierSource.PARENT_PHONE:
+        digits = student.parent_phone
+    elif source == IdentifierSource.STUDENT_PHONE:
+        digits = student.phone
+    else:
+        digits = ""
+    digits = "".join(char for char in digits or "" if char.isdigit())
+    return digits[-ID_DIGITS:] if len(digits) >= ID_DIGITS else None
+
+
+def exam_roster(*, exam: Exam) -> list[Student]:
+    """The students the exam's sheets may belong to: active in its lecture, not deleted, by id."""
+    return list(Student.objects.filter(
+        tenant_id=exam.tenant_id, deleted_at__isnull=True, enrollments__lecture_id=exam.lecture_id,
+        enrollments__status=EnrollmentStatus.ACTIVE).distinct().order_by("id"))

@@ -81,7 +81,7 @@ def exam_create(*, tenant: Tenant, lecture_id: int, title: str, date: date, ques
 
 
 def _locked(exam: Exam) -> Exam:
-    return Exam.objects.select_for_update().select_related("lecture", "session").get(id=exam.id)
+    return Exam.objects.select_for_update(of=("self",)).select_related("lecture", "session").get(id=exam.id)
 
 
 @transaction.atomic

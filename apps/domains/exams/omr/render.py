@@ -138,3 +138,49 @@ def fill_bubbles(image: np.ndarray, layout: dict, dpi: float, marks: dict, *, st
         for column, spec in zip(layout["identifier"], digits, strict=False):
             draw(column, "digit", spec)
     return out
+
+
+def photograph(image: np.ndarray, *, rotate: float = 0.0, perspective: float = 0.0, shadow: float = 0.0,
+               blur: float = 0.0, noise: float = 0.0, margin: float = 0.0, background: int = 255,
+               seed: int = 0) -> np.ndarray:
+    """`image` as a scanner or a phone would see it: rotated by `rotate` degrees, each page corner moved by up to
+    `perspective` × the page's shorter side, on a `background` grey with `margin` × the shorter side around it, a
+    shadow darkening one side by up to `shadow` (0–1), a Gaussian blur of `blur` pixels and sensor noise of
+    standard deviation `noise`. Deterministic for a seed; all zeros leave the image as it is."""
+    rng = np.random.default_rng(seed)
+    height, width = image.shape[:2]
+    side = min(height, width)
+    pad = margin * side
+    out_w, out_h = round(width + 2 * pad), round(height + 2 * pad)
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    centre = np.float32([width / 2, height / 2])
+    theta = math.radians(rotate)
+    rotation = np.float32([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+    moved = (corners - centre) @ rotation.T + centre + np.float32([pad, pad])
+    moved += rng.uniform(-perspective * side, perspective * side, size=(4, 2)).astype(np.float32)
+    matrix = cv2.getPerspectiveTransform(corners, moved.astype(np.float32))
+    out = cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                              borderValue=int(background)).astype(np.float32)
+    if shadow:
+        # Light falling from one side: a linear ramp in a random direction, from full light to 1 - shadow.
+        direction = rng.uniform(0, 2 * math.pi)
+        ys, xs = np.mgrid[0:out_h, 0:out_w].astype(np.float32)
+        ramp = xs * math.cos(direction) + ys * math.sin(direction)
+        ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1.0)
+        out *= 1.0 - shadow * ramp
+    if blur:
+        out = cv2.GaussianBlur(out, (0, 0), blur)
+    if noise:
+        out += rng.normal(0, noise, size=out.shape).astype(np.float32)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def encode_image(image: np.ndarray, *, fmt: str = "png", quality: int = 90) -> bytes:
+    """PNG or JPEG bytes of a grayscale image, as a scanner or a phone would upload it."""
+    if fmt not in ("png", "jpeg"):
+        raise ValueError(f"unknown format {fmt!r}")
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpeg" else []
+    ok, data = cv2.imencode(".png" if fmt == "png" else ".jpg", image, params)
+    if not ok:
+        raise ValueError("could not encode the image")
+    return data.tobytes()

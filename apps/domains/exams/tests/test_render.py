@@ -1,10 +1,13 @@
 """Rendering the real sheet and filling it the way students do: what the grader's tests are built on."""
 
+import math
+
+import cv2
 import numpy as np
 import pytest
 
 from apps.domains.exams.omr.layout import sheet_layout
-from apps.domains.exams.omr.render import fill_bubbles, render_page
+from apps.domains.exams.omr.render import encode_image, fill_bubbles, photograph, render_page
 from apps.domains.exams.omr.sheet_pdf import sheet_pdf
 
 
@@ -20,9 +23,12 @@ def pdf(layout):
 
 def mean_inside(image, bubble, scale, fraction=0.6):
     """The mean grey level inside `fraction` of the bubble's radius: 255 is untouched paper."""
-    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
-    inside = (xs - bubble["x"] * scale) ** 2 + (ys - bubble["y"] * scale) ** 2 <= (bubble["r"] * scale * fraction) ** 2
-    return float(image[inside].mean())
+    cx, cy, radius = bubble["x"] * scale, bubble["y"] * scale, bubble["r"] * scale * fraction
+    x0, y0 = int(cx - radius) - 1, int(cy - radius) - 1
+    window = image[y0:int(cy + radius) + 2, x0:int(cx + radius) + 2]
+    ys, xs = np.mgrid[0:window.shape[0], 0:window.shape[1]]
+    inside = (xs + x0 - cx) ** 2 + (ys + y0 - cy) ** 2 <= radius ** 2
+    return float(window[inside].mean())
 
 
 @pytest.mark.parametrize(("dpi", "size"), [(150, (1754, 1240)), (300, (3508, 2480))])
@@ -73,3 +79,49 @@ def test_fill_bubbles_refuses_marks_the_sheet_has_no_bubble_for(pdf, layout, mar
 
     with pytest.raises(ValueError):
         fill_bubbles(image, layout, 72, marks)
+
+
+def marker_centre(image, x0, y0, x1, y1):
+    """The centroid of the dark pixels in a window: where a marker landed."""
+    window = image[y0:y1, x0:x1] < 80
+    ys, xs = np.nonzero(window)
+    return x0 + xs.mean(), y0 + ys.mean()
+
+
+def test_photograph_with_nothing_asked_is_the_image(pdf):
+    image, _ = render_page(pdf, 72)
+
+    assert np.array_equal(photograph(image), image)
+
+
+def test_photograph_rotates_pads_and_shades_deterministically(pdf, layout):
+    image, scale = render_page(pdf, 100)
+    height, width = image.shape
+    pad = 0.05 * min(height, width)
+
+    photo = photograph(image, rotate=3, margin=0.05, background=60, shadow=0.5, seed=3)
+
+    assert photo.shape == (round(height + 2 * pad), round(width + 2 * pad))
+    assert np.array_equal(photo, photograph(image, rotate=3, margin=0.05, background=60, shadow=0.5, seed=3))
+    assert photo[2, 2] < 70  # the desk shows around the page
+    # The top-left marker turned 3 degrees about the page centre (image y down: positive angles turn clockwise).
+    mx, my = layout["markers"][0]["x"] * scale - width / 2, layout["markers"][0]["y"] * scale - height / 2
+    theta = math.radians(3)
+    expected = (mx * math.cos(theta) - my * math.sin(theta) + width / 2 + pad,
+                mx * math.sin(theta) + my * math.cos(theta) + height / 2 + pad)
+    found = marker_centre(photograph(image, rotate=3, margin=0.05, seed=3), round(expected[0]) - 40,
+                          round(expected[1]) - 40, round(expected[0]) + 40, round(expected[1]) + 40)
+    assert found == pytest.approx(expected, abs=1.5)
+    # The shadow: paper is lighter on one side of the page than on the other.
+    paper = photo[photo > 100]
+    assert paper.max() - np.percentile(paper, 5) > 60
+
+
+def test_encode_image_round_trips(pdf):
+    image, _ = render_page(pdf, 50)
+
+    png = cv2.imdecode(np.frombuffer(encode_image(image), np.uint8), cv2.IMREAD_GRAYSCALE)
+    jpeg = cv2.imdecode(np.frombuffer(encode_image(image, fmt="jpeg", quality=90), np.uint8), cv2.IMREAD_GRAYSCALE)
+
+    assert np.array_equal(png, image)
+    assert jpeg.shape == image.shape and np.abs(jpeg.astype(int) - image).mean() < 4
