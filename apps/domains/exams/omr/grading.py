@@ -192,18 +192,15 @@ def grade_page(image: np.ndarray, layout: dict) -> PageReading:
     quality = float(np.clip(1.0 - rms_pt / ALIGN_RMS_ZERO_PT, 0.0, 1.0))
 
     aligned = _warp(gray, homography, layout)
-    darkness = _darkness(aligned)
-    integral = cv2.integral(darkness, sdepth=cv2.CV_32S)
+    sampler = _Sampler.of(aligned)
     table = _bubble_table(layout)
-    rings, rings_turned = _ring_scores(integral, table, layout)
+    rings, rings_turned = _ring_scores(sampler, table, layout)
     turned = float(np.median(rings_turned)) > UPSIDE_DOWN_RING_RATIO * max(float(np.median(rings)), 1e-6)
     if turned:
         # The markers are symmetric, so a sheet scanned upside down warps to the page turned by 180°.
         aligned = np.ascontiguousarray(aligned[::-1, ::-1])
-        darkness = np.ascontiguousarray(darkness[::-1, ::-1])
-        integral = cv2.integral(darkness, sdepth=cv2.CV_32S)
-        rings = rings_turned
-    reading = _read_bubbles(integral, table, _ring_asymmetry(integral, table))
+        sampler = _Sampler.of(aligned)
+    reading = _read_bubbles(sampler, table, _ring_asymmetry(sampler, table))
     reading.aligned = aligned
     ring_quality = 1.0 - reading.stats.get("misaligned_fraction", 0.0) / (2 * RING_MAX_MISALIGNED_FRACTION)
     reading.alignment_quality = round(float(np.clip(min(quality, ring_quality), 0.0, 1.0)), 3)
@@ -226,11 +223,14 @@ def _reduce(gray: np.ndarray, layout: dict) -> np.ndarray:
     SOURCE_MAX_PX_PER_PT × the page's long side, so every later step works on ~3 MP whatever came in."""
     page_long_pt = max(float(layout["page"]["width"]), float(layout["page"]["height"]))
     limit = SOURCE_MAX_PX_PER_PT * page_long_pt
-    long_side = max(gray.shape)
-    if long_side <= limit:
+    # Halving with pyrDown (a Gaussian then every other pixel) is several times cheaper than an area resize by an
+    # arbitrary factor; halve while the result keeps at least the working resolution.
+    while max(gray.shape) > limit and max(gray.shape) / 2 >= WORK_PX_PER_PT * page_long_pt * 0.9:
+        gray = cv2.pyrDown(gray)
+    if max(gray.shape) <= limit:
         return gray
-    f = limit / long_side
-    return cv2.resize(gray, (round(gray.shape[1] * f), round(gray.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    f = limit / max(gray.shape)
+    return cv2.resize(gray, (round(gray.shape[1] * f), round(gray.shape[0] * f)), interpolation=cv2.INTER_LINEAR)
 
 
 def _to_gray(image: np.ndarray) -> np.ndarray | None:
@@ -257,27 +257,49 @@ def _to_gray(image: np.ndarray) -> np.ndarray | None:
     return np.ascontiguousarray(image)
 
 
-def _background(gray: np.ndarray, kernel_px: float, *, close: bool = True) -> np.ndarray:
-    """The paper's brightness everywhere: a grey closing (max then min filter) wider than any ink feature, computed on a
-    quarter-size copy and smoothed back up, so marks, print and markers vanish and shadows stay.
+def _quarter_background(gray: np.ndarray, kernel_px: float, *, close: bool = True) -> np.ndarray:
+    """The paper's brightness at quarter resolution: a grey closing (max then min filter) wider than any ink feature,
+    then a box blur, so marks, print and markers vanish and shadows stay. Two pyrDowns are much cheaper than an area
+    resize by a non-integer factor.
 
     ``close=False`` keeps only the max filter: near the page's edge on a dark table, the min filter would pull the
     table's darkness over a corner marker and hide it."""
-    h, w = gray.shape
-    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.pyrDown(cv2.pyrDown(gray))
     k = max(3, round(kernel_px / 4) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE if close else cv2.MORPH_DILATE, kernel)
-    closed = cv2.blur(closed, (k, k))
-    return cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.blur(closed, (k, k))
 
 
-def _darkness(aligned: np.ndarray) -> np.ndarray:
-    """0 where the paper is, 255 for black ink, relative to the local background (robust to shadows and light).
-    uint8 all the way: the divide saturates where a pixel is brighter than its background estimate."""
-    bg = _background(aligned, BACKGROUND_KERNEL_PT * WORK_PX_PER_PT)
-    norm = cv2.divide(aligned, bg, scale=255.0)
-    return cv2.subtract(np.full_like(norm, 255), norm)
+def _background(gray: np.ndarray, kernel_px: float, *, close: bool = True) -> np.ndarray:
+    """``_quarter_background`` brought back to the image's size."""
+    h, w = gray.shape
+    return cv2.resize(_quarter_background(gray, kernel_px, close=close), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+@dataclass
+class _Sampler:
+    """Mean darkness (0 paper .. 1 black, against the local background) of boxes of the aligned page. The background
+    is smooth over a bubble, so mean(gray) / background(centre) stands for mean(gray / background) without dividing
+    the whole page."""
+
+    integral: np.ndarray  # of the aligned grey page (int32)
+    background: np.ndarray  # quarter resolution
+
+    @classmethod
+    def of(cls, aligned: np.ndarray) -> _Sampler:
+        return cls(
+            integral=cv2.integral(aligned, sdepth=cv2.CV_32S),
+            background=_quarter_background(aligned, BACKGROUND_KERNEL_PT * WORK_PX_PER_PT),
+        )
+
+    def darkness(self, xs: np.ndarray, ys: np.ndarray, hx: np.ndarray, hy: np.ndarray | None = None) -> np.ndarray:
+        mean = _box_means(self.integral, xs, ys, hx, hy)
+        bh, bw = self.background.shape
+        bx = np.clip((xs / 4).astype(np.int64), 0, bw - 1)
+        by = np.clip((ys / 4).astype(np.int64), 0, bh - 1)
+        paper = np.maximum(self.background[by, bx].astype(np.float64), 1.0)
+        return np.clip(1.0 - mean / paper, 0.0, 1.0)
 
 
 # --- markers and homography ---------------------------------------------------------------------------------------
@@ -395,8 +417,9 @@ def _find_markers(gray: np.ndarray, layout: dict) -> tuple[np.ndarray, float] | 
     centres_pt, corners_pt, sizes_pt = _marker_geometry(layout)
     h_full, w_full = gray.shape
     scale = min(1.0, DETECT_LONG_SIDE / max(h_full, w_full))
-    small = cv2.resize(gray, (round(w_full * scale), round(h_full * scale)), interpolation=cv2.INTER_AREA)
-    if float(small.std()) < 1.0:
+    # Markers are big blobs: a bilinear reduction (≥ 0.5 here, after _reduce) loses nothing that matters for them.
+    small = cv2.resize(gray, (round(w_full * scale), round(h_full * scale)), interpolation=cv2.INTER_LINEAR)
+    if float(cv2.meanStdDev(small)[1][0, 0]) < 1.0:
         raise _EmptyImage
     page_long_pt = max(layout["page"]["width"], layout["page"]["height"])
     # The closing must erase a marker even when the page fills the whole frame.
@@ -563,7 +586,7 @@ def _decide(contrast: np.ndarray, th: _Thresholds) -> tuple[MarkState, list[int]
     return MarkState.UNCERTAIN, []
 
 
-def _ring_scores(integral: np.ndarray, table, layout: dict) -> tuple[np.ndarray, np.ndarray]:
+def _ring_scores(sampler: _Sampler, table, layout: dict) -> tuple[np.ndarray, np.ndarray]:
     """Mean darkness (0..1) of each bubble's ring band, where it belongs and at the 180°-turned position."""
     xs, ys, rs = table[0], table[1], table[2]
     if len(xs) == 0:
@@ -572,35 +595,35 @@ def _ring_scores(integral: np.ndarray, table, layout: dict) -> tuple[np.ndarray,
     inner, outer = RING_BAND
 
     def band(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        big = _box_means(integral, x * px, y * px, rs * px * outer) * (2 * outer) ** 2
-        small = _box_means(integral, x * px, y * px, rs * px * inner) * (2 * inner) ** 2
-        return (big - small) / ((2 * outer) ** 2 - (2 * inner) ** 2) / 255.0
+        big = sampler.darkness(x * px, y * px, rs * px * outer) * (2 * outer) ** 2
+        small = sampler.darkness(x * px, y * px, rs * px * inner) * (2 * inner) ** 2
+        return (big - small) / ((2 * outer) ** 2 - (2 * inner) ** 2)
 
     width, height = float(layout["page"]["width"]), float(layout["page"]["height"])
     return band(xs, ys), band(width - xs, height - ys)
 
 
-def _ring_asymmetry(integral: np.ndarray, table) -> np.ndarray:
+def _ring_asymmetry(sampler: _Sampler, table) -> np.ndarray:
     """Per bubble, the larger of |left - right| / (left + right) and |top - bottom| / (top + bottom) ring darkness."""
     xs, ys, rs = table[0] * WORK_PX_PER_PT, table[1] * WORK_PX_PER_PT, table[2] * WORK_PX_PER_PT
     across, along = RING_SIDE_BOX[0] * rs, RING_SIDE_BOX[1] * rs
-    left = _box_means(integral, xs - rs, ys, across, along)
-    right = _box_means(integral, xs + rs, ys, across, along)
-    top = _box_means(integral, xs, ys - rs, along, across)
-    bottom = _box_means(integral, xs, ys + rs, along, across)
-    floor = 255.0 * 1e-3  # paper-only boxes (no ring at all) count as fully asymmetric only if one side has ink
+    left = sampler.darkness(xs - rs, ys, across, along)
+    right = sampler.darkness(xs + rs, ys, across, along)
+    top = sampler.darkness(xs, ys - rs, along, across)
+    bottom = sampler.darkness(xs, ys + rs, along, across)
+    floor = 1e-3  # two paper-only boxes are symmetric, not 0 / 0
     ax = np.abs(left - right) / (left + right + floor)
     ay = np.abs(top - bottom) / (top + bottom + floor)
     return np.maximum(ax, ay)
 
 
-def _read_bubbles(integral: np.ndarray, table, rings: np.ndarray) -> PageReading:
+def _read_bubbles(sampler: _Sampler, table, rings: np.ndarray) -> PageReading:
     xs, ys, rs, symbols, groups = table
     reading = PageReading(status=PageStatus.READ)
     if len(xs) == 0:
         return reading
     px = WORK_PX_PER_PT
-    fills = (1.0 / 255.0) * _box_means(integral, xs * px, ys * px, rs * px * SAMPLE_HALF_SIDE_OF_R)
+    fills = sampler.darkness(xs * px, ys * px, rs * px * SAMPLE_HALF_SIDE_OF_R)
     contrast = np.maximum(fills - _baselines(fills, symbols), 0.0)
 
     # Noise of the empty bubbles (robust sigma from the median absolute deviation of all contrasts: most are empty).
