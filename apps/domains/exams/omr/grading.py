@@ -96,13 +96,13 @@ NOMINAL_MARK_CONTRAST = 0.5
 # Within one question, when the darkest bubble is a mark, the second darkest is:
 # - a second mark (MULTIPLE) when it is itself a mark and either ≥ MULTI_REL of the darkest or ≥ CLEAR_MARK_REL_TO_PAGE
 #   of the page's typical mark (a pencil mark beside a pen mark: 0.5 vs 0.85 is still two marks);
-# - residue of an erasure or a smudge (ONE) when it is not a mark and ≤ RESIDUE_REL of the darkest, or, when it is
-#   also in the lower half of the faint band (below the midpoint of the empty and mark thresholds), ≤ FAINT_RESIDUE_REL
-#   of it (an eraser's 0.1 beside a light 0.23 pencil mark);
-# - anything else → UNCERTAIN, a teacher looks.
+# - residue of an erasure or a smudge (ONE) when it is in the lower half of the faint band (below the midpoint of the
+#   empty and mark thresholds: ~0.13 on a pencil page, where an eraser leaves ~0.1) and ≤ FAINT_RESIDUE_REL of the
+#   darkest (an eraser's 0.1 beside a light 0.23 pencil mark);
+# - anything else → UNCERTAIN, a teacher looks: a half-hearted second mark at 0.16 beside a 0.5 mark is a double mark
+#   as often as it is a heavy residue.
 MULTI_REL = 0.5
 CLEAR_MARK_REL_TO_PAGE = 0.7
-RESIDUE_REL = 0.35
 FAINT_RESIDUE_REL = 0.5
 # The baseline of a printed symbol (choice "3", digit "8") is the 25th percentile of its bubbles, clamped to this
 # distance from the page's overall median, so a student who answered "3" everywhere cannot make "3" look empty.
@@ -579,10 +579,8 @@ def _decide(contrast: np.ndarray, th: _Thresholds) -> tuple[MarkState, list[int]
     if th.clear_second_mark(c2, c1):
         marks = [int(k) for k in order if k == order[0] or th.clear_second_mark(float(contrast[k]), c1)]
         return MarkState.MULTIPLE, sorted(marks)
-    if c2 < th.mark:
-        limit = FAINT_RESIDUE_REL if c2 < th.faint_residue_ceiling else RESIDUE_REL
-        if c2 <= limit * c1:
-            return MarkState.ONE, [int(order[0])]  # the second is an erasure's residue or a smudge
+    if c2 < th.faint_residue_ceiling and c2 <= FAINT_RESIDUE_REL * c1:
+        return MarkState.ONE, [int(order[0])]  # the second is an erasure's residue or a smudge
     return MarkState.UNCERTAIN, []
 
 

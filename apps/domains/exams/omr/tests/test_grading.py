@@ -169,9 +169,13 @@ def test_a_mark_neither_residue_nor_a_second_mark_goes_to_review():
     marks["answers"][12] = [answers[12], {"choice": answers[12] % CHOICES + 1, "style": "light"}]
     # A dot, not a fill.
     marks["answers"][13] = {"choice": answers[13], "style": "pencil", "coverage": 0.3}
+    # A half-hearted second mark (light, two thirds of the bubble) beside a full one: maybe a double mark, maybe a
+    # heavy erasure; reading it as the full one alone would be a guess.
+    marks["answers"][14] = [answers[14], {"choice": answers[14] % CHOICES + 1, "style": "light", "coverage": 0.65}]
     reading = grade_page(_sheet(200, marks, seed=9), _layout())
     read = _read(reading)
     assert read[12] == ("UNCERTAIN", [])
+    assert read[14] == ("UNCERTAIN", []), reading.answers[13].fills
     assert read[13][0] in ("UNCERTAIN", "BLANK")  # never a confident ONE from a dot
     assert read[13][0] == "UNCERTAIN"
     assert grading.REASON_AMBIGUOUS_MARK in reading.review_reasons
@@ -179,7 +183,7 @@ def test_a_mark_neither_residue_nor_a_second_mark_goes_to_review():
     assert outcome.status == SheetStatus.REVIEW
     assert outcome.questions[11].correct is None
     assert {q: m for q, (s, m) in read.items() if s == "ONE"} == {
-        q: [c] for q, c in answers.items() if q not in (12, 13)
+        q: [c] for q, c in answers.items() if q not in (12, 13, 14)
     }
 
 
