@@ -135,6 +135,7 @@ REASON_ID_DIGIT_UNCERTAIN = "ID_DIGIT_UNCERTAIN"
 # Why a page is unreadable.
 UNREADABLE_EMPTY_IMAGE = "EMPTY_IMAGE"
 UNREADABLE_NO_MARKERS = "MARKERS_NOT_FOUND"
+UNREADABLE_IMAGE_ERROR = "IMAGE_ERROR"
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,18 @@ class PageReading:
 
 
 def grade_page(image: np.ndarray, layout: dict) -> PageReading:
-    """Read one page. Never raises on a bad picture: a page that is not a sheet is UNREADABLE."""
+    """Read one page. Never raises on a bad picture: a page that is not a sheet is UNREADABLE.
+
+    A layout that is not a layout (no four markers) is the caller's bug and raises ValueError."""
+    _marker_geometry(layout)
+    try:
+        return _grade_page(image, layout)
+    except (cv2.error, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError, OverflowError):
+        # A degenerate picture OpenCV or the fit chokes on is unreadable, like any other non-sheet.
+        return PageReading(status=PageStatus.UNREADABLE, reason=UNREADABLE_IMAGE_ERROR)
+
+
+def _grade_page(image: np.ndarray, layout: dict) -> PageReading:
     gray = _to_gray(image)
     if gray is None or gray.shape[0] < 64 or gray.shape[1] < 64:
         return PageReading(status=PageStatus.UNREADABLE, reason=UNREADABLE_EMPTY_IMAGE)

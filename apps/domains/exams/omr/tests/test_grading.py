@@ -286,6 +286,25 @@ def test_odd_inputs_do_not_raise():
         assert grade_page(image, layout).status == PageStatus.UNREADABLE
 
 
+def test_four_markers_and_nothing_else_is_never_graded():
+    layout = _layout()
+    k = 150 / 72.0
+    page = np.full((round(layout["page"]["height"] * k), round(layout["page"]["width"] * k)), 248, np.uint8)
+    for m in layout["markers"]:
+        half = m["size"] / 2
+        page[round((m["y"] - half) * k) : round((m["y"] + half) * k), round((m["x"] - half) * k) : round(
+            (m["x"] + half) * k)] = 0
+    reading = grade_page(page, layout)
+    assert reading.identifier_text is None
+    assert all(a.state == MarkState.BLANK for a in reading.answers)
+    assert decide_sheet(reading, KEY, 1, STUDENTS).status != SheetStatus.GRADED
+
+
+def test_a_layout_without_four_markers_is_a_caller_bug():
+    with pytest.raises(ValueError):
+        grade_page(np.zeros((100, 100), np.uint8), {**_layout(), "markers": []})
+
+
 def test_a_misprinted_marker_lowers_alignment_quality_and_goes_to_review():
     # The bottom-left marker printed as a rectangle (a smeared or half-covered marker): its corners disagree with the
     # other three, so the fit's residual grows and the sheet goes to REVIEW instead of being read at guessed places.
