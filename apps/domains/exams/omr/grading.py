@@ -395,8 +395,16 @@ def _local_scale(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return np.abs(dux * dvy - duy * dvx)
 
 
+def _aspect(quad: np.ndarray) -> float:
+    """Width over height of a TL, TR, BR, BL quad (mean of opposite sides)."""
+    width = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
+    height = np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])
+    return float(width / max(height, 1e-9))
+
+
 def _choose_four(cands: list[_Candidate], centres_pt: np.ndarray, sizes_pt: np.ndarray, image_area: float):
     """The four candidates whose positions and sizes best agree with one homography of the layout's markers."""
+    layout_aspect = _aspect(centres_pt)
     best = None
     best_score = math.inf
     for combo in itertools.combinations(range(len(cands)), 4):
@@ -404,9 +412,13 @@ def _choose_four(cands: list[_Candidate], centres_pt: np.ndarray, sizes_pt: np.n
         areas = np.array([cands[k].area for k in combo])
         if areas.max() / areas.min() > MARKER_AREA_TOLERANCE**2:
             continue
-        # Assign TL, TR, BR, BL by angle around the centroid (any rotation below ±45°).
+        # Assign TL, TR, BR, BL by angle around the centroid (any rotation below ±45°) …
         mid = pts.mean(axis=0)
         order = np.argsort(np.arctan2(pts[:, 1] - mid[1], pts[:, 0] - mid[0]))
+        # … then, when the quad lies the other way than the layout's (a portrait sheet in a landscape photo without
+        # its EXIF turn), start one corner later: a quarter turn. Upside down is settled later by the printed rings.
+        if (_aspect(pts[order]) > 1) != (layout_aspect > 1):
+            order = np.roll(order, -1)
         pts = pts[order]
         areas = areas[order]
         quad = pts.astype(np.float32).reshape(-1, 1, 2)

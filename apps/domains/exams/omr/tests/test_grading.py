@@ -401,6 +401,16 @@ def test_an_upside_down_scan_is_read_the_right_way_up():
     assert _read(reading) == expected
 
 
+@pytest.mark.parametrize("quarter_turns", [1, 3])
+def test_a_sheet_photographed_sideways_is_read(quarter_turns):
+    marks, expected = _standard_marks(seed=9)
+    image = np.rot90(synth.rotate(_sheet(150, marks, seed=5), 2.0), quarter_turns)
+    reading = grade_page(np.ascontiguousarray(image), _layout())
+    assert reading.review_reasons == [], reading.stats
+    assert reading.identifier_text == "12345678"
+    assert _read(reading) == expected
+
+
 def test_a_curled_page_whose_middle_is_off_goes_to_review():
     # The markers sit where they should, but the middle of the page is pushed 4 pt sideways (a curl or a fold):
     # the printed rings are not where the layout says, so the sheet goes to REVIEW, never graded at guessed places.
