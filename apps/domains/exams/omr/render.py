@@ -24,6 +24,15 @@ STYLES = {
 }
 
 
+def _to_gray(page, scale: float) -> np.ndarray:
+    bitmap = page.render(scale=scale, grayscale=True)
+    image = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+    if image.ndim == 3:
+        # Grayscale bitmaps come back with a single channel axis on some versions; BGR(A) if a renderer ignores gray.
+        image = image[:, :, 0] if image.shape[2] == 1 else cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
+    return np.ascontiguousarray(image)
+
+
 def render_page(pdf_bytes: bytes, dpi: float = 300, page_index: int = 0) -> tuple[np.ndarray, float]:
     """The page as a grayscale uint8 array (rows = y from the top) and the scale from PDF points to pixels."""
     scale = dpi / POINTS_PER_INCH
@@ -31,16 +40,27 @@ def render_page(pdf_bytes: bytes, dpi: float = 300, page_index: int = 0) -> tupl
     try:
         page = document[page_index]
         try:
-            bitmap = page.render(scale=scale, grayscale=True)
-            image = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
+            return _to_gray(page, scale), scale
         finally:
             page.close()
     finally:
         document.close()
-    if image.ndim == 3:
-        # Grayscale bitmaps come back with a single channel axis on some versions; BGR(A) if a renderer ignores gray.
-        image = image[:, :, 0] if image.shape[2] == 1 else cv2.cvtColor(image[:, :, :3], cv2.COLOR_BGR2GRAY)
-    return np.ascontiguousarray(image), scale
+
+
+def render_pages(pdf_bytes: bytes, dpi: float = 300):
+    """Each page in turn as (page_index, grayscale array, scale): one page in memory at a time."""
+    scale = dpi / POINTS_PER_INCH
+    document = pdfium.PdfDocument(pdf_bytes)
+    try:
+        for index in range(len(document)):
+            page = document[index]
+            try:
+                image = _to_gray(page, scale)
+            finally:
+                page.close()
+            yield index, image, scale
+    finally:
+        document.close()
 
 
 def _normalise(value) -> list[dict]:

@@ -1,6 +1,7 @@
 """Exam API: staff only, tenant-scoped, every refusal with its code and nothing written."""
 
 import datetime
+import json
 import re
 from urllib.parse import quote
 
@@ -301,7 +302,7 @@ def test_another_tenants_exam_answers_404_and_is_untouched(client_for, make_user
     intruder = client_for(make_user(other_tenant, Role.ADMIN))
 
     response = intruder.generic(method.upper(), url.format(id=exam.id), content_type="application/json",
-                                data="{}" if payload is None else __import__("json").dumps(payload))
+                                data="{}" if payload is None else json.dumps(payload))
 
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"

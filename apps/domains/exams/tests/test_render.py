@@ -1,13 +1,15 @@
 """Rendering the real sheet and filling it the way students do: what the grader's tests are built on."""
 
+import io
 import math
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 
 from apps.domains.exams.omr.layout import sheet_layout
-from apps.domains.exams.omr.render import encode_image, fill_bubbles, photograph, render_page
+from apps.domains.exams.omr.render import encode_image, fill_bubbles, photograph, render_page, render_pages
 from apps.domains.exams.omr.sheet_pdf import sheet_pdf
 
 
@@ -125,3 +127,17 @@ def test_encode_image_round_trips(pdf):
 
     assert np.array_equal(png, image)
     assert jpeg.shape == image.shape and np.abs(jpeg.astype(int) - image).mean() < 4
+
+
+def test_render_pages_walks_a_multi_page_pdf_in_order(pdf):
+    merged = pdfium.PdfDocument.new()
+    for source in (pdf, sheet_pdf(sheet_layout(3, 4), "둘째 장"), pdf):
+        merged.import_pages(pdfium.PdfDocument(source))
+    buffer = io.BytesIO()
+    merged.save(buffer)
+
+    pages = list(render_pages(buffer.getvalue(), 72))
+
+    assert [index for index, _, _ in pages] == [0, 1, 2]
+    assert all(image.shape == render_page(pdf, 72)[0].shape and scale == 1.0 for _, image, scale in pages)
+    assert np.array_equal(pages[0][1], pages[2][1]) and not np.array_equal(pages[0][1], pages[1][1])
