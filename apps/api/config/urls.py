@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("apps.domains.video.urls")),
     path("", include("apps.domains.messaging.urls")),
     path("", include("apps.domains.ai.urls")),
+    path("", include("apps.domains.exams.urls")),
 ]
 
 urlpatterns = [

@@ -43,6 +43,7 @@ class TenantWorld:
     @classmethod
     def build(cls, *, admin: User) -> "TenantWorld":
         from apps.domains.enrollment.models import Attendance, Enrollment
+        from apps.domains.exams.models import Exam
         from apps.domains.lectures.models import Lecture, Session
         from apps.domains.students.models import Student
         from apps.domains.video.models import Video
@@ -67,6 +68,8 @@ class TenantWorld:
         MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="parent",
                                         phone=student.parent_phone, text="안내", type="SMS")
         catalog = _messaging_catalog(tenant, student)
+        exam = Exam.objects.create(tenant=tenant, lecture=lecture, session=session, title="3월 단원평가",
+                                   date=timezone.localdate(), question_count=5, answer_key=[1, 2, 3, 4, 5])
         return cls(admin=admin, path_ids={
             **catalog,
             "/api/v1/messaging/sends/{id}": {"id": send.id},
@@ -76,6 +79,7 @@ class TenantWorld:
             "/api/v1/sessions/{id}": {"id": session.id},
             "/api/v1/enrollments/{id}": {"id": enrollment.id},
             "/api/v1/videos/{id}": {"id": video.id},
+            "/api/v1/exams/{id}": {"id": exam.id},
             "/api/v1/jobs/{job_id}": {"job_id": str(job.id)},
             "/api/v1/enrollments/excel_job_status/{job_id}": {"job_id": str(job.id)},
             "/api/v1/internal/jobs/{job_id}": {"job_id": str(job.id)},

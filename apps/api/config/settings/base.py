@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.domains.video",
     "apps.domains.messaging",
     "apps.domains.ai",
+    "apps.domains.exams",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -239,6 +240,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         {"name": "문자", "description": "문자·알림톡 발송과 미리보기, 수신자별 상태, 템플릿, 광고 수신 동의, 수신거부, "
                                      "자동 알림, 발송 설정과 문자 크레딧"},
         {"name": "인공지능", "description": "이미지 글자 인식(OCR) 등 AI 작업"},
+        {"name": "시험", "description": "OMR 답안지로 채점하는 시험: 정답과 배점, 답안지 PDF와 좌표"},
         {"name": "내부", "description": "워커와 Lambda 전용 (내부 토큰 필요)"},
         {"name": "상태", "description": "로드 밸런서의 상태 확인"},
     ],
