@@ -193,7 +193,7 @@ class PreviewSerializer(serializers.Serializer):
     type_counts = inline_serializer("SendTypeCounts", fields={
         name: serializers.IntegerField(required=False) for name in MessageType.values})
     estimated_cost = serializers.DecimalField(max_digits=12, decimal_places=2)
-    unsupported_characters = inline_serializer("UnsupportedCharacter", many=True, fields={
+    unsupported_characters = inline_serializer("PreviewUnsupportedCharacter", many=True, fields={
         "char": serializers.CharField(), "codepoint": serializers.CharField()})
     sender_verified = serializers.BooleanField()
     credit_balance = serializers.DecimalField(max_digits=12, decimal_places=2)

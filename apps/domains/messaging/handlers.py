@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from apps.domains.messaging import delivery
@@ -200,10 +200,13 @@ class _Sender:
         batch = uuid.uuid4()
         now = timezone.now()
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(_CLAIM_SQL, {"send_id": self.send.id, "now": now, "limit": batch_size(),
-                                            "batch": batch})
-                rows = [_claimed(values) for values in cursor.fetchall()]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_CLAIM_SQL, {"send_id": self.send.id, "now": now, "limit": batch_size(),
+                                                "batch": batch})
+                    rows = [_claimed(values) for values in cursor.fetchall()]
+            else:
+                rows = [_claimed(values) for values in _claim_portable(self.send.id, now, batch_size(), batch)]
             if not rows:
                 return None
             self.batch = batch
@@ -313,15 +316,18 @@ class _Sender:
     def _record(self, plans: dict[int, Plan], rows: list[Claimed], *, now, reference: str, charge: bool) -> None:
         """One guarded UPDATE for the planned rows, then the release (and charge) of those it moved."""
         ids = list(plans)
-        with connection.cursor() as cursor:
-            cursor.execute(_RECORD_SQL, {
-                "now": now, "batch": self.batch, "ids": ids,
-                "statuses": [plans[i].status for i in ids], "pmids": [plans[i].pmid for i in ids],
-                "codes": [plans[i].code for i in ids], "reasons": [plans[i].reason for i in ids],
-                "charged": [plans[i].charged for i in ids], "reserved": [plans[i].reserved for i in ids],
-                "reverts": [plans[i].revert for i in ids],
-            })
-            moved = {values[0] for values in cursor.fetchall()}
+        if connection.vendor != "postgresql":
+            moved = _record_portable(plans, batch=self.batch, now=now)
+        else:
+            with connection.cursor() as cursor:
+                cursor.execute(_RECORD_SQL, {
+                    "now": now, "batch": self.batch, "ids": ids,
+                    "statuses": [plans[i].status for i in ids], "pmids": [plans[i].pmid for i in ids],
+                    "codes": [plans[i].code for i in ids], "reasons": [plans[i].reason for i in ids],
+                    "charged": [plans[i].charged for i in ids], "reserved": [plans[i].reserved for i in ids],
+                    "reverts": [plans[i].revert for i in ids],
+                })
+                moved = {values[0] for values in cursor.fetchall()}
         if not reference:
             return
         reserved = {r.id: r.reserved for r in rows}
@@ -342,6 +348,48 @@ class _Sender:
         return OutgoingMessage(recipient_id=row.provider_id, to=row.phone, sender=self.profile.sender_number,
                                type=row.sent_type, text=row.text,
                                subject=row.subject if row.sent_type == MessageType.LMS else "", kakao=kakao)
+
+
+# ---------------------------------------------------------------------------------------------------- SQLite
+# `make run`'s embedded database has neither SKIP LOCKED nor arrays. SQLite has one writer at a time, so the same
+# guarded transitions written with the ORM are as safe there; row by row is fine for a newcomer's sends.
+
+def _claim_portable(send_id: int, now, limit: int, batch: uuid.UUID) -> list[tuple]:
+    due = Q(not_before__isnull=True) | Q(not_before__lte=now)
+    ids = list(MessageRecipient.objects.filter(due, send_id=send_id, status=RecipientStatus.PENDING)
+               .exclude(send__status=SendStatus.CANCELLED).order_by("id").values_list("id", flat=True)[:limit])
+    MessageRecipient.objects.filter(id__in=ids, status=RecipientStatus.PENDING).update(
+        status=RecipientStatus.SENDING, batch=batch, sending_at=now, updated_at=now,
+        sent_type=Case(When(sent_type="", then=F("type")), default=F("fallback_type")))
+    opted_out = Exists(MessageOptOut.objects.filter(tenant_id=OuterRef("tenant_id"), phone=OuterRef("phone")))
+    return list(MessageRecipient.objects.filter(id__in=ids, batch=batch, status=RecipientStatus.SENDING)
+                .annotate(opted_out=opted_out).order_by("id")
+                .values_list("id", "uid", "phone", "text", "subject", "type", "fallback_type", "sent_type",
+                             "variables", "reserved_amount", "opted_out"))
+
+
+def _record_portable(plans: dict[int, Plan], *, batch: uuid.UUID, now) -> set[int]:
+    """_RECORD_SQL one row at a time, with the same guard (this batch, still SENDING) and the same rules."""
+    moved: set[int] = set()
+    for row_id, plan in plans.items():
+        changes = {"status": plan.status, "updated_at": now}
+        if plan.pmid:
+            changes["provider_message_id"] = plan.pmid
+        if plan.code is not None:
+            changes["provider_code"] = plan.code
+        if plan.reason is not None:
+            changes["reason"] = plan.reason
+        if plan.status == RecipientStatus.SENT:
+            changes.update(charged_amount=plan.charged, sent_at=now)
+        if plan.reserved is not None:
+            changes["reserved_amount"] = plan.reserved
+        if plan.revert:
+            changes["sent_type"] = Case(When(sent_type=F("type"), then=Value("")), default=F("type"))
+        if plan.status == RecipientStatus.PENDING:
+            changes["batch"] = None
+        if MessageRecipient.objects.filter(id=row_id, batch=batch, status=RecipientStatus.SENDING).update(**changes):
+            moved.add(row_id)
+    return moved
 
 
 def _claimed(values) -> Claimed:

@@ -255,6 +255,9 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "CreditKindEnum": "apps.domains.messaging.models.CreditKind",
         "ConsentKindEnum": "apps.domains.messaging.models.ConsentKind",
         "NoticeKindEnum": "apps.domains.messaging.models.NoticeKind",
+        "UserRoleEnum": "apps.core.models.Role",
+        "MessageHolderEnum": "apps.domains.messaging.models.ConsentHolder",
+        "SendAudienceEnum": "apps.domains.messaging.models.SendAudience",
     },
     # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],

@@ -429,3 +429,39 @@ def test_a_thousand_recipients_take_at_most_ten_queries_and_one_provider_request
     assert len(statements) <= 10, [sql[:70] for sql in statements]
     assert len(fake_solapi.sends) == 1
     assert entries(academy, CreditKind.CHARGE) == -1000 * PRICES["SMS"]
+
+
+class _EmbeddedDatabase:
+    """The connection as the handler sees it on `make run`'s SQLite: not Postgres, so no SKIP LOCKED, no arrays."""
+
+    vendor = "sqlite"
+
+    def __getattr__(self, name):
+        return getattr(connection, name)
+
+
+def test_the_portable_claim_and_record_give_the_same_outcomes_as_postgres(academy, fake_solapi, monkeypatch):
+    from apps.domains.messaging import handlers
+
+    monkeypatch.setattr(handlers, "connection", _EmbeddedDatabase())
+    send = make_send(academy, count=3, type="ATA", fallback_type="SMS")
+    kakao_less, opted, kakao_user = rows(send)
+    MessageOptOut.objects.create(tenant=academy, phone=opted.phone, source="080")
+    answer = fake_solapi._answer
+    fake_solapi._answer = lambda m: (("3104", "카카오톡 미사용자")
+                                     if m.get("type") == "ATA" and m["to"] == kakao_less.phone else answer(m))
+
+    with CaptureQueriesContext(connection) as queries:
+        result = run_handler(make_job(send))
+        again = run_handler(make_job(send))
+
+    assert not [q for q in queries.captured_queries if "SKIP LOCKED" in q["sql"] or "unnest" in q["sql"]]
+    assert result["counts"]["sent"] == 2 and again["batches"] == 0
+    for row in (kakao_less, opted, kakao_user):
+        row.refresh_from_db()
+    assert (kakao_less.status, kakao_less.sent_type, kakao_less.charged_amount) == ("SENT", "SMS", PRICES["SMS"])
+    assert (opted.status, opted.provider_code, opted.batch) == (RecipientStatus.FAILED, "OPTED_OUT", opted.batch)
+    assert (kakao_user.status, kakao_user.sent_type) == ("SENT", "ATA")
+    assert sent_ids(fake_solapi) == {str(kakao_less.uid): 1, f"{kakao_less.uid}-sms": 1, str(kakao_user.uid): 1}
+    assert credit_balance(tenant=academy) == TOP_UP - PRICES["SMS"] - PRICES["ATA"]
+    assert_ledger_consistent(academy)
