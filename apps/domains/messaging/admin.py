@@ -6,6 +6,8 @@ from apps.domains.messaging.models import (
     CreditEntry,
     MessageConsent,
     MessageOptOut,
+    MessageRecipient,
+    MessageSend,
     MessageTemplate,
     MessagingProfile,
 )
@@ -85,3 +87,34 @@ class AutoNoticeSettingAdmin(ReadOnlyAdmin):
     list_filter = ["tenant", "kind", "enabled"]
     search_fields = ["kind", "tenant__code", "template__name"]
     list_select_related = ["tenant", "template"]
+
+
+# ---------------------------------------------------------------------------------------------------- sends
+
+@admin.register(MessageSend)
+class MessageSendAdmin(ReadOnlyAdmin):
+    """A send's record; cancelling and sending go through the API, which holds the guarded transitions."""
+
+    list_display = ["id", "tenant", "status", "trigger", "mode", "purpose", "recipient_count", "estimated_cost",
+                    "created_at", "finished_at"]
+    list_filter = ["status", "trigger", "mode", "purpose", "tenant"]
+    search_fields = ["=id", "trigger_key", "tenant__code"]
+    list_select_related = ["tenant"]
+    raw_id_fields = ["job", "template", "created_by"]
+
+
+@admin.register(MessageRecipient)
+class MessageRecipientAdmin(ReadOnlyAdmin):
+    """"A parent says nothing arrived": search by uid (the provider's recipient id) or the provider's message id;
+    lists show the phone masked."""
+
+    list_display = ["uid", "send_id", "tenant", "role", "masked_phone", "type", "sent_type", "status",
+                    "provider_code", "updated_at"]
+    list_filter = ["status", "type", "tenant"]
+    search_fields = ["=uid", "=provider_message_id", "=send__id"]
+    list_select_related = ["tenant"]
+    raw_id_fields = ["send", "student"]
+
+    @admin.display(description="수신번호")
+    def masked_phone(self, recipient):
+        return recipient.masked_phone

@@ -2,6 +2,7 @@
 a phone is only ever shown masked."""
 
 import django_filters
+from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
@@ -9,12 +10,14 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from apps.core.exceptions import ConflictError
 from apps.core.fields import PG_BIGINT_MAX, IdField, JsonObjectField
 from apps.core.filters import FilterSet
+from apps.core.logging import mask_phone
 from apps.core.permissions import IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment.models import AttendanceStatus
-from apps.domains.messaging import sending
+from apps.domains.messaging import selectors, sending
 from apps.domains.messaging.models import (
     MessageRecipient,
     MessageSend,
@@ -166,9 +169,9 @@ class RecipientOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MessageRecipient
-        fields = ["id", "student_id", "student_name", "role", "phone", "text", "subject", "type", "fallback_type",
-                  "sent_type", "status", "not_before", "reserved_amount", "charged_amount", "provider_code",
-                  "reason", "sending_at", "sent_at", "delivered_at", "updated_at"]
+        fields = ["id", "uid", "student_id", "student_name", "role", "phone", "text", "subject", "type",
+                  "fallback_type", "sent_type", "status", "provider_message_id", "not_before", "reserved_amount",
+                  "charged_amount", "provider_code", "reason", "sending_at", "sent_at", "delivered_at", "updated_at"]
 
 
 class PreviewRowSerializer(serializers.Serializer):
@@ -337,6 +340,51 @@ class SendRecipientListApi(TenantScopedMixin, GenericAPIView):
         get_object_or_404(MessageSend.objects.filter(tenant=self.tenant), pk=pk)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(RecipientOutputSerializer(page, many=True).data)
+
+
+class OutboxMessageOutputSerializer(serializers.Serializer):
+    recipient_id = serializers.CharField(help_text="받는 사람의 uid (알림톡 대신 간 문자는 끝에 `-sms`)")
+    type = serializers.CharField()
+    to = serializers.SerializerMethodField(help_text="가린 번호 (010****5678)")
+    subject = serializers.CharField()
+    text = serializers.CharField(help_text="문자 서비스에 넘긴 그대로의 본문")
+    kakao = JsonObjectField(allow_null=True, help_text="알림톡이면 pfId, templateId, variables")
+    provider_message_id = serializers.CharField()
+    status_code = serializers.CharField(help_text="접수 결과: 2000 접수, 그 밖은 거절 사유 코드")
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    delivered_at = serializers.DateTimeField(allow_null=True)
+
+    def get_to(self, obj) -> str:
+        return mask_phone(obj.to)
+
+
+class OutboxNotInUseError(ConflictError):
+    default_code = "OUTBOX_NOT_IN_USE"
+    default_message = "내장 발송함(outbox)을 쓰지 않는 환경입니다. 실제 문자 서비스의 발송 내역을 확인해 주세요."
+
+
+class SendOutboxApi(TenantScopedMixin, GenericAPIView):
+    permission_classes = [IsTenantStaff]
+    serializer_class = OutboxMessageOutputSerializer
+
+    def get_tenant_queryset(self, tenant):
+        return MessageSend.objects.filter(tenant=tenant)
+
+    @extend_schema(
+        tags=[TAG], summary="내장 발송함에 쌓인 문자 (개발·체험용)",
+        description="`MESSAGING_PROVIDER=outbox`(make run의 기본값)일 때 이 발송이 실제로 나갔다면 문자 서비스에 "
+                    "넘겼을 메시지를 최근 것부터 돌려줍니다: 본문, 종류, 알림톡 옵션, 접수 결과와 전달 시각. 번호는 "
+                    "가려서 보여 줍니다. 실제 문자 서비스를 쓰는 환경에서는 `409 OUTBOX_NOT_IN_USE`, 다른 학원의 "
+                    f"발송은 `404`입니다. {STAFF}",
+        responses={200: OutboxMessageOutputSerializer(many=True),
+                   409: OpenApiResponse(description="`OUTBOX_NOT_IN_USE`")})
+    def get(self, request, pk):
+        send = get_object_or_404(self.get_queryset(), pk=pk)
+        if settings.MESSAGING_PROVIDER != "outbox":
+            raise OutboxNotInUseError()
+        page = self.paginate_queryset(selectors.outbox_messages_of_send(send=send))
+        return self.get_paginated_response(OutboxMessageOutputSerializer(page, many=True).data)
 
 
 class SendCancelApi(TenantScopedMixin, GenericAPIView):

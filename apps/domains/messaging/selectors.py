@@ -91,3 +91,16 @@ def auto_notice_setting_list(*, tenant: Tenant) -> list[AutoNoticeSetting]:
     """One setting per kind, in NoticeKind order; a kind never set is an unsaved default (off, no template)."""
     saved = {s.kind: s for s in AutoNoticeSetting.objects.for_tenant(tenant).select_related("template")}
     return [saved.get(kind) or AutoNoticeSetting(tenant=tenant, kind=kind) for kind in NoticeKind.values]
+
+
+# ---------------------------------------------------------------------------------------------------- outbox
+
+def outbox_messages_of_send(*, send) -> QuerySet:
+    """What the embedded provider stored for a send's recipients (their AlimTalk and any SMS fallback), newest
+    first. The outbox is keyed by our recipient id only, so the send (already tenant-checked) scopes it."""
+    from apps.domains.messaging.delivery import FALLBACK_SUFFIX
+    from apps.integrations.models import OutboxMessage
+
+    uids = [str(uid) for uid in send.recipients.values_list("uid", flat=True)]
+    return OutboxMessage.objects.filter(
+        recipient_id__in=uids + [f"{uid}{FALLBACK_SUFFIX}" for uid in uids]).order_by("-id")

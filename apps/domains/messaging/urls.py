@@ -13,6 +13,7 @@ urlpatterns = [
     path("messaging/sends/<int:pk>/", apis_sends.SendDetailApi.as_view(), name="messaging-send-detail"),
     path("messaging/sends/<int:pk>/recipients/", apis_sends.SendRecipientListApi.as_view(),
          name="messaging-send-recipients"),
+    path("messaging/sends/<int:pk>/outbox/", apis_sends.SendOutboxApi.as_view(), name="messaging-send-outbox"),
     path("messaging/sends/<int:pk>/cancel/", apis_sends.SendCancelApi.as_view(), name="messaging-send-cancel"),
     path("messaging/webhooks/solapi/<str:secret>/", apis_webhooks.SolapiWebhookApi.as_view(),
          name="messaging-webhook-solapi"),

@@ -235,6 +235,41 @@ def test_cancel_over_http(staff_client, tenant, make_student):
     assert (finished.status_code, finished.json()["code"]) == (409, "SEND_ALREADY_FINISHED")
 
 
+def test_the_outbox_shows_what_the_embedded_provider_took_with_masked_phones(staff_client, tenant, make_student,
+                                                                            settings):
+    from apps.domains.messaging.tests.sending_support import run_handler
+
+    settings.MESSAGING_PROVIDER = "outbox"
+    ready(tenant)
+    student = make_student(tenant, "김민준", parent_phone="01011112222")
+    send = send_create(tenant=tenant, spec=SendSpec(body="#{학생이름} 학생 내일 휴강", student_ids=[student.id]))
+    recipient = MessageRecipient.objects.get(send=send)
+
+    before = staff_client.get(f"{detail(send.id)}outbox/")
+    run_handler(send.job)
+    after = staff_client.get(f"{detail(send.id)}outbox/")
+
+    assert (before.status_code, before.json()["count"]) == (200, 0)
+    assert after.status_code == 200
+    [row] = after.json()["results"]
+    assert (row["recipient_id"], row["to"], row["text"], row["type"], row["status_code"]) == (
+        str(recipient.uid), "010****2222", "김민준 학생 내일 휴강", "SMS", "2000")
+    assert "01011112222" not in after.content.decode()
+    listed = staff_client.get(f"{detail(send.id)}recipients/").json()["results"][0]
+    assert (listed["uid"], listed["provider_message_id"]) == (str(recipient.uid), row["provider_message_id"])
+
+
+def test_the_outbox_is_409_where_a_real_provider_sends(staff_client, tenant, make_student, settings):
+    ready(tenant)
+    send = make_send(tenant, make_student(tenant))
+    settings.MESSAGING_PROVIDER = "solapi"
+
+    response = staff_client.get(f"{detail(send.id)}outbox/")
+
+    assert (response.status_code, response.json()["code"]) == (409, "OUTBOX_NOT_IN_USE")
+    assert korean(response.json()["message"])
+
+
 # ---------------------------------------------------------------------------------------------------- who and whose
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN, Role.TEACHER, Role.STAFF])
@@ -257,9 +292,9 @@ def test_students_and_parents_may_not_touch_sends(make_user, client_for, tenant,
                            format="json"),
                client.post(PREVIEW, {"body": "안내", "student_ids": [1]}, format="json"),
                client.get(SENDS), client.get(detail(send.id)), client.get(f"{detail(send.id)}recipients/"),
-               client.post(f"{detail(send.id)}cancel/")]
+               client.get(f"{detail(send.id)}outbox/"), client.post(f"{detail(send.id)}cancel/")]
 
-    assert [answer.status_code for answer in answers] == [403] * 6
+    assert [answer.status_code for answer in answers] == [403] * 7
     assert MessageSend.objects.get(id=send.id).status == "QUEUED"
 
 
@@ -276,9 +311,9 @@ def test_another_academys_send_is_404_everywhere(staff_client, tenant, other_ten
     make_send(tenant, make_student(tenant))
 
     answers = [staff_client.get(detail(theirs.id)), staff_client.get(f"{detail(theirs.id)}recipients/"),
-               staff_client.post(f"{detail(theirs.id)}cancel/")]
+               staff_client.get(f"{detail(theirs.id)}outbox/"), staff_client.post(f"{detail(theirs.id)}cancel/")]
 
-    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(404, "NOT_FOUND")] * 3
+    assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(404, "NOT_FOUND")] * 4
     assert theirs.id not in [row["id"] for row in staff_client.get(SENDS).json()["results"]]
     assert MessageSend.objects.get(id=theirs.id).status == "QUEUED"
     assert not CreditEntry.objects.filter(tenant=other_tenant, kind="RELEASE").exists()
