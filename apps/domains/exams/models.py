@@ -92,3 +92,86 @@ class ExamSettings(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.tenant_id}: {self.identifier_source}"
+
+
+# ---------------------------------------------------------------------------------------------------- scans and sheets
+
+class ScanState(models.TextChoices):
+    QUEUED = "QUEUED", "대기"
+    GRADING = "GRADING", "채점 중"
+    DONE = "DONE", "완료"
+    FAILED = "FAILED", "실패"
+
+
+class ExamScan(TenantOwnedModel):
+    """One upload of scans or photos (one or more images, or a multi-page PDF) graded by one `omr_grading` job.
+
+    The files live in the AI bucket under `files` ([{"key", "content_type", "name", "size", "pages"}]); they are minors'
+    handwriting, so they (and the aligned page images) are deleted after EXAM_SCAN_RETENTION_DAYS by a periodic task
+    (`purged_at`)."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="scans")
+    job = models.OneToOneField("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    files = models.JSONField(default=list)
+    page_count = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=ScanState.choices, default=ScanState.QUEUED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"scan {self.id} of exam {self.exam_id} ({self.state})"
+
+
+class SheetStatus(models.TextChoices):
+    GRADED = "GRADED", "채점 완료"
+    REVIEW = "REVIEW", "검토 필요"
+    UNREADABLE = "UNREADABLE", "읽을 수 없음"
+
+
+class ExamSheet(TenantOwnedModel):
+    """One graded page: recorded as soon as the page is graded, so a retried job grades only the pages left
+    (unique per scan and page). A teacher's review (student, answers) overrides what was read and is kept on
+    regrades; the score is recomputed from `answers` whenever the key or points change."""
+
+    exam = models.ForeignKey(Exam, on_delete=models.CASCADE, related_name="sheets")
+    scan = models.ForeignKey(ExamScan, on_delete=models.CASCADE, related_name="sheets")
+    page_number = models.PositiveIntegerField()  # 1-based over the scan's files and pages, in upload order
+    status = models.CharField(max_length=12, choices=SheetStatus.choices)
+    review_reasons = models.JSONField(default=list, blank=True)
+    student = models.ForeignKey("students.Student", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="exam_sheets")
+    identifier = models.CharField(max_length=8, blank=True)  # as read, "" when any digit was not exactly one mark
+    # Per question, the choices as read (or as set by review): [[2], [], [1, 3], …]; `states` the reader's
+    # ONE/BLANK/MULTIPLE/UNCERTAIN per question; `fills` the per-bubble fill values for the review overlay.
+    answers = models.JSONField(default=list, blank=True)
+    states = models.JSONField(default=list, blank=True)
+    fills = models.JSONField(default=dict, blank=True)
+    alignment_quality = models.FloatField(null=True, blank=True)
+    aligned_image_key = models.CharField(max_length=300, blank=True)
+    score = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    correct_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    graded_revision = models.PositiveIntegerField(default=0)  # the exam revision the score was computed for
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["scan_id", "page_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "page_number"], name="exam_sheet_once_per_page"),
+        ]
+        indexes = [
+            models.Index(fields=["exam", "status"], name="exam_sheet_exam_status"),
+            models.Index(fields=["exam", "student"], name="exam_sheet_exam_student"),
+        ]
+
+    def __str__(self):
+        return f"sheet {self.id} (page {self.page_number} of scan {self.scan_id}, {self.status})"
