@@ -155,26 +155,6 @@ def section_bare(context: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- queries
-class DjangoClientSession:
-    """The worker's calls to the internal API through Django's test client: same process, same connection."""
-
-    def __init__(self):
-        from django.test import Client
-
-        self.client = Client()
-
-    def post(self, url, *, json, headers, timeout):
-        from urllib.parse import urlsplit
-
-        import requests
-
-        answer = self.client.post(urlsplit(url).path, data=json, content_type="application/json", headers=headers)
-        response = requests.Response()
-        response.status_code = answer.status_code
-        response._content = answer.content
-        return response
-
-
 def query_phase(recipients: int) -> dict:
     """Runs in its own process (MESSAGING_BATCH_SIZE from the environment): POST, then the job in-process."""
     from django.conf import settings
@@ -187,6 +167,7 @@ def query_phase(recipients: int) -> dict:
     from apps.jobs.models import Job
     from apps.worker.client import InternalApiClient
     from apps.worker.runtime import execute_job
+    from apps.worker.tests.support import DjangoClientSession
 
     scope = seed_academy(f"q{recipients}", recipients)
     client = Client(headers={"Authorization": f"Bearer {scope['token']}"})

@@ -93,3 +93,22 @@ def running_api_server(*, log_path: Path, threads: int = 4, **env: str | None) -
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=20)
+
+
+class DjangoClientSession:
+    """A requests-like session sending the worker's calls through Django's test client: same process, same views,
+    same database transaction as the test. The end-to-end tests use real HTTP instead."""
+
+    def __init__(self):
+        from django.test import Client
+
+        self.client = Client()
+
+    def post(self, url, *, json, headers, timeout):
+        from urllib.parse import urlsplit
+
+        answer = self.client.post(urlsplit(url).path, data=json, content_type="application/json", headers=headers)
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response._content = answer.content
+        return response
