@@ -10,6 +10,7 @@ from apps.domains.messaging.models import (
     MessageSend,
     MessageTemplate,
     MessagingProfile,
+    PendingNotice,
 )
 
 
@@ -118,3 +119,14 @@ class MessageRecipientAdmin(ReadOnlyAdmin):
     @admin.display(description="수신번호")
     def masked_phone(self, recipient):
         return recipient.masked_phone
+
+
+@admin.register(PendingNotice)
+class PendingNoticeAdmin(ReadOnlyAdmin):
+    """"The absence notice did not go": fired_at and its send when it went, failure_code when it could not."""
+
+    list_display = ["id", "tenant", "kind", "session_id", "student_id", "due_at", "fired_at", "failure_code", "send_id"]
+    list_filter = ["kind", "failure_code", "tenant"]
+    search_fields = ["=session__id", "=student__id"]
+    list_select_related = ["tenant"]
+    raw_id_fields = ["session", "student", "send"]

@@ -6,7 +6,8 @@ from apps.core.models import Role
 from apps.domains.messaging.services import credit_grant, messaging_profile_update
 
 
-@pytest.mark.parametrize("model", ["messagingprofile", "creditentry"])
+@pytest.mark.parametrize("model", ["messagingprofile", "creditentry", "messagesend", "messagerecipient",
+                                   "pendingnotice"])
 def test_the_operator_sees_profiles_and_the_ledger_read_only(client, make_user, tenant, model):
     operator = make_user(None, Role.ADMIN, is_staff=True, is_superuser=True)
     client.force_login(operator)
