@@ -8,11 +8,12 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from apps.domains.ai import services
+from apps.domains.exams.omr.sheet_pdf import DEFAULT_FONT_PATH
 from apps.jobs.tests.conftest import fake_queues, test_kinds  # noqa: F401
 from apps.worker.tests.conftest import in_process_client  # noqa: F401
 
-# Installed by .ci/run (fonts-nanum), as Tesseract and its Korean data are.
-NANUM_GOTHIC = "/usr/share/fonts/truetype/nanum/NanumGothic.ttf"
+# The font the OMR sheet embeds, vendored with its licence: no system font package needed.
+NANUM_GOTHIC = str(DEFAULT_FONT_PATH)
 SENTENCE = "다음 중 옳은 것을 고르시오. 3x + 2 = 11 일 때 x의 값은?"
 
 
