@@ -90,8 +90,8 @@ def exam_results(*, exam: Exam) -> dict[str, Any]:
     scores = [row["score_decimal"] for row in rows]
     for index, row in enumerate(rows):
         score = row["score_decimal"]
-        # Sorted descending: the rank is one more than the number strictly above.
-        row["rank"] = 1 if index == 0 or scores[index - 1] != score else rows[index - 1]["rank"]
+        # Sorted descending: a new score ranks one more than the number above it, a tie takes the rank above.
+        row["rank"] = index + 1 if index == 0 or scores[index - 1] != score else rows[index - 1]["rank"]
         below = sum(1 for other in scores if other < score)
         tied = sum(1 for other in scores if other == score)
         row["percentile"] = _round(Decimal(100) * (below + Decimal(tied) / 2) / total)
