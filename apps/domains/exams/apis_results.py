@@ -7,7 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.exceptions import DomainError
-from apps.core.fields import IdField, JsonObjectField
+from apps.core.fields import PG_BIGINT_MAX, IdField, JsonObjectField
 from apps.core.permissions import IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.exams import results, results_export, results_selectors, selectors
@@ -70,7 +70,10 @@ class _ExamScoped(TenantScopedMixin, GenericAPIView):
         return selectors.exam_list(tenant=tenant)
 
     def exam(self):
-        return self.get_object()
+        exam_id = self.kwargs["pk"]
+        if exam_id > PG_BIGINT_MAX:  # no row has it; asking Postgres would overflow
+            raise selectors.ExamNotFoundError(details={"exam_id": exam_id})
+        return selectors.exam_get(tenant=self.tenant, exam_id=exam_id)
 
 
 class SheetListApi(_ExamScoped):
