@@ -173,7 +173,8 @@ def test_publish_refuses_review_then_forces(admin_client, exam, graded, make_she
 
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert (body["exam"]["state"], body["notified"], body["refusal"]) == ("PUBLISHED", None, None)
+    assert (body["exam"]["state"], body["exam"]["published_revision"], body["notified"], body["refusal"]) == (
+        "PUBLISHED", 0, None, None)
     assert body["exam"]["published_at"]
 
 
