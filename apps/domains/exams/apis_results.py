@@ -7,7 +7,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.exceptions import DomainError
-from apps.core.fields import PG_BIGINT_MAX, IdField, JsonObjectField
+from apps.core.fields import IdField, JsonObjectField
 from apps.core.permissions import IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.exams import results, results_export, results_selectors, selectors
@@ -70,10 +70,8 @@ class _ExamScoped(TenantScopedMixin, GenericAPIView):
         return selectors.exam_list(tenant=tenant)
 
     def exam(self):
-        exam_id = self.kwargs["pk"]
-        if exam_id > PG_BIGINT_MAX:  # no row has it; asking Postgres would overflow
-            raise selectors.ExamNotFoundError(details={"exam_id": exam_id})
-        return selectors.exam_get(tenant=self.tenant, exam_id=exam_id)
+        # The tenant-scoped lookup every exam route uses: another academy's exam is a plain 404 NOT_FOUND.
+        return self.get_object()
 
 
 class SheetListApi(_ExamScoped):
@@ -142,7 +140,7 @@ class SheetDetailApi(_ExamScoped):
             200: SheetOutputSerializer,
             400: OpenApiResponse(ErrorSerializer, description="VALIDATION_ERROR, STUDENT_NOT_ENROLLED, "
                                                               "SHEET_ANSWERS_INVALID"),
-            404: OpenApiResponse(ErrorSerializer, description="EXAM_NOT_FOUND, SHEET_NOT_FOUND, STUDENT_NOT_FOUND"),
+            404: OpenApiResponse(ErrorSerializer, description="NOT_FOUND(시험), SHEET_NOT_FOUND, STUDENT_NOT_FOUND"),
             409: OpenApiResponse(ErrorSerializer, description="EXAM_NOT_OPEN"),
         })
     def patch(self, request, pk, sheet_id):

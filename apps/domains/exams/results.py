@@ -21,7 +21,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError
-from apps.core.fields import PG_BIGINT_MAX
 from apps.core.models import User
 from apps.domains.enrollment.models import Enrollment, EnrollmentStatus
 from apps.domains.exams.models import Exam, ExamSheet, ExamState, SheetStatus
@@ -169,8 +168,6 @@ def exam_sheet_review(*, exam: Exam, sheet_id: int, data: dict[str, Any], by: Us
     exam = Exam.objects.select_for_update(of=("self",)).get(id=exam.id)
     if exam.state == ExamState.DRAFT:
         raise ExamNotOpenError(details={"exam_id": exam.id, "state": exam.state})
-    if sheet_id > PG_BIGINT_MAX:
-        raise SheetNotFoundError(details={"sheet_id": sheet_id})
     sheet = ExamSheet.objects.select_for_update(of=("self",)).filter(exam_id=exam.id, id=sheet_id).first()
     if sheet is None:
         raise SheetNotFoundError(details={"sheet_id": sheet_id})

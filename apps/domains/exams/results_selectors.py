@@ -14,7 +14,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from apps.core.fields import PG_BIGINT_MAX
 from apps.core.models import Tenant
 from apps.domains.exams.models import Exam, ExamSheet, SheetStatus
 from apps.domains.exams.omr.scoring import accepted_choices, score_answers
@@ -36,8 +35,6 @@ def exam_sheet_list(*, tenant: Tenant, exam: Exam, status: str | None = None) ->
 
 
 def exam_sheet_get(*, exam: Exam, sheet_id: int) -> ExamSheet:
-    if sheet_id > PG_BIGINT_MAX:
-        raise SheetNotFoundError(details={"sheet_id": sheet_id})
     sheet = ExamSheet.objects.filter(exam_id=exam.id, id=sheet_id).select_related("student", "scan").first()
     if sheet is None:
         raise SheetNotFoundError(details={"sheet_id": sheet_id})
