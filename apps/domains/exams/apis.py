@@ -60,6 +60,7 @@ class ExamOutputSerializer(serializers.ModelSerializer):
         model = Exam
         fields = ["id", "lecture_id", "lecture_title", "session_id", "title", "date", "question_count",
                   "choice_count", "answer_key", "points", "max_score", "state", "opened_at", "published_at",
+                  "published_revision",
                   "revision", "created_at", "updated_at"]
 
     def get_max_score(self, exam) -> float:

@@ -11,6 +11,7 @@ from apps.core.exceptions import ConflictError
 from apps.core.models import Tenant, User
 from apps.domains.exams import rules
 from apps.domains.exams.models import Exam, ExamSettings, ExamState
+from apps.domains.exams.results import exam_regrade
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.selectors import (
     LectureNotFoundError,
@@ -115,6 +116,9 @@ def exam_update(*, exam: Exam, data: dict[str, Any]) -> Exam:
         if (exam.answer_key, exam.points) != before:
             exam.revision += 1
     exam.save()
+    if exam.state != ExamState.DRAFT and (exam.answer_key, exam.points) != before:
+        # Every sheet rescored in the same transaction: no reader sees the new key with old scores.
+        exam_regrade(exam=exam)
     return exam
 
 
