@@ -10,6 +10,10 @@ from apps.worker.runtime import build_runtime
 
 class Command(BaseCommand):
     help = "큐 작업자를 실행합니다 (SIGTERM으로 안전하게 종료)."
+    # A worker serves no URL: the system checks would import every API module (and with them OpenCV, numpy and the
+    # PDF libraries the exams API uses), about 70 MB a messaging worker never needs. `manage.py check` and the
+    # API's own start run them.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("fleet", choices=fleet_names())
