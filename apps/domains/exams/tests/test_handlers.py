@@ -223,3 +223,68 @@ def test_a_job_of_another_academy_cannot_grade_this_scan(scan_class, local_stora
     with pytest.raises(JobFailure) as failed:
         handlers.omr_grading(Job.objects.get(id=job.id), Ctx())
     assert failed.value.code == "EXAM_SCAN_NOT_FOUND"
+
+
+# ---------------------------------------------------------------------------------------------------- SIGKILL
+
+@pytest.fixture
+def table_queue(settings):
+    from apps.integrations.queues import get_queues, reset_queues_for_tests
+
+    settings.QUEUE_BACKEND = "table"
+    reset_queues_for_tests()
+    yield get_queues()
+    reset_queues_for_tests()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_an_ai_worker_sigkilled_mid_batch_is_taken_over_and_no_page_is_graded_twice(
+        scan_class, local_storage, table_queue, live_server, tmp_path, settings):
+    import signal
+
+    from apps.jobs.services import job_scan_stuck
+    from apps.worker.tests.support import start_worker, wait_until
+
+    pages = 30
+    sheet = filled_sheet(scan_class["exam"], identifier=KIM, answers=RIGHT)
+    scan, job = submit(scan_class, ("stack.pdf", pdf([sheet] * pages)))
+    environment = {"STORAGE_BACKEND": "local", "LOCAL_STORAGE_DIR": str(settings.LOCAL_STORAGE_DIR),
+                   "AI_VISIBILITY_WINDOW_SECONDS": "3"}
+    recorded = ExamSheet.objects.filter(scan=scan)
+
+    first = start_worker("ai", api_url=live_server.url, log_dir=tmp_path, name="ai1", **environment)
+    try:
+        wait_until(lambda: recorded.count() >= 3, timeout=60)  # mid-batch: some pages recorded, most not
+        first.send_signal(signal.SIGKILL)
+        assert first.wait(timeout=30) == -signal.SIGKILL
+        before = {s.page_number: (s.id, s.created_at) for s in recorded}
+        assert 3 <= len(before) < pages, len(before)
+
+        # Its heartbeat stops: the scheduler's scan requeues the job and another worker takes it over.
+        Job.objects.filter(id=job.id).update(heartbeat_at=timezone.now() - timedelta(minutes=5))
+        job_scan_stuck(kind="omr_grading")
+        second = start_worker("ai", api_url=live_server.url, log_dir=tmp_path, name="ai2", **environment)
+        try:
+            wait_until(lambda: Job.objects.get(id=job.id).state == JobState.DONE, timeout=90)
+            # The killed worker's message comes back after its hold window: the job is done, so it is dropped.
+            wait_until(lambda: table_queue.depth(job.queue) == 0, timeout=30)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.DONE, 2)
+    assert job.result == {"pages": pages, "graded": pages, "review": 0, "unreadable": 0}
+    assert sorted(recorded.values_list("page_number", flat=True)) == list(range(1, pages + 1))
+    # The pages the killed worker recorded were not graded again: same rows, same times.
+    assert {s.page_number: (s.id, s.created_at) for s in recorded if s.page_number in before} == before
+    assert all(s.created_at > max(t for _, t in before.values()) for s in recorded if s.page_number not in before)
+    scan.refresh_from_db()
+    assert scan.state == ScanState.DONE
+    job_finished_at = job.finished_at
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.finished_at) == (JobState.DONE, 2, job_finished_at)
