@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.domains.exams import apis
+from apps.domains.exams import apis, apis_scans
 
 urlpatterns = [
     path("exams/", apis.ExamListCreateApi.as_view(), name="exam-list"),
@@ -9,6 +9,7 @@ urlpatterns = [
     path("exams/<int:pk>/open/", apis.ExamOpenApi.as_view(), name="exam-open"),
     path("exams/<int:pk>/omr-sheet/", apis.ExamSheetPdfApi.as_view(), name="exam-omr-sheet"),
     path("exams/<int:pk>/omr-sheet/layout/", apis.ExamSheetLayoutApi.as_view(), name="exam-omr-sheet-layout"),
+    path("exams/<int:pk>/scans/", apis_scans.ExamScanListCreateApi.as_view(), name="exam-scans"),
 ]
 
 # Review, results, statistics, publishing and the results export (apis_results).

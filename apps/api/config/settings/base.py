@@ -434,6 +434,19 @@ DELETED_STUDENT_RETENTION_DAYS = env.int("DELETED_STUDENT_RETENTION_DAYS", defau
 MESSAGING_RETENTION_DAYS = env.int("MESSAGING_RETENTION_DAYS", default=180)
 
 # ---------------------------------------------------------------------------
+# Exam scans (ARCHITECTURE §4 AI, exams): upload limits, render resolution, retention
+# ---------------------------------------------------------------------------
+EXAM_SCAN_MAX_FILES = env.int("EXAM_SCAN_MAX_FILES", default=50)
+EXAM_SCAN_MAX_FILE_BYTES = env.int("EXAM_SCAN_MAX_FILE_BYTES", default=50 * 1024 * 1024)
+EXAM_SCAN_MAX_TOTAL_BYTES = env.int("EXAM_SCAN_MAX_TOTAL_BYTES", default=200 * 1024 * 1024)
+EXAM_SCAN_MAX_PAGES = env.int("EXAM_SCAN_MAX_PAGES", default=200)  # pages of one upload, over all its files
+EXAM_SCAN_MAX_PIXELS = env.int("EXAM_SCAN_MAX_PIXELS", default=40_000_000)  # per image, or per PDF page as rendered
+# PDF pages are rendered at this resolution: the grader reduces anything above 2.5 px/pt (180 dpi) anyway.
+EXAM_SCAN_RENDER_DPI = env.int("EXAM_SCAN_RENDER_DPI", default=180)
+# Scans and aligned page images are minors' handwriting: deleted this many days after upload (one school year).
+EXAM_SCAN_RETENTION_DAYS = env.int("EXAM_SCAN_RETENTION_DAYS", default=365)
+
+# ---------------------------------------------------------------------------
 # Excel import and export (ARCHITECTURE §4 Excel enrollment)
 # ---------------------------------------------------------------------------
 EXCEL_MAX_UPLOAD_BYTES = env.int("EXCEL_MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
