@@ -35,6 +35,7 @@ from .models import ExamScan, ExamSheet, ScanState, SheetStatus
 from .omr.grading import PageReading, PageStatus, grade_page
 from .omr.render import _to_gray
 from .omr.scoring import SheetOutcome, decide_sheet
+from .results import exam_sheets_flag_duplicates
 from .scans import (
     AI_BUCKET,
     POINTS_PER_INCH,
@@ -289,6 +290,8 @@ def omr_grading(job: Job, ctx) -> dict:
         if percent != reported:
             ctx.progress(percent, STAGE)
             reported = percent
+    # A student's second sheet (in this scan or an earlier one) waits for review instead of counting twice.
+    exam_sheets_flag_duplicates(exam=scan.exam)
     result = _counts(scan)
     ExamScan.objects.filter(id=scan.id, state__in=[ScanState.QUEUED, ScanState.GRADING]).update(
         state=ScanState.DONE, finished_at=timezone.now())

@@ -78,7 +78,7 @@ def test_a_multi_page_pdf_and_photos_are_graded_page_by_page_with_each_pages_exa
 
     result = handlers.omr_grading(job, Ctx())
 
-    assert result == {"pages": 7, "graded": 4, "review": 1, "unreadable": 2}
+    assert result == {"pages": 7, "graded": 3, "review": 2, "unreadable": 2}
     got = {s.page_number: s for s in sheets(scan)}
     students = scan_class["students"]
     summary = {n: (s.status, s.review_reasons, s.student_id, s.identifier) for n, s in got.items()}
@@ -89,7 +89,8 @@ def test_a_multi_page_pdf_and_photos_are_graded_page_by_page_with_each_pages_exa
         4: ("GRADED", [], students["lee"].id, LEE),
         5: ("REVIEW", ["UNKNOWN_STUDENT"], None, "99990000"),
         6: ("GRADED", [], students["park"].id, PARK),
-        7: ("GRADED", [], students["kim"].id, KIM),
+        # Kim's second sheet: the first keeps counting, this one waits for a teacher.
+        7: ("REVIEW", ["DUPLICATE_STUDENT"], students["kim"].id, KIM),
     }
     right = [[c] for c in ANSWER_KEY]
     assert got[1].answers == right and got[7].answers == right
@@ -130,6 +131,21 @@ def test_siblings_sharing_a_parent_phone_go_to_review(scan_class, make_student, 
         "REVIEW", ["AMBIGUOUS_STUDENT"], None, [[c] for c in ANSWER_KEY])
 
 
+def test_a_students_second_sheet_waits_for_review_and_the_first_keeps_counting(scan_class, local_storage,
+                                                                               fake_queues):
+    exam = scan_class["exam"]
+    first, first_job = submit(scan_class, ("a.png", png(filled_sheet(exam, identifier=KIM, answers=RIGHT))))
+    handlers.omr_grading(first_job, Ctx())
+    again, again_job = submit(scan_class, ("b.png", png(filled_sheet(exam, identifier=KIM, answers=RIGHT, seed=7))))
+
+    result = handlers.omr_grading(again_job, Ctx())
+
+    [counted], [second] = sheets(first), sheets(again)
+    assert (counted.status, second.status) == ("GRADED", "REVIEW")
+    assert second.review_reasons == ["DUPLICATE_STUDENT"] and second.student_id == counted.student_id
+    assert result == {"pages": 1, "graded": 0, "review": 1, "unreadable": 0}
+
+
 def test_a_stopped_attempt_keeps_its_pages_and_the_retry_grades_only_the_pages_left(
         scan_class, local_storage, fake_queues, monkeypatch):
     exam = scan_class["exam"]
@@ -149,7 +165,8 @@ def test_a_stopped_attempt_keeps_its_pages_and_the_retry_grades_only_the_pages_l
     result = handlers.omr_grading(job, Ctx())
 
     assert len(graded_pages) == 2
-    assert result == {"pages": 4, "graded": 4, "review": 0, "unreadable": 0}
+    # Four sheets of one student: one counts, three wait for review as duplicates.
+    assert result == {"pages": 4, "graded": 1, "review": 3, "unreadable": 0}
     assert [s.page_number for s in sheets(scan)] == [1, 2, 3, 4]
     assert [s.id for s in sheets(scan)][:2] == first_ids
 
@@ -199,7 +216,7 @@ def test_an_exception_grading_one_page_leaves_the_others_graded(scan_class, loca
     handlers.omr_grading(job, Ctx())
 
     assert [(s.status, s.review_reasons) for s in sheets(scan)] == [
-        ("GRADED", []), ("UNREADABLE", ["GRADING_ERROR"]), ("GRADED", [])]
+        ("GRADED", []), ("UNREADABLE", ["GRADING_ERROR"]), ("REVIEW", ["DUPLICATE_STUDENT"])]
 
 
 def test_a_scan_whose_job_failed_is_failed_and_a_purged_scan_is_not_graded(scan_class, local_storage, fake_queues):
@@ -278,7 +295,8 @@ def test_an_ai_worker_sigkilled_mid_batch_is_taken_over_and_no_page_is_graded_tw
 
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.DONE, 2)
-    assert job.result == {"pages": pages, "graded": pages, "review": 0, "unreadable": 0}
+    # Thirty sheets of one student: the first counts, the rest wait for review as duplicates.
+    assert job.result == {"pages": pages, "graded": 1, "review": pages - 1, "unreadable": 0}
     assert sorted(recorded.values_list("page_number", flat=True)) == list(range(1, pages + 1))
     # The pages the killed worker recorded were not graded again: same rows, same times.
     assert {s.page_number: (s.id, s.created_at) for s in recorded if s.page_number in before} == before
