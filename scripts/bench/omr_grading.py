@@ -232,7 +232,8 @@ def handler_bench(pages: int, questions: int, seed: int) -> None:
     print(f"{found['pages']} pages from file bytes to ExamSheet rows in {found['seconds']:.2f} s "
           f"(upload check + store {found['submit_seconds']:.2f} s): {found['pages'] / found['seconds']:.1f} sheets/s "
           f"in one worker process; CPU {1000 * found['cpu_seconds'] / found['pages']:.1f} ms per sheet")
-    print(f"result {found['result']}; sheets silently wrong: {found['silently_wrong']}")
+    print(f"result {found['result']}; sheets silently wrong: {found['silently_wrong']} (the PDF repeats "
+          f"{DISTINCT_SHEETS} distinct students' sheets: each repeat is REVIEW DUPLICATE_STUDENT by design)")
     print(f"peak RSS {found['peak_rss_mb']:.0f} MB (before the upload, Django and the exam set up: "
           f"{found['rss_before_mb']:.0f} MB; target <= 400 MB); load average {os.getloadavg()}")
 
