@@ -21,7 +21,9 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "SECRET_KEY and the internal tokens not set in .env: made once in DEV_SECRETS_DIR (var/secrets/) and shared by the API, the workers and the local Batch runner (delete a file to rotate it)."
-	$(VENV)/bin/honcho -d . -e /dev/null -f scripts/Procfile.dev start
+	@# A newcomer marking a student ABSENT sees the parent's notice in the outbox after a minute, not ten (the production
+	@# default); a value in the environment wins.
+	MESSAGING_NOTICE_GRACE_SECONDS=$${MESSAGING_NOTICE_GRACE_SECONDS:-60} $(VENV)/bin/honcho -d . -e /dev/null -f scripts/Procfile.dev start
 
 services: install
 	$(PY) scripts/check_services.py

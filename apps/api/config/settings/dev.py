@@ -15,6 +15,3 @@ LAMBDA_INTERNAL_API_KEY = LAMBDA_INTERNAL_API_KEY or dev_secret(DEV_SECRETS_DIR,
 # A front end under development runs on some localhost port: allow them all unless origins are configured.
 if not CORS_ALLOWED_ORIGINS and not CORS_ALLOWED_ORIGIN_REGEXES:  # noqa: F405
     CORS_ALLOWED_ORIGIN_REGEXES = [r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"]
-# A newcomer marking a student ABSENT sees the parent's notice in the outbox within a minute, not ten; an operator's
-# MESSAGING_NOTICE_GRACE_SECONDS still wins.
-MESSAGING_NOTICE_GRACE_SECONDS = env.int("MESSAGING_NOTICE_GRACE_SECONDS", default=60)
