@@ -37,7 +37,8 @@ class Student(TenantOwnedModel):
     grade_starts_on = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
     # The academy's own 8-digit number; the OMR identifier when the tenant's ExamSettings chooses STUDENT_NUMBER.
-    student_number = models.CharField(max_length=8, blank=True, default="")
+    # db_default too: the Excel import inserts students with raw SQL that names only the columns it knows.
+    student_number = models.CharField(max_length=8, blank=True, default="", db_default="")
     memo = models.TextField(blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)
     user = models.OneToOneField(
