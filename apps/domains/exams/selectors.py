@@ -58,12 +58,14 @@ def exam_sheet_pdf(*, exam: Exam) -> bytes:
 def student_identifier(*, student: Student, source: str) -> str | None:
     """The 8 digits a student writes in the sheet's identifier block, or None when the student has none.
 
-    STUDENT_NUMBER has no column on Student yet: until it does, such students have no identifier.
+    STUDENT_NUMBER is unique among a tenant's live students, so unlike a parent's phone it never pairs siblings.
     """
     if source == IdentifierSource.PARENT_PHONE:
         digits = student.parent_phone
     elif source == IdentifierSource.STUDENT_PHONE:
         digits = student.phone
+    elif source == IdentifierSource.STUDENT_NUMBER:
+        digits = student.student_number
     else:
         digits = ""
     digits = "".join(char for char in digits or "" if char.isdigit())

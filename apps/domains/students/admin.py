@@ -24,7 +24,7 @@ class DeletedFilter(admin.SimpleListFilter):
 class StudentAdmin(admin.ModelAdmin):
     list_display = ["id", "name", "tenant", "school", "grade", "deleted_at", "created_at"]
     list_filter = ["tenant", DeletedFilter, "school_type", "grade"]
-    search_fields = ["name", "parent_phone", "phone", "school"]
+    search_fields = ["name", "parent_phone", "phone", "school", "student_number"]
     list_select_related = ["tenant"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]

@@ -20,7 +20,8 @@ class StudentOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Student
         fields = ["id", "name", "parent_phone", "phone", "school", "school_type", "grade", "grade_starts_on",
-                  "grade_label", "gender", "memo", "user_id", "deleted_at", "created_at", "updated_at"]
+                  "grade_label", "gender", "memo", "student_number", "user_id", "deleted_at", "created_at",
+                  "updated_at"]
 
     def get_grade_label(self, student) -> str:
         return grade_label(school_type=student.school_type, grade=student.grade,
@@ -61,6 +62,10 @@ class StudentInputSerializer(serializers.Serializer):
     grade = GradeField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     memo = serializers.CharField(required=False, allow_blank=True)
+    # Full-width digits arrive from Korean IMEs; the service folds them and answers INVALID_STUDENT_NUMBER.
+    student_number = serializers.CharField(
+        max_length=30, required=False, allow_blank=True,
+        help_text="학원이 정하는 숫자 8자리 학생번호(OMR 답안지 식별 번호로 쓸 수 있음). 빈 문자열이면 지웁니다.")
 
 
 class _StudentListBase(TenantScopedMixin, GenericAPIView):
@@ -93,7 +98,9 @@ class StudentListCreateApi(_StudentListBase):
         tags=["학생"], summary="학생 등록",
         description="학생을 등록합니다. 전화번호는 하이픈, 공백 등 어떤 형식이든 받아 숫자로 맞추며, 올바르지 "
                     "않으면 `400 INVALID_PHONE`, 이름과 학부모 전화번호가 같은 학생이 이미 있으면 "
-                    "`409 STUDENT_DUPLICATE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "`409 STUDENT_DUPLICATE`입니다. 학생번호는 숫자 8자리(전각 숫자도 받음)이며 아니면 "
+                    "`400 INVALID_STUDENT_NUMBER`, 다른 학생이 쓰고 있으면 `409 STUDENT_NUMBER_TAKEN`입니다. "
+                    "원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         request=StudentInputSerializer, responses={201: StudentOutputSerializer})
     def post(self, request):
         serializer = StudentInputSerializer(data=request.data)
@@ -128,7 +135,9 @@ class StudentDetailApi(TenantScopedMixin, GenericAPIView):
         tags=["학생"], summary="학생 수정",
         description="학생 정보를 통째로 바꿉니다(`name`, `parent_phone` 필수). 올바르지 않은 전화번호는 "
                     "`400 INVALID_PHONE`, 다른 학생과 이름과 학부모 전화번호가 겹치면 "
-                    "`409 STUDENT_DUPLICATE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "`409 STUDENT_DUPLICATE`입니다. 학생번호는 숫자 8자리(전각 숫자도 받음)이며 아니면 "
+                    "`400 INVALID_STUDENT_NUMBER`, 다른 학생이 쓰고 있으면 `409 STUDENT_NUMBER_TAKEN`입니다. "
+                    "원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         request=StudentInputSerializer, responses=StudentOutputSerializer)
     def put(self, request, pk):
         return self._update(request, partial=False)
@@ -136,7 +145,8 @@ class StudentDetailApi(TenantScopedMixin, GenericAPIView):
     @extend_schema(
         tags=["학생"], summary="학생 일부 수정",
         description="보낸 필드만 바꿉니다. 오류는 학생 수정과 같습니다(`400 INVALID_PHONE`, "
-                    "`409 STUDENT_DUPLICATE`). 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "`409 STUDENT_DUPLICATE`, `400 INVALID_STUDENT_NUMBER`, `409 STUDENT_NUMBER_TAKEN`). 원장, "
+                    "관리자, 강사, 직원이 호출할 수 있습니다.",
         request=StudentInputSerializer(partial=True), responses=StudentOutputSerializer)
     def patch(self, request, pk):
         return self._update(request, partial=True)
@@ -176,7 +186,8 @@ class StudentRestoreApi(TenantScopedMixin, GenericAPIView):
     @extend_schema(
         tags=["학생"], summary="삭제된 학생 복구",
         description="삭제된 학생을 되살립니다. 이름과 학부모 전화번호가 같은 학생이 이미 있으면 "
-                    "`409 STUDENT_RESTORE_CONFLICT`, 삭제되지 않은 학생의 id는 `404`입니다. 원장과 관리자만 호출할 "
+                    "`409 STUDENT_RESTORE_CONFLICT`, 학생번호를 다른 학생이 쓰고 있으면 `409 STUDENT_NUMBER_TAKEN`, "
+                    "삭제되지 않은 학생의 id는 `404`입니다. 원장과 관리자만 호출할 "
                     "수 있습니다.",
         request=None, responses=StudentOutputSerializer)
     def post(self, request, pk):

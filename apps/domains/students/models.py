@@ -36,6 +36,9 @@ class Student(TenantOwnedModel):
     # Set for an upcoming grade ("예비 고2"): the grade starts on this 1 March and is shown as 예비 until then.
     grade_starts_on = models.DateField(null=True, blank=True)
     gender = models.CharField(max_length=1, choices=Gender.choices, blank=True, default="")
+    # The academy's own 8-digit number; the OMR identifier when the tenant's ExamSettings chooses STUDENT_NUMBER.
+    # db_default too: the Excel import inserts students with raw SQL that names only the columns it knows.
+    student_number = models.CharField(max_length=8, blank=True, default="", db_default="")
     memo = models.TextField(blank=True, default="")
     extra = models.JSONField(default=dict, blank=True)
     user = models.OneToOneField(
@@ -54,7 +57,16 @@ class Student(TenantOwnedModel):
                 fields=["tenant", "name", "parent_phone"],
                 condition=Q(deleted_at__isnull=True),
                 name="uniq_live_student_per_tenant",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["tenant", "student_number"],
+                condition=Q(deleted_at__isnull=True) & ~Q(student_number=""),
+                name="uniq_live_student_number_per_tenant",
+            ),
+            models.CheckConstraint(
+                condition=Q(student_number="") | Q(student_number__regex=r"^[0-9]{8}$"),
+                name="student_number_8_digits",
+            ),
         ]
         indexes = [
             models.Index(fields=["tenant", "name", "parent_phone"], name="student_identity_idx"),

@@ -19,6 +19,16 @@ def student_deleted_list(*, tenant: Tenant) -> QuerySet[Student]:
     return Student.objects.for_tenant(tenant).deleted()
 
 
+def student_number_taken(*, tenant_id: int, number: str, exclude_id: int | None = None) -> bool:
+    """Whether a live student of the tenant other than `exclude_id` holds `number` (never for a blank number)."""
+    if not number:
+        return False
+    holders = Student.objects.alive().filter(tenant_id=tenant_id, student_number=number)
+    if exclude_id is not None:
+        holders = holders.exclude(id=exclude_id)
+    return holders.exists()
+
+
 @dataclass
 class DeletedDuplicateGroup:
     """Deleted students sharing (tenant, name, parent_phone); `students` is ordered oldest deletion first."""

@@ -5,6 +5,8 @@ only give the common case a clear message, and the IntegrityError path covers th
 """
 
 import logging
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +16,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.core.exceptions import ConflictError
+from apps.core.exceptions import ConflictError, DomainError
 from apps.core.models import Role, Tenant
 from apps.core.phone import InvalidPhoneError, normalize_optional_phone, normalize_phone
 from apps.domains.students.grades import Grade, parse_grade, resolve_grade, school_year_start
@@ -23,13 +25,17 @@ from apps.domains.students.selectors import (
     DeletedDuplicateGroup,
     student_deleted_duplicates,
     student_live_twin_exists,
+    student_number_taken,
     student_purge_candidates,
 )
 
 logger = logging.getLogger(__name__)
 
 LIVE_UNIQUE_CONSTRAINT = "uniq_live_student_per_tenant"
-EDITABLE_FIELDS = ("name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo")
+NUMBER_UNIQUE_CONSTRAINT = "uniq_live_student_number_per_tenant"
+EDITABLE_FIELDS = ("name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo",
+                   "student_number")
+STUDENT_NUMBER_RE = re.compile(r"[0-9]{8}", re.ASCII)
 
 
 class StudentDuplicateError(ConflictError):
@@ -40,6 +46,31 @@ class StudentDuplicateError(ConflictError):
 class StudentRestoreConflictError(ConflictError):
     default_code = "STUDENT_RESTORE_CONFLICT"
     default_message = "같은 이름과 학부모 전화번호의 재원 학생이 있어 복원할 수 없습니다."
+
+
+class InvalidStudentNumberError(DomainError):
+    default_code = "INVALID_STUDENT_NUMBER"
+    default_message = "학생번호는 숫자 8자리여야 합니다."
+
+
+class StudentNumberTakenError(ConflictError):
+    default_code = "STUDENT_NUMBER_TAKEN"
+    default_message = "같은 학생번호를 쓰는 학생이 이미 있습니다."
+
+
+def normalize_student_number(value: Any) -> str:
+    """"" for blank, else exactly 8 ASCII digits; full-width digits ("１２３４５６７８") are folded by NFKC.
+
+    Anything else (hyphens, letters, 7 or 9 digits, other scripts' digits) raises InvalidStudentNumberError.
+    """
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise InvalidStudentNumberError()
+    folded = unicodedata.normalize("NFKC", value).strip()
+    if folded and not STUDENT_NUMBER_RE.fullmatch(folded):
+        raise InvalidStudentNumberError()
+    return folded
 
 
 def _clean(data: dict[str, Any], *, student: Student | None = None) -> dict[str, Any]:
@@ -59,6 +90,8 @@ def _clean(data: dict[str, Any], *, student: Student | None = None) -> dict[str,
             cleaned["phone"] = normalize_optional_phone(cleaned["phone"])
     except InvalidPhoneError as exc:
         raise InvalidPhoneError(details={"field": "phone"}) from exc
+    if "student_number" in cleaned:
+        cleaned["student_number"] = normalize_student_number(cleaned["student_number"])
     if "grade" in cleaned or "school_type" in cleaned:
         cleaned.update(_grade_fields(cleaned, student=student))
     return cleaned
@@ -90,6 +123,8 @@ def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateEr
         with transaction.atomic():
             student.save()
     except IntegrityError as exc:
+        if NUMBER_UNIQUE_CONSTRAINT in str(exc):
+            raise StudentNumberTakenError() from exc
         # Postgres names the constraint; SQLite (dev) names only columns, so look for the twin too.
         if LIVE_UNIQUE_CONSTRAINT in str(exc) or student_live_twin_exists(
             tenant_id=student.tenant_id, name=student.name, parent_phone=student.parent_phone, exclude_id=student.id
@@ -100,11 +135,15 @@ def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateEr
 
 @transaction.atomic
 def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str = "", school: str = "",
-                   school_type: str = "", grade: int | str | None = None, gender: str = "", memo: str = "") -> Student:
+                   school_type: str = "", grade: int | str | None = None, gender: str = "", memo: str = "",
+                   student_number: str = "") -> Student:
     fields = _clean({"name": name, "parent_phone": parent_phone, "phone": phone, "school": school,
-                     "school_type": school_type, "grade": grade, "gender": gender, "memo": memo})
+                     "school_type": school_type, "grade": grade, "gender": gender, "memo": memo,
+                     "student_number": student_number})
     if student_live_twin_exists(tenant_id=tenant.id, name=fields["name"], parent_phone=fields["parent_phone"]):
         raise StudentDuplicateError()
+    if student_number_taken(tenant_id=tenant.id, number=fields["student_number"]):
+        raise StudentNumberTakenError()
     student = Student(tenant=tenant, **fields)
     _save_live(student)
     return student
@@ -119,6 +158,10 @@ def student_update(*, student: Student, data: dict[str, Any]) -> Student:
         tenant_id=student.tenant_id, name=student.name, parent_phone=student.parent_phone, exclude_id=student.id
     ):
         raise StudentDuplicateError()
+    if student.deleted_at is None and student_number_taken(
+        tenant_id=student.tenant_id, number=student.student_number, exclude_id=student.id
+    ):
+        raise StudentNumberTakenError()
     _save_live(student)
     return student
 
@@ -139,6 +182,9 @@ def student_restore(*, student: Student) -> Student:
         return locked
     if student_live_twin_exists(tenant_id=locked.tenant_id, name=locked.name, parent_phone=locked.parent_phone):
         raise StudentRestoreConflictError()
+    # The number may have been given to another student meanwhile: say so rather than drop it silently.
+    if student_number_taken(tenant_id=locked.tenant_id, number=locked.student_number, exclude_id=locked.id):
+        raise StudentNumberTakenError()
     locked.deleted_at = None
     _save_live(locked, StudentRestoreConflictError)
     return locked
