@@ -6,11 +6,19 @@ from django.conf import settings
 from django.db import connection
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from apps.core.login_throttle import (
+    LoginThrottledError,
+    client_address,
+    login_failure_record,
+    login_success_record,
+    login_throttle_check,
+)
 from apps.core.serializers import MeOutputSerializer
 from apps.core.versioned_cache import redis_client
 
@@ -83,13 +91,48 @@ class MeApi(APIView):
         return Response(MeOutputSerializer(request.user).data)
 
 
+TokenObtainOutputSerializer = inline_serializer("TokenObtainOutput", {
+    "access": serializers.CharField(), "refresh": serializers.CharField(),
+})
+LoginThrottledOutputSerializer = inline_serializer("LoginThrottledOutput", {
+    "code": serializers.CharField(), "message": serializers.CharField(),
+    "details": inline_serializer("LoginThrottledDetails", {"retry_after_seconds": serializers.IntegerField()}),
+})
+
+
 @extend_schema_view(post=extend_schema(
     tags=["인증"], summary="토큰 발급 (로그인)",
     description="아이디(`username`)와 비밀번호(`password`)로 로그인해 `access`와 `refresh` JWT를 받습니다. 로그인 "
                 "없이 호출하며, 아이디나 비밀번호가 틀리면 `401 AUTHENTICATION_FAILED`입니다. 이후 요청에는 "
-                "`Authorization: Bearer <access>` 헤더를 붙입니다."))
+                "`Authorization: Bearer <access>` 헤더를 붙입니다. 같은 주소에서 같은 아이디로 여러 번 틀리거나 "
+                "한 주소에서 여러 아이디로 많이 틀리면 비밀번호를 확인하지 않고 `429 LOGIN_THROTTLED`로 답하며, "
+                "`Retry-After` 헤더와 `details.retry_after_seconds`가 다시 시도할 수 있을 때까지의 초입니다. "
+                "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다.",
+    responses={200: TokenObtainOutputSerializer, 429: LoginThrottledOutputSerializer}))
 class TokenObtainApi(TokenObtainPairView):
-    """simplejwt's login, documented in the schema like every other operation."""
+    """simplejwt's login behind the failed-login throttle, checked before the password."""
+
+    def post(self, request, *args, **kwargs):
+        data = request.data
+        username = data.get("username") if hasattr(data, "get") else None
+        if not isinstance(username, str) or not username:
+            return super().post(request, *args, **kwargs)
+        address = client_address(request)
+        login_throttle_check(username=username, address=address)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            login_failure_record(username=username, address=address)
+            raise
+        if response.status_code == 200:
+            login_success_record(username=username, address=address)
+        return response
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if isinstance(exc, LoginThrottledError):
+            response["Retry-After"] = str(exc.retry_after_seconds)
+        return response
 
 
 @extend_schema_view(post=extend_schema(

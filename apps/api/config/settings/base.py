@@ -198,6 +198,13 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
     "UPDATE_LAST_LOGIN": False,
 }
+# Failed logins (apps/core/login_throttle.py): per (username, address) pair, so another address still logs in, and
+# per address across usernames, so one address cannot guess many accounts. Counted in one window of minutes.
+LOGIN_FAILURES_PER_ACCOUNT_ADDRESS = env.int("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
+LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
+LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
+# The load balancer's addresses (also read by gunicorn): from them alone X-Forwarded-For names the client.
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 SPECTACULAR_SETTINGS = {
     "TITLE": "academy API",
     "DESCRIPTION": """학원 운영 SaaS의 백엔드 API입니다. 학생, 강의와 회차, 수강, 출결을 관리하고
