@@ -1,6 +1,5 @@
 """The messaging provider contract: what the outbox and Solapi (on the fake server) both promise."""
 
-import json
 import logging
 from decimal import Decimal
 
@@ -8,6 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from apps.core.logging import PHONE_IN_TEXT
+from apps.core.tests.log_capture import logged_text
 from apps.integrations import message_rules as rules
 from apps.integrations.messaging import (
     DeliveryReport,
@@ -102,12 +102,6 @@ def test_status_queries(message_provider):
     assert provider.template_status("") == "NOT_FOUND"
     assert isinstance(provider.balance(), Decimal)
     assert provider.balance() > 0
-
-
-def logged_text(records: list[logging.LogRecord]) -> str:
-    """Everything a handler could print of the records: the message, every extra field, the exception."""
-    return json.dumps([{**r.__dict__, "msg": r.getMessage(), "exc_text": logging.Formatter().formatException(r.exc_info)
-                        if r.exc_info else ""} for r in records], default=str, ensure_ascii=False)
 
 
 def test_sending_and_reporting_log_neither_a_body_nor_a_full_phone(message_provider, caplog):

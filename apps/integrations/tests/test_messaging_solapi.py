@@ -3,7 +3,6 @@ failures that are permanent, retryable or uncertain, and reconciliation by our r
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import socket
@@ -12,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.core.logging import PHONE_IN_TEXT
+from apps.core.tests.log_capture import logged_text
 from apps.integrations import message_rules as rules
 from apps.integrations.messaging import KakaoOptions, OutgoingMessage, ProviderError, ProviderUncertain
 from apps.integrations.messaging.solapi import SolapiProvider, authorization_header
@@ -259,8 +259,7 @@ def test_logs_and_errors_carry_neither_text_nor_phone_numbers(fake_solapi, caplo
     errors.append(refused.value)
 
     # Then the calls were logged, and neither the logs nor the errors a worker records show a text or a number
-    logged = json.dumps([{**r.__dict__, "msg": r.getMessage()} for r in caplog.records], default=str,
-                        ensure_ascii=False) + " ".join(str(e) for e in errors)
+    logged = logged_text(caplog.records) + " ".join(str(e) for e in errors)
     assert "solapi send-many" in logged
     assert "solapi call refused" in logged
     assert "비밀" not in logged

@@ -1,7 +1,6 @@
 """The messaging domain logs neither a message body, an AlimTalk variable nor a full phone number: a send handled,
 refused, fallen back, left UNKNOWN and reconciled with each provider, every logger at DEBUG."""
 
-import json
 import logging
 from datetime import timedelta
 
@@ -9,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from apps.core.logging import PHONE_IN_TEXT
+from apps.core.tests.log_capture import logged_text
 from apps.domains.messaging.models import MessageRecipient, RecipientStatus
 from apps.domains.messaging.reconcile import messages_reconcile
 from apps.integrations.messaging import reset_message_provider_for_tests
@@ -34,12 +34,6 @@ def provider(request, settings):
     reset_message_provider_for_tests()
     yield None
     reset_message_provider_for_tests()
-
-
-def logged_text(records) -> str:
-    return json.dumps([{**r.__dict__, "msg": r.getMessage(),
-                        "exc_text": logging.Formatter().formatException(r.exc_info) if r.exc_info else ""}
-                       for r in records], default=str, ensure_ascii=False)
 
 
 def test_sending_falling_back_and_reconciling_log_no_text_and_no_phone(tenant, provider, caplog, settings):
