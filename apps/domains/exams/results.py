@@ -24,7 +24,7 @@ from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.core.models import User
 from apps.domains.enrollment.models import Enrollment, EnrollmentStatus
 from apps.domains.exams.models import Exam, ExamSheet, ExamState, SheetStatus
-from apps.domains.exams.omr import grading
+from apps.domains.exams.omr import states
 from apps.domains.exams.omr.scoring import REASON_AMBIGUOUS_STUDENT, REASON_UNKNOWN_STUDENT, score_answers
 from apps.domains.students.models import Student
 
@@ -33,9 +33,9 @@ logger = logging.getLogger(__name__)
 REASON_DUPLICATE_STUDENT = "DUPLICATE_STUDENT"
 REASON_NO_STUDENT = "NO_STUDENT"
 # Reasons about who wrote the sheet: settled once a student is set.
-STUDENT_REASONS = {grading.REASON_ID_DIGIT_BLANK, grading.REASON_ID_DIGIT_MULTIPLE, grading.REASON_ID_DIGIT_UNCERTAIN,
+STUDENT_REASONS = {states.REASON_ID_DIGIT_BLANK, states.REASON_ID_DIGIT_MULTIPLE, states.REASON_ID_DIGIT_UNCERTAIN,
                    REASON_UNKNOWN_STUDENT, REASON_AMBIGUOUS_STUDENT, REASON_NO_STUDENT}
-UNCERTAIN = grading.MarkState.UNCERTAIN.value
+UNCERTAIN = states.MarkState.UNCERTAIN.value
 
 
 class SheetNotFoundError(NotFoundError):
@@ -95,8 +95,8 @@ def _rescore(sheet: ExamSheet, exam: Exam) -> None:
 
 def _state_of(choices: list[int]) -> str:
     if not choices:
-        return grading.MarkState.BLANK.value
-    return grading.MarkState.ONE.value if len(choices) == 1 else grading.MarkState.MULTIPLE.value
+        return states.MarkState.BLANK.value
+    return states.MarkState.ONE.value if len(choices) == 1 else states.MarkState.MULTIPLE.value
 
 
 # ---------------------------------------------------------------------------------------------------- regrade
@@ -155,7 +155,7 @@ def _reasons_after_review(sheet: ExamSheet, exam: Exam) -> list[str]:
                                   ).exclude(id=sheet.id).exists():
         reasons.append(REASON_DUPLICATE_STUDENT)
     if not sheet_is_scorable(sheet, exam.question_count) or UNCERTAIN in sheet.states:
-        reasons.append(grading.REASON_AMBIGUOUS_MARK)
+        reasons.append(states.REASON_AMBIGUOUS_MARK)
     return reasons
 
 

@@ -7,7 +7,6 @@ from apps.core.models import Tenant
 from apps.domains.enrollment.models import EnrollmentStatus
 from apps.domains.exams.models import Exam, ExamSettings, IdentifierSource
 from apps.domains.exams.omr.layout import sheet_layout
-from apps.domains.exams.omr.sheet_pdf import sheet_pdf
 from apps.domains.students.models import Student
 
 ID_DIGITS = 8
@@ -47,6 +46,9 @@ def exam_sheet_filename(*, exam: Exam) -> str:
 
 def exam_sheet_pdf(*, exam: Exam) -> bytes:
     """The printable sheet: the exam's title, its lecture, session and date, and what the identifier block takes."""
+    # reportlab is imported here, not at start-up: only this download needs it.
+    from apps.domains.exams.omr.sheet_pdf import sheet_pdf
+
     source = IdentifierSource(exam_settings_get(tenant=exam.tenant).identifier_source)
     parts = [exam.lecture.title]
     if exam.session is not None:

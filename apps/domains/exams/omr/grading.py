@@ -24,7 +24,6 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 import cv2
 import numpy as np
@@ -112,30 +111,20 @@ SYMBOL_BASELINE_MIN_SAMPLES = 5
 MAX_EMPTY_NOISE = 0.04
 
 
-class MarkState(StrEnum):
-    ONE = "ONE"
-    BLANK = "BLANK"
-    MULTIPLE = "MULTIPLE"
-    UNCERTAIN = "UNCERTAIN"
-
-
-class PageStatus(StrEnum):
-    READ = "READ"
-    UNREADABLE = "UNREADABLE"
-
-
-# Review reasons a page reading can carry (scoring.py adds the student ones).
-REASON_LOW_ALIGNMENT = "LOW_ALIGNMENT"
-REASON_LOW_IMAGE_QUALITY = "LOW_IMAGE_QUALITY"
-REASON_AMBIGUOUS_MARK = "AMBIGUOUS_MARK"
-REASON_ID_DIGIT_BLANK = "ID_DIGIT_BLANK"
-REASON_ID_DIGIT_MULTIPLE = "ID_DIGIT_MULTIPLE"
-REASON_ID_DIGIT_UNCERTAIN = "ID_DIGIT_UNCERTAIN"
-
-# Why a page is unreadable.
-UNREADABLE_EMPTY_IMAGE = "EMPTY_IMAGE"
-UNREADABLE_NO_MARKERS = "MARKERS_NOT_FOUND"
-UNREADABLE_IMAGE_ERROR = "IMAGE_ERROR"
+# The reading's vocabulary lives in states.py (no OpenCV), so the API can name it without loading the grader.
+from .states import (  # noqa: E402
+    REASON_AMBIGUOUS_MARK,
+    REASON_ID_DIGIT_BLANK,
+    REASON_ID_DIGIT_MULTIPLE,
+    REASON_ID_DIGIT_UNCERTAIN,
+    REASON_LOW_ALIGNMENT,
+    REASON_LOW_IMAGE_QUALITY,
+    UNREADABLE_EMPTY_IMAGE,
+    UNREADABLE_IMAGE_ERROR,
+    UNREADABLE_NO_MARKERS,
+    MarkState,
+    PageStatus,
+)
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .grading import MarkState, PageReading, PageStatus
+from .states import MarkState, PageStatus
+
+if TYPE_CHECKING:
+    from .grading import PageReading
 
 # A void question (key entry null, e.g. annulled for a printing error) counts as right for every sheet: the usual
 # 전원 정답 처리. Flip to False to drop its points for everyone instead.
