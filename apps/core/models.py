@@ -40,8 +40,10 @@ STAFF_ROLES = frozenset({Role.OWNER, Role.ADMIN, Role.TEACHER, Role.STAFF})
 
 class UserManager(BaseUserManager):
     def get_queryset(self):
-        # Every request's permission check reads user.tenant.is_active: load it with the user, not one query later.
-        return super().get_queryset().select_related("tenant")
+        # Every request's permission check reads user.tenant.is_active, and the student and parent API
+        # (apps/domains/me/subject.py) reads the user's own student or parent row: load them with the user, not one
+        # query later each.
+        return super().get_queryset().select_related("tenant", "student", "parent")
 
 
 class User(AbstractUser):

@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("apps.domains.messaging.urls")),
     path("", include("apps.domains.ai.urls")),
     path("", include("apps.domains.exams.urls")),
+    path("", include("apps.domains.me.urls")),
 ]
 
 urlpatterns = [

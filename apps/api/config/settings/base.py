@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "apps.domains.messaging",
     "apps.domains.ai",
     "apps.domains.exams",
+    "apps.domains.accounts",
+    "apps.domains.me",
     "apps.jobs",
     "apps.integrations",
 ]
@@ -237,6 +239,8 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
     # Swagger UI lists the tags in this order.
     "TAGS": [
         {"name": "인증", "description": "토큰 발급과 로그인한 사용자"},
+        {"name": "계정", "description": "학생과 학부모의 로그인 계정: 발급, 초기화, 학부모 초대, 보호자 동의"},
+        {"name": "내 정보", "description": "학생과 학부모 본인용: 강의, 일정, 출결, 영상 진도, 시험 결과, 받은 문자"},
         {"name": "학생", "description": "학생 등록, 수정, 삭제와 복구"},
         {"name": "강의", "description": "강의와 회차"},
         {"name": "수강", "description": "강의별 수강 등록"},
