@@ -26,7 +26,7 @@ BATCH_JSON = INFRA / "batch"
 REGION = "ap-northeast-2"
 ACCOUNT = "123456789012"
 ENV = "prod"
-STACK_ORDER = ["network", "data", "queues", "iam", "batch", "observability", "compute"]
+STACK_ORDER = ["network", "data", "queues", "iam", "observability", "batch", "compute"]
 # Filled into infra/batch/*.json's ${...} placeholders, and passed to the stacks that take them.
 IMAGE_TAG = "0123abc"
 API_HOST = "api.academy.example"
@@ -166,9 +166,20 @@ def test_the_queues_stack_makes_what_create_sqs_resources_makes_from_the_fleet_t
         assert from_stack[name + DLQ_SUFFIX]["dlq"] is None
 
 
+def worker_pools() -> dict[str, list[str]]:
+    """Each worker group's polled queues: a fleet's normal workers, and the AI fleet's premium-only ones apart."""
+    pools = {fleet.name: fleet.poll_queue_names() for fleet in all_fleets()}
+    pools["ai-premium"] = [settings.SQS_QUEUE_AI_PREMIUM]
+    return pools
+
+
 def test_each_fleet_appears_wherever_the_estate_names_fleets():
     """A fleet added to settings.WORKER_FLEETS but not to the roles, the Lambda or the scaling fails here."""
     fleets = {fleet.name: fleet.queue_names() for fleet in all_fleets()}
+    pools = worker_pools()
+    # Every queue is polled by some group, and counted once
+    polled = [queue for queues in pools.values() for queue in queues]
+    assert sorted(polled) == sorted(configured_queue_names())
     # Its role consumes exactly its own queues
     roles = resources("iam", "AWS::IAM::Role")
     for name, queues in fleets.items():
@@ -176,13 +187,13 @@ def test_each_fleet_appears_wherever_the_estate_names_fleets():
         [statement] = [s for s in role["Policies"][0]["PolicyDocument"]["Statement"] if s["Sid"] == "ConsumeOwnQueues"]
         assert statement["Resource"] == [queue_arn(queue) for queue in queues]
     assert len([r for r in roles.values() if "worker-" in json.dumps(r["RoleName"])]) == len(fleets)
-    # The Lambda reads the same table
+    # The Lambda publishes one depth per group, of the queues that group polls
     [function] = resources("observability", "AWS::Lambda::Function").values()
-    assert json.loads(function["Environment"]["Variables"]["FLEET_QUEUES"]) == fleets
-    # Each fleet has its group, scaling on its own Academy/Workers datum per in-service worker
+    assert json.loads(function["Environment"]["Variables"]["FLEET_QUEUES"]) == pools
+    # Each group scales on its own Academy/Workers datum per in-service worker
     groups = resources("compute", "AWS::AutoScaling::AutoScalingGroup")
     policies = resources("compute", "AWS::AutoScaling::ScalingPolicy")
-    for name in fleets:
+    for name in pools:
         [group] = [key for key, g in groups.items()
                    if g["AutoScalingGroupName"] == {"Fn::Sub": f"academy-${{EnvName}}-worker-{name}"}]
         [policy] = [p for p in policies.values() if p["AutoScalingGroupName"] == {"Ref": group}]
@@ -192,9 +203,12 @@ def test_each_fleet_appears_wherever_the_estate_names_fleets():
         depth, workers, expression = tracking["CustomizedMetricSpecification"]["Metrics"]
         assert depth["MetricStat"]["Metric"] == {"Namespace": "Academy/Workers", "MetricName": "QueueDepth",
                                                  "Dimensions": [{"Name": "Fleet", "Value": name}]}
-        assert workers["MetricStat"]["Metric"]["MetricName"] == "GroupInServiceInstances"
+        assert workers["MetricStat"]["Metric"]["Dimensions"] == [
+            {"Name": "AutoScalingGroupName", "Value": {"Fn::Sub": f"academy-${{EnvName}}-worker-{name}"}}]
         assert expression == {"Id": "perworker", "Expression": "depth / workers",
                               "Label": "visible messages per worker", "ReturnData": True}
+    premium_user_data = json.dumps(template("compute")["Resources"]["AiPremiumWorkerLaunchTemplate"])
+    assert "-e AI_WORKER_PREMIUM_ONLY=true" in premium_user_data
     # Each queue has its DLQ alarm and its oldest-message alarm
     alarms = resources("observability", "AWS::CloudWatch::Alarm").values()
     for queue in configured_queue_names():
@@ -370,7 +384,7 @@ def test_the_api_the_scheduler_and_every_fleet_have_their_group(estate):
     groups = {g["AutoScalingGroupName"]: g for g in client("autoscaling").describe_auto_scaling_groups()[
         "AutoScalingGroups"]}
     assert set(groups) == {f"academy-{ENV}-api", f"academy-{ENV}-scheduler",
-                           *(f"academy-{ENV}-worker-{fleet.name}" for fleet in all_fleets())}
+                           *(f"academy-{ENV}-worker-{name}" for name in worker_pools())}
     assert (groups[f"academy-{ENV}-scheduler"]["MinSize"], groups[f"academy-{ENV}-scheduler"]["MaxSize"]) == (1, 1)
     assert len(groups[f"academy-{ENV}-api"]["TargetGroupARNs"]) == 2
     assert groups[f"academy-{ENV}-api"]["HealthCheckType"] == "ELB"
