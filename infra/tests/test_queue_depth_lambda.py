@@ -73,8 +73,10 @@ def api():
 
 @pytest.fixture
 def aws(monkeypatch):
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
+    # Fake credentials that could never reach AWS
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}.items():
+        monkeypatch.setenv(name, value)
     with mock_aws():
         sqs = boto3.client("sqs", region_name=REGION)
         for name in ("academy-excel-jobs", "academy-ai-jobs-premium", "academy-ai-jobs-basic", "academy-ai-jobs-lite"):
