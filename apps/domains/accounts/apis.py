@@ -93,15 +93,14 @@ class ParentInviteInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=50, required=False, allow_blank=True, help_text="학부모 이름 (선택)")
 
 
-ParentInviteOutputSerializer = inline_serializer("ParentInviteOutput", {
-    "parent": ParentOutputSerializer(),
-    "send_id": serializers.IntegerField(help_text="인증 코드를 보낸 문자 발송의 id"),
-    "expires_at": serializers.DateTimeField(help_text="인증 코드 만료 시각"),
-    "linked_student_ids": serializers.ListField(child=serializers.IntegerField(),
-                                                help_text="학부모 전화번호가 같아 연결된 재원생"),
-    "setup_code": serializers.CharField(
-        required=False, help_text="내장 발송함(`MESSAGING_PROVIDER=outbox`)에서만: 문자로 보낸 인증 코드"),
-})
+class ParentInviteOutputSerializer(serializers.Serializer):
+    parent = ParentOutputSerializer()
+    send_id = serializers.IntegerField(help_text="인증 코드를 보낸 문자 발송의 id")
+    expires_at = serializers.DateTimeField(help_text="인증 코드 만료 시각")
+    linked_student_ids = serializers.ListField(child=serializers.IntegerField(),
+                                               help_text="학부모 전화번호가 같아 연결된 재원생")
+    setup_code = serializers.CharField(
+        required=False, help_text="내장 발송함(`MESSAGING_PROVIDER=outbox`)에서만: 문자로 보낸 인증 코드")
 
 
 class ParentInviteApi(_ParentBase):
