@@ -3,7 +3,6 @@ a parent sets their password with the texted code."""
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
@@ -52,7 +51,7 @@ class ParentOutputSerializer(serializers.ModelSerializer):
     def get_activated(self, parent) -> bool:
         return parent.activated_at is not None
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_invite_expires_at(self, parent):
         invites = parent.open_invites
         return serializers.DateTimeField().to_representation(invites[0].expires_at) if invites else None
