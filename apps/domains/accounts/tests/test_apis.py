@@ -280,3 +280,21 @@ def test_deactivation_ends_login_tokens_and_the_open_code(academy, make_student,
     assert client.get("/api/v1/auth/me/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
     assert ParentInvite.objects.get().void_reason == "deactivated"
     assert not MessageRecipient.objects.filter(text__contains=PASSWORD).exists()
+
+
+# ---------------------------------------------------------------------------------------------------- admin
+
+@pytest.mark.parametrize("model", ["parent", "parentstudent", "parentinvite"])
+def test_the_admin_lists_parents_and_never_shows_the_code_hash(client, make_user, academy, make_student, invite,
+                                                               model):
+    make_student(academy, parent_phone=PARENT_PHONE)
+    invite(phone=PARENT_PHONE)
+    client.force_login(make_user(None, Role.ADMIN, is_staff=True, is_superuser=True))
+    stored = ParentInvite.objects.get()
+
+    listing = client.get(f"/admin/accounts/{model}/?tenant__id__exact={academy.id}&q=5555")
+    detail = client.get(f"/admin/accounts/parentinvite/{stored.id}/change/")
+
+    assert listing.status_code == 200 and detail.status_code == 200
+    assert stored.code_hash not in detail.content.decode() and stored.code_hash not in listing.content.decode()
+    assert "code_hash" not in detail.content.decode()
