@@ -249,6 +249,9 @@ def welcome_student(*, student: Student, username: str, setup_code: str, by: Use
 # ---------------------------------------------------------------------------------------------------- parent invite
 
 PARENT_INVITE_TRIGGER = "parent_invite"
+# Sends whose texts carry a one-time code: the staff API shows that they went, never their text.
+CODE_TRIGGERS = frozenset({PARENT_INVITE_TRIGGER})
+HIDDEN_CODE_TEXT = "(일회용 인증 코드가 담긴 문자라 본문을 표시하지 않습니다)"
 # The variables are filled per recipient, so the send's stored body never holds the code.
 PARENT_INVITE_BODY = (
     "[#{학원명}] 학부모 계정 안내\n"

@@ -93,6 +93,21 @@ def test_the_code_is_in_the_answer_only_on_the_embedded_outbox(academy, make_stu
     assert MessageSend.objects.filter(id=body["send_id"]).exists()
 
 
+def test_staff_see_that_the_invite_went_but_never_its_code(academy, make_student, invite, staff_client, settings):
+    make_student(academy, parent_phone=PARENT_PHONE)
+    settings.MESSAGING_PROVIDER = "solapi"
+    body = invite(phone=PARENT_PHONE)
+    code = MessageRecipient.objects.get(send_id=body["send_id"]).text.split("인증 코드: ")[1][:8]
+
+    detail = staff_client.get(f"/api/v1/messaging/sends/{body['send_id']}/")
+    recipients = staff_client.get(f"/api/v1/messaging/sends/{body['send_id']}/recipients/")
+
+    assert detail.status_code == 200 and recipients.status_code == 200
+    assert [row["text"] for row in recipients.json()["results"]] == [
+        "(일회용 인증 코드가 담긴 문자라 본문을 표시하지 않습니다)"]
+    assert code not in detail.content.decode() and code not in recipients.content.decode()
+
+
 def test_an_invite_by_student_takes_that_students_parent_phone(academy, make_student, invite):
     child = make_student(academy, parent_phone=PARENT_PHONE)
     sibling = make_student(academy, name="동생", parent_phone=PARENT_PHONE)
