@@ -110,8 +110,9 @@ class ParentInviteApi(_ParentBase):
                     "한 번만 쓰는 8자리 인증 코드를 학부모에게 문자로 보냅니다. 다시 초대하면 새 코드를 보내고 "
                     "전의 코드는 무효가 됩니다. 비밀번호를 잊은 학부모도 다시 초대합니다. 그런 재원생이 없으면 "
                     "`400 PARENT_PHONE_NO_STUDENTS`, 둘 다 보내거나 둘 다 없으면 `400 PARENT_INVITE_TARGET_INVALID`, "
-                    "다른 학원의 학생은 `404 STUDENT_NOT_FOUND`입니다. 문자를 보낼 수 없으면(발신번호 미승인, 잔액 "
-                    "부족, 수신거부) 그 코드로 답하고 아무것도 바뀌지 않습니다. 인증 코드는 내장 발송함을 쓰는 "
+                    "다른 학원의 학생은 `404 STUDENT_NOT_FOUND`입니다. 문자를 보낼 수 없으면 "
+                    "(`409 SENDER_NOT_APPROVED`, `402 INSUFFICIENT_CREDIT`, 수신거부한 번호는 `400 NO_RECIPIENTS`) "
+                    "그 코드로 답하고 아무것도 바뀌지 않습니다. 인증 코드는 내장 발송함을 쓰는 "
                     f"환경(make run)에서만 `setup_code`로 함께 돌려줍니다. {STAFF}",
         request=ParentInviteInputSerializer, responses={201: ParentInviteOutputSerializer})
     def post(self, request):
