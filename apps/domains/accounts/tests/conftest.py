@@ -1,13 +1,13 @@
-"""Parent account fixtures: an academy ready to text, an invite made through the API, a parent with a password."""
+"""Parent account fixtures: an academy ready to text, an invite made through the API (make_parent is shared:
+apps/conftest.py)."""
 
 import pytest
 
 from apps.core.models import Role
-from apps.domains.accounts.models import Parent, ParentStudent
 from apps.domains.messaging.tests.sending_support import ready
 
 PARENT_PHONE = "01055556666"
-PASSWORD = "parent-pw-2468"
+PASSWORD = "pw-12345678"  # the shared make_parent fixture's
 
 
 @pytest.fixture
@@ -29,18 +29,4 @@ def invite(staff_client):
         response = staff_client.post("/api/v1/parents/invites/", body or {"phone": PARENT_PHONE}, format="json")
         assert response.status_code == 201, response.json()
         return response.json()
-    return make
-
-
-@pytest.fixture
-def make_parent(make_user):
-    """A parent with a password (activated), linked to `students`."""
-    def make(tenant, *students, phone=PARENT_PHONE, password=PASSWORD):
-        user = make_user(tenant, role=Role.PARENT, username=f"{phone}@{tenant.code}")
-        user.set_password(password)
-        user.save(update_fields=["password"])
-        parent = Parent.objects.create(tenant=tenant, user=user, phone=phone)
-        for student in students:
-            ParentStudent.objects.create(tenant=tenant, parent=parent, student=student)
-        return parent
     return make
