@@ -19,6 +19,7 @@ from apps.core.login_throttle import (
     login_success_record,
     login_throttle_check,
 )
+from apps.core.parent_login import login_credentials
 from apps.core.serializers import MeOutputSerializer
 from apps.core.versioned_cache import redis_client
 
@@ -100,6 +101,15 @@ LoginThrottledOutputSerializer = inline_serializer("LoginThrottledOutput", {
 })
 
 
+# Two ways in: `username` (staff, students) or `academy` + `phone` (parents); `password` with either.
+TokenObtainInputSerializer = inline_serializer("TokenObtainInput", {
+    "username": serializers.CharField(required=False, help_text="직원·학생: 아이디"),
+    "academy": serializers.CharField(required=False, help_text="학부모: 학원 코드 (예: demo)"),
+    "phone": serializers.CharField(required=False, help_text="학부모: 휴대폰 번호 (010-1234-5678 등 어떤 형식이든)"),
+    "password": serializers.CharField(help_text="비밀번호"),
+})
+
+
 @extend_schema_view(post=extend_schema(
     tags=["인증"], summary="토큰 발급 (로그인)",
     description="아이디(`username`)와 비밀번호(`password`)로 로그인해 `access`와 `refresh` JWT를 받습니다. 로그인 "
@@ -107,13 +117,20 @@ LoginThrottledOutputSerializer = inline_serializer("LoginThrottledOutput", {
                 "`Authorization: Bearer <access>` 헤더를 붙입니다. 같은 주소에서 같은 아이디로 여러 번 틀리거나 "
                 "한 주소에서 여러 아이디로 많이 틀리면 비밀번호를 확인하지 않고 `429 LOGIN_THROTTLED`로 답하며, "
                 "`Retry-After` 헤더와 `details.retry_after_seconds`가 다시 시도할 수 있을 때까지의 초입니다. "
-                "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다.",
+                "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다. "
+                "학부모는 `username` 대신 학원 코드(`academy`)와 휴대폰 번호(`phone`)로 로그인합니다(같은 번호가 "
+                "두 학원의 학부모이면 학원마다 다른 계정입니다). 둘을 함께 보내면 `400 LOGIN_FIELDS_INVALID`, "
+                "올바르지 않은 번호는 `400 INVALID_PHONE`입니다.",
+    request=TokenObtainInputSerializer,
     responses={200: TokenObtainOutputSerializer, 429: LoginThrottledOutputSerializer}))
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's login behind the failed-login throttle, checked before the password."""
 
     def post(self, request, *args, **kwargs):
         data = request.data
+        # A parent logs in with {academy, phone, password}: mapped to their username before simplejwt's serializer.
+        self.parent_credentials = login_credentials(data)
+        data = self.parent_credentials or data
         username = data.get("username") if hasattr(data, "get") else None
         if not isinstance(username, str) or not username:
             return super().post(request, *args, **kwargs)
@@ -127,6 +144,11 @@ class TokenObtainApi(TokenObtainPairView):
         if response.status_code == 200:
             login_success_record(username=username, address=address)
         return response
+
+    def get_serializer(self, *args, **kwargs):
+        if getattr(self, "parent_credentials", None) is not None:
+            kwargs["data"] = self.parent_credentials
+        return super().get_serializer(*args, **kwargs)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

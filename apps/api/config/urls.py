@@ -18,6 +18,7 @@ api_v1 = [
     path("", include("apps.domains.ai.urls")),
     path("", include("apps.domains.exams.urls")),
     path("", include("apps.domains.me.urls")),
+    path("", include("apps.domains.accounts.urls")),
 ]
 
 urlpatterns = [

@@ -70,8 +70,10 @@ class TenantWorld:
         catalog = _messaging_catalog(tenant, student)
         exam = Exam.objects.create(tenant=tenant, lecture=lecture, session=session, title="3월 단원평가",
                                    date=timezone.localdate(), question_count=5, answer_key=[1, 2, 3, 4, 5])
+        parent = _parent_of(student)
         return cls(admin=admin, path_ids={
             **catalog,
+            "/api/v1/parents/{id}": {"id": parent.id, "student_id": student.id},
             "/api/v1/messaging/sends/{id}": {"id": send.id},
             "/api/v1/students/{id}": {"id": student.id},
             "/api/v1/lectures/{lecture_id}": {"lecture_id": lecture.id},
@@ -94,6 +96,18 @@ class TenantWorld:
         if path.startswith("/api/v1/internal/"):
             return {"X-Internal-Token": settings.INTERNAL_WORKER_TOKEN}
         return {"Authorization": f"Bearer {AccessToken.for_user(self.admin)}"}
+
+
+def _parent_of(student):
+    """The student's parent with an account, so the parent operations reach a parent and a child of theirs."""
+    from apps.core.models import Role
+    from apps.domains.accounts.models import Parent, ParentStudent
+
+    user = User.objects.create_user(username=f"{student.parent_phone}@{student.tenant.code}", tenant=student.tenant,
+                                    role=Role.PARENT)
+    parent = Parent.objects.create(tenant=student.tenant, user=user, phone=student.parent_phone)
+    ParentStudent.objects.create(tenant=student.tenant, parent=parent, student=student)
+    return parent
 
 
 def _messaging_catalog(tenant, student) -> dict[str, dict[str, object]]:

@@ -16,6 +16,8 @@ class Parent(TenantOwnedModel):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="parent")
     phone = models.CharField(max_length=11, help_text="010으로 시작하는 11자리")
     name = models.CharField(max_length=50, blank=True, default="")
+    # When the parent first set a password with an invite code; None until then.
+    activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,3 +42,44 @@ class ParentStudent(TenantOwnedModel):
 
     def __str__(self):
         return f"parent {self.parent_id} -> student {self.student_id}"
+
+
+class ParentInvite(TenantOwnedModel):
+    """A one-time code texted to a parent to set their password (docs/parents.md, decision 0023).
+
+    Only a hash of the code is stored. A parent has at most one open invite: a new one voids the last; the code
+    ends when used, when it expires, or after too many wrong attempts.
+    """
+
+    class VoidReason(models.TextChoices):
+        REISSUED = "reissued", "새 코드 발급"
+        ATTEMPTS = "attempts", "시도 횟수 초과"
+        DEACTIVATED = "deactivated", "계정 비활성화"
+
+    parent = models.ForeignKey(Parent, on_delete=models.CASCADE, related_name="invites")
+    code_hash = models.CharField(max_length=128)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=12, choices=VoidReason.choices, blank=True)
+    # The text that carried the code (None only if it was never sent).
+    send = models.ForeignKey("messaging.MessageSend", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent"], condition=models.Q(used_at__isnull=True, voided_at__isnull=True),
+                                    name="parent_invite_one_open_per_parent"),
+        ]
+
+    def __str__(self):
+        return f"invite {self.id} of parent {self.parent_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.used_at is None and self.voided_at is None

@@ -17,7 +17,7 @@ from apps.core.logging import mask_phone
 from apps.core.permissions import IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment.models import AttendanceStatus
-from apps.domains.messaging import selectors, sending
+from apps.domains.messaging import notices, selectors, sending
 from apps.domains.messaging.models import (
     MessageRecipient,
     MessageSend,
@@ -166,12 +166,19 @@ class SendDetailSerializer(SendOutputSerializer):
 class RecipientOutputSerializer(serializers.ModelSerializer):
     phone = serializers.CharField(source="masked_phone", help_text="가린 번호 (010****5678)")
     student_name = serializers.CharField(source="student.name", default=None, allow_null=True)
+    text = serializers.SerializerMethodField(help_text="보낸 본문 (일회용 인증 코드가 담긴 문자는 가림)")
 
     class Meta:
         model = MessageRecipient
         fields = ["id", "uid", "student_id", "student_name", "role", "phone", "text", "subject", "type",
                   "fallback_type", "sent_type", "status", "provider_message_id", "not_before", "reserved_amount",
                   "charged_amount", "provider_code", "reason", "sending_at", "sent_at", "delivered_at", "updated_at"]
+
+    def get_text(self, recipient) -> str:
+        # A text carrying a one-time code is the recipient's alone: staff see that it went, not the code.
+        if self.context.get("hide_text"):
+            return notices.HIDDEN_CODE_TEXT
+        return recipient.text
 
 
 class PreviewRowSerializer(serializers.Serializer):
@@ -337,9 +344,10 @@ class SendRecipientListApi(TenantScopedMixin, GenericAPIView):
                     f"`404`입니다. {STAFF}",
         responses=RecipientOutputSerializer(many=True))
     def get(self, request, pk):
-        get_object_or_404(MessageSend.objects.filter(tenant=self.tenant), pk=pk)
+        send = get_object_or_404(MessageSend.objects.filter(tenant=self.tenant), pk=pk)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(RecipientOutputSerializer(page, many=True).data)
+        context = {"hide_text": send.trigger in notices.CODE_TRIGGERS}
+        return self.get_paginated_response(RecipientOutputSerializer(page, many=True, context=context).data)
 
 
 class OutboxMessageOutputSerializer(serializers.Serializer):

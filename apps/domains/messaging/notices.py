@@ -23,6 +23,9 @@ Three entry points, each once-only through the send's `trigger_key` (unique per 
 - **Welcome** — `welcome_student(student=, username=, setup_code=)` texts a new account's username (`#{아이디}`)
   and a one-time setup code or link (`#{설정코드}`) with the `welcome` setting. Never a password: variables named
   like one are refused (SECRET_IN_MESSAGE), here and in `notify`.
+- **Parent invite** — `parent_invite(...)` texts a parent the academy code and the one-time code that sets their
+  password (docs/parents.md). Staff asked for it, so it is not a switchable notice: a fixed informational text
+  to the parent phone of one of their children, once per invite.
 """
 
 from __future__ import annotations
@@ -241,3 +244,37 @@ def welcome_student(*, student: Student, username: str, setup_code: str, by: Use
     digest = hashlib.sha256(setup_code.encode()).hexdigest()[:16]
     return notify(tenant=student.tenant, kind=NoticeKind.WELCOME, student_ids=[student.id],
                   values={student.id: per_student}, key=f"{student.id}:{digest}", by=by, now=now)
+
+
+# ---------------------------------------------------------------------------------------------------- parent invite
+
+PARENT_INVITE_TRIGGER = "parent_invite"
+# Sends whose texts carry a one-time code: the staff API shows that they went, never their text.
+CODE_TRIGGERS = frozenset({PARENT_INVITE_TRIGGER})
+HIDDEN_CODE_TEXT = "(일회용 인증 코드가 담긴 문자라 본문을 표시하지 않습니다)"
+# The variables are filled per recipient, so the send's stored body never holds the code.
+PARENT_INVITE_BODY = (
+    "[#{학원명}] 학부모 계정 안내\n"
+    "#{학원명}에서 학부모 계정을 만들었습니다. 아래 코드로 비밀번호를 정한 뒤 로그인해 주세요.\n"
+    "학원 코드: #{학원코드}\n"
+    "인증 코드: #{인증코드} (#{유효시간}시간 동안 한 번만 쓸 수 있습니다)"
+)
+PARENT_INVITE_LOGIN_LINE = "\n로그인: #{로그인주소}"
+
+
+def parent_invite(*, tenant: Tenant, student_id: int, invite_id: int, setup_code: str, valid_hours: int,
+                  login_url: str = "", by: User | None = None, now: dt.datetime | None = None) -> MessageSend:
+    """Text the parent of `student_id` (their parent phone is the invited parent's) the academy code and the
+    one-time code of invite `invite_id`. Never a password. Refusals (no approved sender, no credit, an opted-out
+    phone: NO_RECIPIENTS) are raised as DomainError, and nothing is stored."""
+    if not setup_code:
+        raise DomainError("PARENT_INVITE_INCOMPLETE", "인증 코드가 있어야 학부모 초대 문자를 보낼 수 있습니다.")
+    values: dict[str, Any] = {"학원코드": tenant.code, "인증코드": setup_code, "유효시간": valid_hours}
+    body = PARENT_INVITE_BODY
+    if login_url:
+        body += PARENT_INVITE_LOGIN_LINE
+        values["로그인주소"] = login_url
+    spec = sending.SendSpec(audience="parent", mode="sms", purpose="info", body=body, student_ids=[student_id],
+                            values={student_id: values})
+    return sending.send_create(tenant=tenant, spec=spec, by=by, trigger=PARENT_INVITE_TRIGGER,
+                               trigger_key=f"{PARENT_INVITE_TRIGGER}:{invite_id}", now=now)

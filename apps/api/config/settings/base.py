@@ -205,6 +205,11 @@ SIMPLE_JWT = {
 LOGIN_FAILURES_PER_ACCOUNT_ADDRESS = env.int("LOGIN_FAILURES_PER_ACCOUNT_ADDRESS", default=5)
 LOGIN_FAILURES_PER_ADDRESS = env.int("LOGIN_FAILURES_PER_ADDRESS", default=30)
 LOGIN_FAILURE_WINDOW_MINUTES = env.int("LOGIN_FAILURE_WINDOW_MINUTES", default=15)
+# Parent invites (docs/parents.md): hours a texted one-time code stays valid, and wrong tries before it is void.
+PARENT_INVITE_CODE_HOURS = env.int("PARENT_INVITE_CODE_HOURS", default=72)
+PARENT_INVITE_MAX_ATTEMPTS = env.int("PARENT_INVITE_MAX_ATTEMPTS", default=5)
+# The address parents log in at, put in the invite text; blank leaves the line out.
+PARENT_LOGIN_URL = env("PARENT_LOGIN_URL", default="")
 # The load balancer's addresses (also read by gunicorn): from them alone X-Forwarded-For names the client.
 FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
 SPECTACULAR_SETTINGS = {

@@ -43,6 +43,7 @@ class Command(BaseCommand):
         if result.student_login:
             login, name = result.student_login
             lines.append(f"student login: {login} / {demo.STUDENT_PASSWORD} ({name})")
+        lines += self._parent_login(tenant, result)
         lines += [
             f"created this run: {created}",
             f"sample roster to upload: {roster}",
@@ -50,3 +51,16 @@ class Command(BaseCommand):
             f"API docs: {settings.API_BASE_URL}/api/docs/  admin: {settings.API_BASE_URL}/admin/",
         ]
         self.stdout.write("\n".join(lines))
+
+    def _parent_login(self, tenant, result) -> list[str]:
+        """The demo student's parent, activated: academy code + phone + password (docs/parents.md)."""
+        from apps.domains.accounts import demo as accounts_demo
+        from apps.domains.students.models import Student
+
+        login = result.student_login[0] if result.student_login else None
+        student = Student.objects.filter(tenant=tenant, user__username=login).first() if login else None
+        parent = accounts_demo.demo_parent_seed(tenant=tenant, student=student)
+        if parent is None:
+            return []
+        return [f"parent login: academy {parent.academy} / phone {parent.phone} / {accounts_demo.PARENT_PASSWORD} "
+                f"({', '.join(parent.children)}의 학부모)"]
