@@ -25,7 +25,8 @@ echo "$*" >> "$FAKE_DOCKER_LOG"
 case "$1" in
   info) [[ "${{FAKE_DOCKER_ENGINE:-up}}" == up ]] ;;
   image)
-    if [[ -n "${{FAKE_DOCKER_BASE:-}}" ]]; then echo "$FAKE_DOCKER_BASE"; else echo "Error: No such image" >&2; exit 1; fi ;;
+    [[ -n "${{FAKE_DOCKER_BASE:-}}" ]] || {{ echo "Error: No such image" >&2; exit 1; }}
+    echo "$FAKE_DOCKER_BASE" ;;
   *) exit 0 ;;
 esac
 """
