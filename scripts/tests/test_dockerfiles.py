@@ -134,7 +134,7 @@ def test_requirements_install_hash_locked_and_the_messaging_image_adds_nothing()
     }
     # The messaging image is the base and its settings: no package, no command of its own.
     assert [name for name, _ in _instructions(DOCKER / "messaging-worker" / "Dockerfile")] \
-        == ["ARG", "FROM", "LABEL", "ENV", "USER", "CMD"]
+        == ["ARG", "FROM", "LABEL", "WORKDIR", "ENV", "COPY", "COPY", "COPY", "USER", "CMD"]
 
 
 def test_system_packages_per_image():
@@ -158,7 +158,7 @@ def test_the_ai_image_checks_its_libraries_korean_data_and_font_at_build_time():
     assert (REPO_ROOT / "apps/domains/exams/omr/fonts/NanumGothic.ttf").stat().st_size > 1_000_000
 
 
-def test_each_image_starts_one_entrypoint_script_that_the_base_copies():
+def test_each_image_copies_the_code_last_and_starts_one_entrypoint_script():
     commands = {name: _args(name, "CMD") for name in IMAGES.values()}
 
     assert commands == {
@@ -169,7 +169,14 @@ def test_each_image_starts_one_entrypoint_script_that_the_base_copies():
         "messaging-worker": ['["./worker_entrypoint.sh", "messaging"]'],
     }
     assert _args("video-worker", "ENTRYPOINT") == ['["/usr/bin/tini", "--"]']
-    assert "docker/*_entrypoint.sh ./" in _args("base", "COPY")
+    assert _args("base", "COPY") == ["requirements/ requirements/"]
+    for name in ["api", "video-worker", "ai-worker-cpu", "messaging-worker"]:
+        # The code comes last, after every install, so a code change rebuilds no install layer.
+        assert _args(name, "COPY") == ["apps/ apps/", "manage.py ./", "docker/*_entrypoint.sh ./"], name
+        assert _args(name, "WORKDIR") == ["/app"], name
+        names = [instruction for instruction, _ in _instructions(DOCKER / name / "Dockerfile")]
+        first_copy = names.index("COPY")
+        assert all("install" not in args for _, args in _instructions(DOCKER / name / "Dockerfile")[first_copy:]), name
     assert _args("ai-worker-cpu", "ENV")[0].endswith('ACADEMY_IMAGE_FLEETS="ai excel"')
     assert _args("messaging-worker", "ENV")[0].endswith('ACADEMY_IMAGE_FLEETS="messaging"')
 
