@@ -31,6 +31,7 @@ services: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/cfn-lint infra/cloudformation/*.yaml
+	$(VENV)/bin/hadolint docker/*/Dockerfile
 
 test: services lint
 	DJANGO_SETTINGS_MODULE=apps.api.config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
