@@ -40,7 +40,7 @@ class LectureInputSerializer(serializers.Serializer):
 class SessionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Session
-        fields = ["id", "lecture_id", "order", "title", "date"]
+        fields = ["id", "lecture_id", "order", "title", "date", "start_time", "end_time"]
 
 
 # Far beyond any course, and far enough below the column's limit that the next order assigned after it fits.
@@ -51,6 +51,9 @@ class SessionInputSerializer(serializers.Serializer):
     order = IntegerField(min_value=1, max_value=MAX_SESSION_ORDER, required=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     date = serializers.DateField(required=False, allow_null=True)
+    start_time = serializers.TimeField(required=False, allow_null=True, help_text="수업 시작 시각 (HH:MM)")
+    end_time = serializers.TimeField(required=False, allow_null=True,
+                                     help_text="수업 종료 시각 (HH:MM), 시작 시각보다 늦어야 합니다")
 
 
 class LectureListCreateApi(TenantScopedMixin, GenericAPIView):
@@ -201,7 +204,8 @@ class LectureSessionListCreateApi(TenantScopedMixin, GenericAPIView):
     @extend_schema(
         tags=["강의"], summary="회차 추가",
         description="강의에 회차를 추가합니다. `order`를 비우면 마지막 회차의 다음 번호가 되고, 이미 있는 번호는 "
-                    "`409 SESSION_ORDER_TAKEN`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "`409 SESSION_ORDER_TAKEN`입니다. 수업 시각(`start_time`, `end_time`)은 선택이며, 종료 시각이 "
+                    "시작 시각보다 늦지 않으면 `400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         request=SessionInputSerializer, responses={201: SessionOutputSerializer})
     def post(self, request, lecture_id):
         lecture = self.get_lecture()
@@ -228,8 +232,9 @@ class SessionDetailApi(TenantScopedMixin, GenericAPIView):
 
     @extend_schema(
         tags=["강의"], summary="회차 수정",
-        description="회차의 번호, 제목, 날짜 가운데 보낸 것만 바꿉니다. 이미 있는 번호는 "
-                    "`409 SESSION_ORDER_TAKEN`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        description="회차의 번호, 제목, 날짜, 수업 시각 가운데 보낸 것만 바꿉니다. 이미 있는 번호는 "
+                    "`409 SESSION_ORDER_TAKEN`, 바꾼 뒤의 종료 시각이 시작 시각보다 늦지 않으면 "
+                    "`400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         request=SessionInputSerializer, responses=SessionOutputSerializer)
     def patch(self, request, pk):
         session = self.get_object()
