@@ -205,7 +205,8 @@ class LectureSessionListCreateApi(TenantScopedMixin, GenericAPIView):
         tags=["강의"], summary="회차 추가",
         description="강의에 회차를 추가합니다. `order`를 비우면 마지막 회차의 다음 번호가 되고, 이미 있는 번호는 "
                     "`409 SESSION_ORDER_TAKEN`입니다. 수업 시각(`start_time`, `end_time`)은 선택이며, 종료 시각이 "
-                    "시작 시각보다 늦지 않으면 `400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "시작 시각보다 늦지 않으면 `400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 "
+                    "수 있습니다.",
         request=SessionInputSerializer, responses={201: SessionOutputSerializer})
     def post(self, request, lecture_id):
         lecture = self.get_lecture()
