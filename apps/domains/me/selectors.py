@@ -137,8 +137,9 @@ def me_exam_detail(*, student: Student, exam_id: int, display: str) -> dict[str,
     row = exam_student_results(exams=[exam], student_id=student.id)[exam.id]
     if row is None:  # a graded sheet that does not count (incomplete answers): no result to show
         raise MeExamNotFoundError(details={"exam_id": exam_id})
+    # `points` is what the question is worth (the row's own points are those earned: 0 for a wrong answer).
     wrong = [{"number": answer["number"], "marked": answer["marked"], "key": answer["key"],
-              "points": answer["points"]} for answer in row["answers"] if not answer["correct"]]
+              "points": float(exam.points_of(answer["number"]))} for answer in row["answers"] if not answer["correct"]]
     return {"exam": exam, "max_score": float(exam.max_score), "revised": exam_is_revised(exam), "display": display,
             "question_count": exam.question_count, "wrong_answers": wrong, **_shown(row, display)}
 
