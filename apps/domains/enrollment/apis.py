@@ -7,7 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from apps.core.fields import IdField
+from apps.core.fields import PG_INT_MAX, IdField
+from apps.core.pagination import DefaultPagination
 from apps.core.permissions import IsTenantStaff, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment import selectors, services
@@ -257,8 +258,10 @@ class StudentAttendanceHistoryApi(TenantScopedMixin, GenericAPIView):
                     "`rate`(출석률: (출석+지각) / (출석+지각+결석), 공결과 미확인 제외)는 전체 기록에 대한 값입니다. "
                     "없는 학생이나 다른 학원의 학생은 `404`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         parameters=[
-            OpenApiParameter("page", int, description="쪽 번호 (1부터)"),
-            OpenApiParameter("page_size", int, description="쪽 크기 (1..500, 기본 50)"),
+            OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": PG_INT_MAX},
+                             description="쪽 번호 (1부터)"),
+            OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": DefaultPagination.max_page_size},
+                             description="쪽 크기 (기본 50)"),
         ],
         responses=StudentAttendanceHistorySerializer)
     def get(self, request, pk):

@@ -15,8 +15,9 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from apps.core.exceptions import DomainError
-from apps.core.fields import IdField
+from apps.core.fields import PG_BIGINT_MAX, IdField
 from apps.core.models import Role
+from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment.apis import AttendanceCountsSerializer
 from apps.domains.enrollment.models import AttendanceStatus, EnrollmentStatus
 from apps.domains.exams.models import StudentResultDisplay
@@ -24,10 +25,12 @@ from apps.domains.exams.selectors import exam_settings_get
 from apps.domains.me import selectors
 from apps.domains.me.subject import STUDENT_PARAM, IsStudentOrParent, me_subject
 from apps.domains.messaging.models import ConsentHolder, RecipientStatus
+from apps.domains.students.models import Student
 
 TAG = "내 정보"
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": PG_BIGINT_MAX}
 STUDENT_PARAMETER = OpenApiParameter(
-    STUDENT_PARAM, int, description="학부모가 볼 자녀의 학생 id (자녀가 한 명이면 생략 가능, 둘 이상이면 필수: "
+    STUDENT_PARAM, ID_SCHEMA, description="학부모가 볼 자녀의 학생 id (자녀가 한 명이면 생략 가능, 둘 이상이면 필수: "
                                     "`400 ME_STUDENT_REQUIRED`). 자기 자녀가 아닌 id는 `404`입니다. 학생은 "
                                     "생략합니다(자기 id만 허용).")
 WHO = ("학생(본인)과 학부모(`?student=`로 고른 자녀)만 호출할 수 있고, 직원은 "
@@ -44,13 +47,17 @@ def me_schema(summary: str, description: str, **kwargs):
                          **kwargs)
 
 
-class MeApi(GenericAPIView):
+class MeApi(TenantScopedMixin, GenericAPIView):
+    """The views read the subject's rows through apps/domains/me/selectors.py (every one of them within the
+    subject's tenant, which is the user's); `get_tenant_queryset` names the model the schema generator asks for."""
+
     permission_classes = [IsStudentOrParent]
     # No search or ordering parameters: each list has one order, stated in its description.
     filter_backends: list = []
+    schema_model = Student
 
-    def get_queryset(self):  # the views read through selectors; the schema generator only needs a value
-        return None
+    def get_tenant_queryset(self, tenant):
+        return self.schema_model.objects.filter(tenant=tenant)
 
 
 def _row_of(user, name: str):
@@ -239,7 +246,7 @@ class MeAttendanceApi(MeApi):
                "것이 나옵니다. 출석률 = (출석+지각) / (출석+지각+결석)이며 공결과 미확인은 빠지고, 해당 회차가 "
                "없으면 null입니다. `?lecture=`로 한 강의만 고르며, 수강 중이 아닌 강의는 `404 LECTURE_NOT_FOUND`"
                "입니다.",
-               parameters=[OpenApiParameter("lecture", int, description="한 강의의 id로 거르기")],
+               parameters=[OpenApiParameter("lecture", ID_SCHEMA, description="한 강의의 id로 거르기")],
                responses=MeAttendanceLectureSerializer(many=True))
     def get(self, request):
         lecture_id = None
@@ -315,7 +322,7 @@ class MeExamDetailApi(MeApi):
 
     @me_schema("내 시험 결과 상세",
                "공개된 시험 하나의 내 결과와 틀린 문항(문항 번호, 내 답, 정답, 배점)을 돌려줍니다. 공개되지 않았거나 "
-               "내 답안지가 없는 시험, 다른 학원의 시험은 `404 EXAM_NOT_FOUND`입니다.",
+               "내 답안지가 없는 시험, 다른 학원의 시험은 `404 NOT_FOUND`입니다.",
                responses=MeExamDetailSerializer)
     def get(self, request, exam_id):
         subject = me_subject(request)

@@ -28,7 +28,7 @@ from apps.domains.students.models import Student
 
 
 class MeExamNotFoundError(NotFoundError):
-    default_code = "EXAM_NOT_FOUND"
+    # NOT_FOUND like every id in a path the caller may not see (another academy's, not theirs, not published).
     default_message = "시험 결과를 찾을 수 없습니다."
 
 
@@ -130,7 +130,7 @@ def me_exam_rows(*, student: Student, exams: list[Exam], display: str) -> list[d
 
 def me_exam_detail(*, student: Student, exam_id: int, display: str) -> dict[str, Any]:
     """One published result of the student with the questions they got wrong and the accepted answers.
-    An exam that is not PUBLISHED, not the student's, or another academy's is EXAM_NOT_FOUND."""
+    An exam that is not PUBLISHED, not the student's, or another academy's is NOT_FOUND."""
     exam = me_exams(student=student).filter(id=exam_id).first()
     if exam is None:
         raise MeExamNotFoundError(details={"exam_id": exam_id})

@@ -307,7 +307,7 @@ def test_only_published_results_of_the_student_are_shown(me_world, child_data, m
     details = [client.get(f"/api/v1/me/exams/{exam.id}/") for exam in (still_open, not_mine)]
 
     assert [row["title"] for row in listed["results"]] == ["3월 단원평가"]
-    assert [(r.status_code, r.json()["code"]) for r in details] == [(404, "EXAM_NOT_FOUND")] * 2
+    assert [(r.status_code, r.json()["code"]) for r in details] == [(404, "NOT_FOUND")] * 2
 
 
 def test_a_result_changed_after_publishing_shows_as_revised(me_world, child_data):
