@@ -14,6 +14,7 @@ from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment import selectors, services
 from apps.domains.enrollment.filters import EnrollmentFilter
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus
+from apps.domains.lectures.apis import ClockTimeField
 from apps.domains.lectures.models import Session
 
 
@@ -179,8 +180,8 @@ class RollSessionSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     title = serializers.CharField()
     date = serializers.DateField(allow_null=True)
-    start_time = serializers.TimeField(allow_null=True)
-    end_time = serializers.TimeField(allow_null=True)
+    start_time = ClockTimeField(allow_null=True)
+    end_time = ClockTimeField(allow_null=True)
 
 
 class RollEntrySerializer(serializers.Serializer):

@@ -1,7 +1,7 @@
 """Lecture and session HTTP API (ARCHITECTURE §6 domains/lectures)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -37,7 +37,20 @@ class LectureInputSerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "18:30"})
+class ClockTimeField(serializers.TimeField):
+    """A class hour as "HH:MM" (the academy's local time), in and out: no seconds, no offset."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M"])
+        super().__init__(**kwargs)
+
+
 class SessionOutputSerializer(serializers.ModelSerializer):
+    start_time = ClockTimeField(allow_null=True, read_only=True)
+    end_time = ClockTimeField(allow_null=True, read_only=True)
+
     class Meta:
         model = Session
         fields = ["id", "lecture_id", "order", "title", "date", "start_time", "end_time"]
@@ -51,9 +64,9 @@ class SessionInputSerializer(serializers.Serializer):
     order = IntegerField(min_value=1, max_value=MAX_SESSION_ORDER, required=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     date = serializers.DateField(required=False, allow_null=True)
-    start_time = serializers.TimeField(required=False, allow_null=True, help_text="수업 시작 시각 (HH:MM)")
-    end_time = serializers.TimeField(required=False, allow_null=True,
-                                     help_text="수업 종료 시각 (HH:MM), 시작 시각보다 늦어야 합니다")
+    start_time = ClockTimeField(required=False, allow_null=True, help_text="수업 시작 시각 (HH:MM)")
+    end_time = ClockTimeField(required=False, allow_null=True,
+                              help_text="수업 종료 시각 (HH:MM), 시작 시각보다 늦어야 합니다")
 
 
 class LectureListCreateApi(TenantScopedMixin, GenericAPIView):

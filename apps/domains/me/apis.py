@@ -22,6 +22,7 @@ from apps.domains.enrollment.apis import AttendanceCountsSerializer
 from apps.domains.enrollment.models import AttendanceStatus, EnrollmentStatus
 from apps.domains.exams.models import StudentResultDisplay
 from apps.domains.exams.selectors import exam_settings_get
+from apps.domains.lectures.apis import ClockTimeField
 from apps.domains.me import selectors
 from apps.domains.me.subject import STUDENT_PARAM, IsStudentOrParent, me_subject
 from apps.domains.messaging.models import ConsentHolder, RecipientStatus
@@ -162,8 +163,8 @@ class MeSessionSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     title = serializers.CharField()
     date = serializers.DateField()
-    start_time = serializers.TimeField(allow_null=True)
-    end_time = serializers.TimeField(allow_null=True)
+    start_time = ClockTimeField(allow_null=True)
+    end_time = ClockTimeField(allow_null=True)
     attendance = serializers.ChoiceField(source="mark", choices=AttendanceStatus.choices, help_text=MARK_HELP)
 
 
@@ -220,8 +221,8 @@ class MeAttendanceSessionSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     title = serializers.CharField()
     date = serializers.DateField(allow_null=True)
-    start_time = serializers.TimeField(allow_null=True)
-    end_time = serializers.TimeField(allow_null=True)
+    start_time = ClockTimeField(allow_null=True)
+    end_time = ClockTimeField(allow_null=True)
     status = serializers.ChoiceField(source="mark", choices=AttendanceStatus.choices, help_text=MARK_HELP)
 
 

@@ -54,8 +54,8 @@ def test_the_roll_sheet_lists_every_active_enrollment_with_its_mark(teacher, kla
     enrollments, students = klass["enrollments"], klass["students"]
     assert response.status_code == 200
     assert body["session"] == {"id": session.id, "lecture_id": klass["lecture"].id, "lecture_title": "수학 A반",
-                               "order": 1, "title": "1회차", "date": "2026-03-02", "start_time": "18:00:00",
-                               "end_time": "19:00:00"}
+                               "order": 1, "title": "1회차", "date": "2026-03-02", "start_time": "18:00",
+                               "end_time": "19:00"}
     assert [(row["student_name"], row["status"], row["memo"]) for row in body["students"]] == [
         ("가윤", "LATE", "10분"), ("나래", "UNMARKED", ""), ("다온", "UNMARKED", "")]  # the dropped 라희 is not
     assert body["students"][2] == {"enrollment_id": enrollments["다온"].id, "student_id": students["다온"].id,

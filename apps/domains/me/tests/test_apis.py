@@ -174,7 +174,7 @@ def test_the_calendar_lists_dated_sessions_in_range_with_hours_and_marks(me_worl
     lecture = child_data["lecture"]
     assert march["results"] == [
         {"session_id": first.id, "lecture_id": lecture.id, "lecture_title": "수학 A반", "order": 1,
-         "title": "1회차", "date": "2026-03-02", "start_time": "18:00:00", "end_time": "19:30:00",
+         "title": "1회차", "date": "2026-03-02", "start_time": "18:00", "end_time": "19:30",
          "attendance": "PRESENT"},
         {"session_id": second.id, "lecture_id": lecture.id, "lecture_title": "수학 A반", "order": 2,
          "title": "2회차", "date": "2026-03-09", "start_time": None, "end_time": None, "attendance": "UNMARKED"},
