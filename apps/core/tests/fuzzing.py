@@ -69,6 +69,10 @@ class TenantWorld:
                                           selection={"student_ids": [student.id]})
         MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="parent",
                                         phone=student.parent_phone, text="안내", type="SMS")
+        # A delivered text to the student: what /api/v1/me/messages/ lists.
+        MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="student",
+                                        phone="01090000003", text="안내", type="SMS", status="DELIVERED",
+                                        sent_at=timezone.now())
         catalog = _messaging_catalog(tenant, student)
         exam = Exam.objects.create(tenant=tenant, lecture=lecture, session=session, title="3월 단원평가",
                                    date=timezone.localdate(), question_count=5, answer_key=[1, 2, 3, 4, 5])
