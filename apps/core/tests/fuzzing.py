@@ -39,6 +39,8 @@ class TenantWorld:
 
     admin: User
     path_ids: dict[str, dict[str, object]] = field(default_factory=dict)  # path prefix → path parameter values
+    # The student login that sends the /api/v1/me/ operations (staff are refused there).
+    student_user: User | None = None
 
     @classmethod
     def build(cls, *, admin: User) -> "TenantWorld":
@@ -67,11 +69,20 @@ class TenantWorld:
                                           selection={"student_ids": [student.id]})
         MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="parent",
                                         phone=student.parent_phone, text="안내", type="SMS")
+        # A delivered text to the student: what /api/v1/me/messages/ lists.
+        MessageRecipient.objects.create(tenant=tenant, send=send, student=student, role="student",
+                                        phone="01090000003", text="안내", type="SMS", status="DELIVERED",
+                                        sent_at=timezone.now())
         catalog = _messaging_catalog(tenant, student)
         exam = Exam.objects.create(tenant=tenant, lecture=lecture, session=session, title="3월 단원평가",
                                    date=timezone.localdate(), question_count=5, answer_key=[1, 2, 3, 4, 5])
         parent = _parent_of(student)
-        return cls(admin=admin, path_ids={
+        student_user = User.objects.create_user(username=f"{tenant.code}-{student.id}", password="pw-12345678",
+                                                tenant=tenant, role="student")
+        student.user = student_user
+        student.save(update_fields=["user"])
+        return cls(admin=admin, student_user=student_user, path_ids={
+            "/api/v1/me/exams/{exam_id}": {"exam_id": exam.id},
             **catalog,
             "/api/v1/parents/{id}": {"id": parent.id, "student_id": student.id},
             "/api/v1/messaging/sends/{id}": {"id": send.id},
@@ -95,7 +106,8 @@ class TenantWorld:
             return {"X-Internal-Key": settings.LAMBDA_INTERNAL_API_KEY}
         if path.startswith("/api/v1/internal/"):
             return {"X-Internal-Token": settings.INTERNAL_WORKER_TOKEN}
-        return {"Authorization": f"Bearer {AccessToken.for_user(self.admin)}"}
+        user = self.student_user if path.startswith("/api/v1/me/") and self.student_user else self.admin
+        return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
 
 
 def _parent_of(student):

@@ -1,17 +1,20 @@
 """Enrollment and attendance HTTP API (ARCHITECTURE §6 domains/enrollment)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from apps.core.fields import IdField
+from apps.core.fields import PG_INT_MAX, IdField
+from apps.core.pagination import DefaultPagination
 from apps.core.permissions import IsTenantStaff, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment import selectors, services
 from apps.domains.enrollment.filters import EnrollmentFilter
 from apps.domains.enrollment.models import Attendance, AttendanceStatus, Enrollment, EnrollmentStatus
+from apps.domains.lectures.apis import ClockTimeField
 from apps.domains.lectures.models import Session
 
 
@@ -153,3 +156,119 @@ class SessionAttendanceApi(TenantScopedMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         rows = services.attendance_bulk_update(session=session, items=serializer.validated_data)
         return Response(AttendanceOutputSerializer(rows, many=True).data)
+
+
+# ---------------------------------------------------------------------------------------------------- staff views
+# The roll sheet and a student's attendance history (issue 14): reads, UNMARKED where nobody marked
+# (docs/decisions/0008); the rate as defined in docs/decisions/0024.
+
+MARK_HELP = "출결: `UNMARKED`(미확인, 출결 기록이 없는 회차 포함), `PRESENT`, `LATE`, `ABSENT`, `EXCUSED`"
+
+
+class AttendanceCountsSerializer(serializers.Serializer):
+    UNMARKED = serializers.IntegerField()
+    PRESENT = serializers.IntegerField()
+    ABSENT = serializers.IntegerField()
+    LATE = serializers.IntegerField()
+    EXCUSED = serializers.IntegerField()
+
+
+class RollSessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lecture_id = serializers.IntegerField()
+    lecture_title = serializers.CharField(source="lecture.title")
+    order = serializers.IntegerField()
+    title = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    start_time = ClockTimeField(allow_null=True)
+    end_time = ClockTimeField(allow_null=True)
+
+
+class RollEntrySerializer(serializers.Serializer):
+    enrollment_id = serializers.IntegerField(source="id")
+    student_id = serializers.IntegerField()
+    student_name = serializers.CharField(source="student.name")
+    status = serializers.ChoiceField(source="mark", choices=AttendanceStatus.choices, help_text=MARK_HELP)
+    memo = serializers.CharField()
+    marked_at = serializers.DateTimeField(allow_null=True, help_text="출결을 마지막으로 바꾼 시각, 기록이 없으면 null")
+
+
+class RollSheetSerializer(serializers.Serializer):
+    session = RollSessionSerializer()
+    counts = AttendanceCountsSerializer()
+    students = RollEntrySerializer(many=True)
+
+
+class SessionRollApi(TenantScopedMixin, GenericAPIView):
+    """GET /api/v1/sessions/<id>/roll/: every active enrollment of the session's lecture with its mark, in one call."""
+
+    permission_classes = [IsTenantStaff]
+    serializer_class = RollSheetSerializer
+    pagination_class = None
+
+    def get_tenant_queryset(self, tenant):
+        return Session.objects.for_tenant(tenant).select_related("lecture")
+
+    @extend_schema(
+        tags=["출결"], summary="회차 출석부",
+        description="회차 강의를 수강 중(`ACTIVE`)인 모든 학생을 이름순으로, 출결(기록이 없으면 `UNMARKED`)과 메모, "
+                    "상태별 인원과 함께 한 번에 돌려줍니다. 보관된 강의의 회차도 읽을 수 있습니다. 없는 회차나 다른 "
+                    "학원의 회차는 `404`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        responses=RollSheetSerializer)
+    def get(self, request, pk):
+        session = self.get_object()
+        roll = list(selectors.session_roll(session=session))
+        counts = selectors.attendance_counts(entry.mark for entry in roll)
+        return Response(RollSheetSerializer({"session": session, "counts": counts, "students": roll}).data)
+
+
+class StudentAttendanceEntrySerializer(serializers.Serializer):
+    session_id = serializers.IntegerField(source="id")
+    lecture_id = serializers.IntegerField()
+    lecture_title = serializers.CharField(source="lecture.title")
+    order = serializers.IntegerField()
+    title = serializers.CharField()
+    date = serializers.DateField(allow_null=True)
+    status = serializers.ChoiceField(source="mark", choices=AttendanceStatus.choices, help_text=MARK_HELP)
+
+
+class StudentAttendanceHistorySerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    counts = AttendanceCountsSerializer(help_text="쪽과 상관없이 전체 기록의 상태별 회차 수")
+    rate = serializers.FloatField(allow_null=True, help_text="출석률 0..1: (출석+지각) / (출석+지각+결석), 없으면 null")
+    results = StudentAttendanceEntrySerializer(many=True)
+
+
+class StudentAttendanceHistoryApi(TenantScopedMixin, GenericAPIView):
+    """GET /api/v1/students/<id>/attendance/: a student's attendance across all their lectures, newest first."""
+
+    permission_classes = [IsTenantStaff]
+    serializer_class = StudentAttendanceEntrySerializer
+
+    def get_tenant_queryset(self, tenant):
+        from apps.domains.students.selectors import student_list
+
+        return student_list(tenant=tenant)
+
+    @extend_schema(
+        tags=["출결"], summary="학생 출결 이력",
+        description="학생이 수강했던 모든 강의(수강 취소, 보관된 강의 포함)의 회차를 최근 날짜부터 출결과 함께 쪽 "
+                    "단위로 돌려줍니다. 날짜가 오늘 이후이거나 없는 회차는 출결이 입력된 뒤에만 나옵니다. `counts`와 "
+                    "`rate`(출석률: (출석+지각) / (출석+지각+결석), 공결과 미확인 제외)는 전체 기록에 대한 값입니다. "
+                    "없는 학생이나 다른 학원의 학생은 `404`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        parameters=[
+            OpenApiParameter("page", {"type": "integer", "minimum": 1, "maximum": PG_INT_MAX},
+                             description="쪽 번호 (1부터)"),
+            OpenApiParameter("page_size", {"type": "integer", "minimum": 1, "maximum": DefaultPagination.max_page_size},
+                             description="쪽 크기 (기본 50)"),
+        ],
+        responses=StudentAttendanceHistorySerializer)
+    def get(self, request, pk):
+        student = self.get_object()
+        history = selectors.student_attendance_history(student=student, today=timezone.localdate())
+        page = self.paginate_queryset(history)
+        response = self.get_paginated_response(StudentAttendanceEntrySerializer(page, many=True).data)
+        response.data.update(selectors.attendance_summary(history))
+        return response

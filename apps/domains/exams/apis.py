@@ -15,7 +15,7 @@ from apps.core.permissions import IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.exams import selectors, services
 from apps.domains.exams.filters import ExamFilter
-from apps.domains.exams.models import CHOICE_COUNTS, MAX_QUESTIONS, Exam, IdentifierSource
+from apps.domains.exams.models import CHOICE_COUNTS, MAX_QUESTIONS, Exam, IdentifierSource, StudentResultDisplay
 from apps.domains.exams.rules import MAX_POINTS_PER_QUESTION
 from apps.integrations.storage import content_disposition
 
@@ -287,9 +287,14 @@ class ExamSheetLayoutApi(TenantScopedMixin, GenericAPIView):
 
 
 class ExamSettingsSerializer(serializers.Serializer):
+    # Both optional on PUT: a client that knows only one setting does not reset the other.
     identifier_source = serializers.ChoiceField(
-        choices=IdentifierSource.choices,
+        choices=IdentifierSource.choices, required=False,
         help_text="답안지의 8자리 식별 번호: 학부모 전화번호 뒤 8자리(기본), 학생 전화번호 뒤 8자리, 학원 학생 번호")
+    student_result_display = serializers.ChoiceField(
+        choices=StudentResultDisplay.choices, required=False,
+        help_text="학생과 학부모가 보는 시험 결과: 점수와 석차(`RANK`), 점수와 백분위(`PERCENTILE`, 기본), "
+                  "점수만(`SCORE_ONLY`)")
 
 
 class StaffReadAdminWrite(IsTenantStaff):
@@ -304,7 +309,8 @@ class ExamSettingsApi(TenantScopedMixin, GenericAPIView):
     serializer_class = ExamSettingsSerializer
 
     @extend_schema(tags=["시험"], summary="시험 설정 조회",
-                   description=f"학원의 OMR 설정(답안지 식별 번호로 무엇을 쓰는지)을 돌려줍니다. {ROLES_STAFF}",
+                   description="학원의 시험 설정(답안지 식별 번호로 무엇을 쓰는지, 학생과 학부모에게 결과를 어떻게 "
+                               f"보여 주는지)을 돌려줍니다. {ROLES_STAFF}",
                    responses=ExamSettingsSerializer)
     def get(self, request):
         return Response(ExamSettingsSerializer(selectors.exam_settings_get(tenant=self.tenant)).data)
@@ -313,8 +319,10 @@ class ExamSettingsApi(TenantScopedMixin, GenericAPIView):
         tags=["시험"], summary="시험 설정 변경",
         description="답안지 식별 번호로 학부모 전화번호 뒤 8자리(`PARENT_PHONE`, 기본), 학생 전화번호 뒤 8자리"
                     "(`STUDENT_PHONE`), 학원이 정한 8자리 학생 번호(`STUDENT_NUMBER`) 가운데 하나를 고릅니다. "
-                    "형제가 한 강의에서 같은 학부모 전화번호를 쓰면 그 답안지는 검토로 갑니다. 원장과 관리자만 "
-                    "호출할 수 있습니다.",
+                    "형제가 한 강의에서 같은 학부모 전화번호를 쓰면 그 답안지는 검토로 갑니다. "
+                    "`student_result_display`는 학생과 학부모가 `/api/v1/me/exams/`에서 점수와 함께 보는 것: 석차"
+                    "(`RANK`), 백분위(`PERCENTILE`, 기본), 점수만(`SCORE_ONLY`)입니다. 보낸 필드만 바뀝니다. "
+                    "원장과 관리자만 호출할 수 있습니다.",
         request=ExamSettingsSerializer, responses=ExamSettingsSerializer)
     def put(self, request):
         serializer = ExamSettingsSerializer(data=request.data)

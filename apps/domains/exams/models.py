@@ -82,11 +82,22 @@ class IdentifierSource(models.TextChoices):
     STUDENT_NUMBER = "STUDENT_NUMBER", "학원 학생 번호 8자리"
 
 
+class StudentResultDisplay(models.TextChoices):
+    """What a student or parent sees besides the score (/api/v1/me/exams/, docs/decisions/0024)."""
+
+    RANK = "RANK", "점수와 석차"
+    PERCENTILE = "PERCENTILE", "점수와 백분위"
+    SCORE_ONLY = "SCORE_ONLY", "점수만"
+
+
 class ExamSettings(TenantOwnedModel):
-    """Per-tenant OMR settings: what students write in the sheet's 8-digit identifier block. Absent = defaults."""
+    """Per-tenant exam settings: what students write in the sheet's 8-digit identifier block, and what students and
+    parents see of a result besides the score. Absent = defaults."""
 
     identifier_source = models.CharField(max_length=20, choices=IdentifierSource.choices,
                                          default=IdentifierSource.PARENT_PHONE)
+    student_result_display = models.CharField(max_length=12, choices=StudentResultDisplay.choices,
+                                              default=StudentResultDisplay.PERCENTILE)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -60,22 +60,28 @@ def _key_entry(answer_key: list, number: int) -> list[int] | None:
     return None if accepted is None else sorted(accepted)
 
 
-def _counted_sheets(exam: Exam) -> list[ExamSheet]:
-    seen: set[int] = set()
-    counted = []
-    for sheet in (ExamSheet.objects.filter(exam_id=exam.id, status=SheetStatus.GRADED, student__isnull=False)
+def _counted_by_exam(exams: list[Exam]) -> dict[int, list[ExamSheet]]:
+    """Each exam's counted sheets, for any number of exams in one query."""
+    question_counts = {exam.id: exam.question_count for exam in exams}
+    counted: dict[int, list[ExamSheet]] = {exam_id: [] for exam_id in question_counts}
+    seen: set[tuple[int, int]] = set()
+    for sheet in (ExamSheet.objects.filter(exam_id__in=list(question_counts), status=SheetStatus.GRADED,
+                                           student__isnull=False)
                   .select_related("student").order_by("id")):
-        if sheet.student_id not in seen and len(sheet.answers) == exam.question_count:
-            seen.add(sheet.student_id)
-            counted.append(sheet)
+        key = (sheet.exam_id, sheet.student_id)
+        if key not in seen and len(sheet.answers) == question_counts[sheet.exam_id]:
+            seen.add(key)
+            counted[sheet.exam_id].append(sheet)
     return counted
 
 
-def exam_results(*, exam: Exam) -> dict[str, Any]:
-    """Per counted student: score, correct count, competition rank (1, 2, 2, 4), percentile rank
-    (100 × (below + ½ × tied) / N, the student included in tied), answers with right/wrong and the key; `missing`
-    lists the lecture's active students without a counted sheet. Three queries."""
-    counted = _counted_sheets(exam)
+def _counted_sheets(exam: Exam) -> list[ExamSheet]:
+    return _counted_by_exam([exam])[exam.id]
+
+
+def _ranked_rows(exam: Exam, counted: list[ExamSheet]) -> list[dict[str, Any]]:
+    """Per counted sheet: score, correct count, answers, competition rank (1, 2, 2, 4) and percentile rank
+    (100 × (below + ½ × tied) / N, the student included in tied), best first. No query."""
     rows = []
     for sheet in counted:
         score, right, outcomes = score_answers(sheet_marks(sheet, exam.question_count), exam.answer_key, exam.points)
@@ -95,6 +101,14 @@ def exam_results(*, exam: Exam) -> dict[str, Any]:
         below = sum(1 for other in scores if other < score)
         tied = sum(1 for other in scores if other == score)
         row["percentile"] = _round(Decimal(100) * (below + Decimal(tied) / 2) / total)
+    return rows
+
+
+def exam_results(*, exam: Exam) -> dict[str, Any]:
+    """Per counted student: score, correct count, competition rank (1, 2, 2, 4), percentile rank
+    (100 × (below + ½ × tied) / N, the student included in tied), answers with right/wrong and the key; `missing`
+    lists the lecture's active students without a counted sheet. Three queries."""
+    rows = _ranked_rows(exam, _counted_sheets(exam))
     counted_ids = {row["student_id"] for row in rows}
     missing = [{"student_id": student.id, "student_name": student.name}
                for student in exam_roster(exam=exam) if student.id not in counted_ids]
@@ -104,6 +118,20 @@ def exam_results(*, exam: Exam) -> dict[str, Any]:
         "published_revision": exam.published_revision, "revised": exam_is_revised(exam),
         "review_count": review_count, "results": rows, "missing": missing,
     }
+
+
+def exam_student_results(*, exams: list[Exam], student_id: int) -> dict[int, dict[str, Any] | None]:
+    """One student's row of `exam_results` in each exam (same scores, ranks and percentiles, plus `ranked_count`,
+    the number of counted students), or None where they have no counted sheet. One query for any number of exams:
+    the student's own results list (/api/v1/me/exams/) pages through exams at a constant cost."""
+    found: dict[int, dict[str, Any] | None] = {exam.id: None for exam in exams}
+    counted = _counted_by_exam(exams)
+    for exam in exams:
+        rows = _ranked_rows(exam, counted[exam.id])
+        mine = next((row for row in rows if row["student_id"] == student_id), None)
+        if mine is not None:
+            found[exam.id] = {**mine, "ranked_count": len(rows)}
+    return found
 
 
 def exam_is_revised(exam: Exam) -> bool:

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from apps.core.exceptions import NotFoundError
 from apps.core.models import Tenant
 from apps.domains.enrollment.models import EnrollmentStatus
-from apps.domains.exams.models import Exam, ExamSettings, IdentifierSource
+from apps.domains.exams.models import Exam, ExamSettings, IdentifierSource, StudentResultDisplay
 from apps.domains.exams.omr.layout import sheet_layout
 from apps.domains.students.models import Student
 
@@ -31,7 +31,8 @@ def exam_get(*, tenant: Tenant, exam_id: int) -> Exam:
 def exam_settings_get(*, tenant: Tenant) -> ExamSettings:
     """The tenant's settings, or the defaults (unsaved) when it never changed them."""
     return ExamSettings.objects.filter(tenant=tenant).first() or ExamSettings(
-        tenant=tenant, identifier_source=IdentifierSource.PARENT_PHONE)
+        tenant=tenant, identifier_source=IdentifierSource.PARENT_PHONE,
+        student_result_display=StudentResultDisplay.PERCENTILE)
 
 
 def exam_sheet_layout(*, exam: Exam) -> dict:

@@ -153,8 +153,13 @@ def exam_delete(*, exam: Exam) -> None:
 
 
 @transaction.atomic
-def exam_settings_update(*, tenant: Tenant, identifier_source: str) -> ExamSettings:
+def exam_settings_update(*, tenant: Tenant, identifier_source: str | None = None,
+                         student_result_display: str | None = None) -> ExamSettings:
+    """Changes the settings given; the others keep their value (their default when never set)."""
     settings_row, _ = ExamSettings.objects.select_for_update().get_or_create(tenant=tenant)
-    settings_row.identifier_source = identifier_source
+    if identifier_source is not None:
+        settings_row.identifier_source = identifier_source
+    if student_result_display is not None:
+        settings_row.student_result_display = student_result_display
     settings_row.save()
     return settings_row

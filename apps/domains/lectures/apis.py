@@ -1,7 +1,7 @@
 """Lecture and session HTTP API (ARCHITECTURE §6 domains/lectures)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
@@ -37,10 +37,23 @@ class LectureInputSerializer(serializers.Serializer):
     end_date = serializers.DateField(required=False, allow_null=True)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "18:30"})
+class ClockTimeField(serializers.TimeField):
+    """A class hour as "HH:MM" (the academy's local time), in and out: no seconds, no offset."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("format", "%H:%M")
+        kwargs.setdefault("input_formats", ["%H:%M"])
+        super().__init__(**kwargs)
+
+
 class SessionOutputSerializer(serializers.ModelSerializer):
+    start_time = ClockTimeField(allow_null=True, read_only=True)
+    end_time = ClockTimeField(allow_null=True, read_only=True)
+
     class Meta:
         model = Session
-        fields = ["id", "lecture_id", "order", "title", "date"]
+        fields = ["id", "lecture_id", "order", "title", "date", "start_time", "end_time"]
 
 
 # Far beyond any course, and far enough below the column's limit that the next order assigned after it fits.
@@ -51,6 +64,9 @@ class SessionInputSerializer(serializers.Serializer):
     order = IntegerField(min_value=1, max_value=MAX_SESSION_ORDER, required=False)
     title = serializers.CharField(max_length=200, required=False, allow_blank=True)
     date = serializers.DateField(required=False, allow_null=True)
+    start_time = ClockTimeField(required=False, allow_null=True, help_text="수업 시작 시각 (HH:MM)")
+    end_time = ClockTimeField(required=False, allow_null=True,
+                              help_text="수업 종료 시각 (HH:MM), 시작 시각보다 늦어야 합니다")
 
 
 class LectureListCreateApi(TenantScopedMixin, GenericAPIView):
@@ -201,7 +217,9 @@ class LectureSessionListCreateApi(TenantScopedMixin, GenericAPIView):
     @extend_schema(
         tags=["강의"], summary="회차 추가",
         description="강의에 회차를 추가합니다. `order`를 비우면 마지막 회차의 다음 번호가 되고, 이미 있는 번호는 "
-                    "`409 SESSION_ORDER_TAKEN`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+                    "`409 SESSION_ORDER_TAKEN`입니다. 수업 시각(`start_time`, `end_time`)은 선택이며, 종료 시각이 "
+                    "시작 시각보다 늦지 않으면 `400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 "
+                    "수 있습니다.",
         request=SessionInputSerializer, responses={201: SessionOutputSerializer})
     def post(self, request, lecture_id):
         lecture = self.get_lecture()
@@ -228,8 +246,9 @@ class SessionDetailApi(TenantScopedMixin, GenericAPIView):
 
     @extend_schema(
         tags=["강의"], summary="회차 수정",
-        description="회차의 번호, 제목, 날짜 가운데 보낸 것만 바꿉니다. 이미 있는 번호는 "
-                    "`409 SESSION_ORDER_TAKEN`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
+        description="회차의 번호, 제목, 날짜, 수업 시각 가운데 보낸 것만 바꿉니다. 이미 있는 번호는 "
+                    "`409 SESSION_ORDER_TAKEN`, 바꾼 뒤의 종료 시각이 시작 시각보다 늦지 않으면 "
+                    "`400 INVALID_TIME_RANGE`입니다. 원장, 관리자, 강사, 직원이 호출할 수 있습니다.",
         request=SessionInputSerializer, responses=SessionOutputSerializer)
     def patch(self, request, pk):
         session = self.get_object()

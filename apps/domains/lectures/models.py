@@ -32,10 +32,19 @@ class Session(TenantOwnedModel):
     order = models.PositiveIntegerField()
     title = models.CharField(max_length=200, blank=True, default="")
     date = models.DateField(null=True, blank=True)
+    # Optional class hours (the calendar of /api/v1/me/sessions/), in the academy's time zone.
+    start_time = models.TimeField(null=True, blank=True)
+    end_time = models.TimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["lecture_id", "order"]
-        constraints = [models.UniqueConstraint(fields=["lecture", "order"], name="uniq_session_order")]
+        constraints = [
+            models.UniqueConstraint(fields=["lecture", "order"], name="uniq_session_order"),
+            models.CheckConstraint(
+                condition=models.Q(start_time__isnull=True) | models.Q(end_time__isnull=True)
+                | models.Q(end_time__gt=models.F("start_time")),
+                name="session_end_after_start"),
+        ]
 
     def __str__(self):
         return f"{self.lecture_id}#{self.order} {self.title}"

@@ -1,7 +1,7 @@
 """Lecture and session writes (ARCHITECTURE §6 domains/lectures)."""
 
 import logging
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -18,7 +18,7 @@ from apps.domains.video.models import Video, VideoState
 logger = logging.getLogger(__name__)
 
 LECTURE_FIELDS = ("title", "subject", "teacher_id", "start_date", "end_date")
-SESSION_FIELDS = ("order", "title", "date")
+SESSION_FIELDS = ("order", "title", "date", "start_time", "end_time")
 
 
 def _teacher_of(tenant: Tenant, teacher_id: int | None):
@@ -33,6 +33,13 @@ def _teacher_of(tenant: Tenant, teacher_id: int | None):
 def _check_dates(start: date | None, end: date | None) -> None:
     if start and end and end < start:
         raise DomainError("INVALID_DATE_RANGE", "종료일은 시작일보다 빠를 수 없습니다.")
+
+
+def _check_times(start: time | None, end: time | None) -> None:
+    # The database holds the same rule (session_end_after_start); this says it in Korean first.
+    if start is not None and end is not None and end <= start:
+        raise DomainError("INVALID_TIME_RANGE", "수업 종료 시각은 시작 시각보다 늦어야 합니다.",
+                          details={"start_time": start.isoformat(), "end_time": end.isoformat()})
 
 
 @transaction.atomic
@@ -144,12 +151,15 @@ def _save_session(session: Session) -> None:
 
 @transaction.atomic
 def session_create(*, lecture: Lecture, order: int | None = None, title: str = "",
-                   date: date | None = None) -> Session:
+                   date: date | None = None, start_time: time | None = None,
+                   end_time: time | None = None) -> Session:
     """Adds a session; without `order` it goes after the last one (the lecture row is locked meanwhile)."""
+    _check_times(start_time, end_time)
     lecture_ensure_not_archived(lecture=_locked(lecture))
     if order is None:
         order = (Session.objects.filter(lecture=lecture).aggregate(m=Max("order"))["m"] or 0) + 1
-    session = Session(tenant_id=lecture.tenant_id, lecture=lecture, order=order, title=title, date=date)
+    session = Session(tenant_id=lecture.tenant_id, lecture=lecture, order=order, title=title, date=date,
+                      start_time=start_time, end_time=end_time)
     _save_session(session)
     return session
 
@@ -162,6 +172,7 @@ def session_update(*, session: Session, data: dict[str, Any]) -> Session:
     lecture_ensure_not_archived(lecture=session.lecture)
     for name, value in data.items():
         setattr(session, name, value)
+    _check_times(session.start_time, session.end_time)
     _save_session(session)
     return session
 

@@ -274,6 +274,7 @@ access 토큰이 만료되면 `POST /api/v1/auth/token/refresh/`에 `refresh` �
         "UserRoleEnum": "apps.core.models.Role",
         "MessageHolderEnum": "apps.domains.messaging.models.ConsentHolder",
         "SendAudienceEnum": "apps.domains.messaging.models.SendAudience",
+        "StudentResultDisplayEnum": "apps.domains.exams.models.StudentResultDisplay",
     },
     # The error shape, integer path id ranges and event-stream events, stated once (apps/core/schema.py).
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "apps.core.schema.document_errors"],

@@ -245,12 +245,21 @@ def test_settings_staff_read_admin_write(client_for, make_user, tenant, admin_cl
     refused = teacher.put("/api/v1/exams/settings/", {"identifier_source": "STUDENT_PHONE"}, format="json")
     changed = admin_client.put("/api/v1/exams/settings/", {"identifier_source": "STUDENT_PHONE"}, format="json")
     invalid = admin_client.put("/api/v1/exams/settings/", {"identifier_source": "EMAIL"}, format="json")
+    display = admin_client.put("/api/v1/exams/settings/", {"student_result_display": "RANK"}, format="json")
+    bad_display = admin_client.put("/api/v1/exams/settings/", {"student_result_display": "ALL"}, format="json")
 
-    assert (default.status_code, default.json()) == (200, {"identifier_source": "PARENT_PHONE"})
+    assert (default.status_code, default.json()) == (
+        200, {"identifier_source": "PARENT_PHONE", "student_result_display": "PERCENTILE"})
     assert refused.status_code == 403
-    assert (changed.status_code, changed.json()) == (200, {"identifier_source": "STUDENT_PHONE"})
+    assert (changed.status_code, changed.json()) == (
+        200, {"identifier_source": "STUDENT_PHONE", "student_result_display": "PERCENTILE"})
     assert (invalid.status_code, invalid.json()["code"]) == (400, "VALIDATION_ERROR")
-    assert list(ExamSettings.objects.values_list("tenant_id", "identifier_source")) == [(tenant.id, "STUDENT_PHONE")]
+    # Each setting changes alone: the display choice leaves the identifier source as it was.
+    assert (display.status_code, display.json()) == (
+        200, {"identifier_source": "STUDENT_PHONE", "student_result_display": "RANK"})
+    assert (bad_display.status_code, bad_display.json()["code"]) == (400, "VALIDATION_ERROR")
+    assert list(ExamSettings.objects.values_list("tenant_id", "identifier_source", "student_result_display")) == [
+        (tenant.id, "STUDENT_PHONE", "RANK")]
 
 
 EXAM_ENDPOINTS = [

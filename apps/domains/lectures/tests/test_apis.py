@@ -64,6 +64,46 @@ def test_session_detail_update_delete(admin_client, tenant, make_lecture, make_s
     assert Session.objects.count() == 0
 
 
+def test_session_hours_are_optional_and_end_after_start(admin_client, tenant, make_lecture):
+    lecture = make_lecture(tenant)
+    url = f"/api/v1/lectures/{lecture.id}/sessions/"
+
+    created = admin_client.post(url, {"title": "1회차", "date": "2026-03-02", "start_time": "18:00",
+                                      "end_time": "19:30"}, format="json")
+    untimed = admin_client.post(url, {"title": "2회차"}, format="json")
+    reversed_hours = admin_client.post(url, {"start_time": "19:00", "end_time": "18:00"}, format="json")
+    equal_hours = admin_client.post(url, {"start_time": "19:00", "end_time": "19:00"}, format="json")
+    malformed = [admin_client.post(url, {"start_time": value}, format="json")
+                 for value in ("18:00:30", "18:00Z", "24:00", "6pm")]
+    session_id = created.json()["id"]
+    # A PATCH is checked against the hours it leaves: moving only the end before the stored start is refused.
+    end_before_start = admin_client.patch(f"/api/v1/sessions/{session_id}/", {"end_time": "17:00"}, format="json")
+    moved = admin_client.patch(f"/api/v1/sessions/{session_id}/", {"start_time": "16:00", "end_time": "17:00"},
+                               format="json")
+    cleared = admin_client.patch(f"/api/v1/sessions/{session_id}/", {"end_time": None}, format="json")
+
+    assert created.status_code == 201
+    assert (created.json()["start_time"], created.json()["end_time"]) == ("18:00", "19:30")
+    assert (untimed.json()["start_time"], untimed.json()["end_time"]) == (None, None)
+    for refused in (reversed_hours, equal_hours, end_before_start):
+        assert refused.status_code == 400
+        assert refused.json()["code"] == "INVALID_TIME_RANGE"
+    assert [(r.status_code, r.json()["code"]) for r in malformed] == [(400, "VALIDATION_ERROR")] * 4
+    assert Session.objects.filter(lecture=lecture).count() == 2
+    assert (moved.json()["start_time"], moved.json()["end_time"]) == ("16:00", "17:00")
+    assert (cleared.json()["start_time"], cleared.json()["end_time"]) == ("16:00", None)
+
+
+def test_the_database_refuses_a_session_ending_before_it_starts(tenant, make_lecture):
+    from datetime import time
+
+    from django.db import IntegrityError
+
+    lecture = make_lecture(tenant)
+    with pytest.raises(IntegrityError):
+        Session.objects.create(tenant=tenant, lecture=lecture, order=1, start_time=time(19), end_time=time(18))
+
+
 def test_foreign_teacher_in_body_is_404_and_nothing_created(admin_client, other_tenant, make_user):
     foreign = make_user(other_tenant, Role.TEACHER)
 
