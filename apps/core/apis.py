@@ -20,6 +20,7 @@ from apps.core.login_throttle import (
     login_throttle_check,
 )
 from apps.core.serializers import MeOutputSerializer
+from apps.core.tokens import VersionedTokenObtainPairSerializer, VersionedTokenRefreshSerializer
 from apps.core.versioned_cache import redis_client
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,9 @@ LoginThrottledOutputSerializer = inline_serializer("LoginThrottledOutput", {
                 "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다.",
     responses={200: TokenObtainOutputSerializer, 429: LoginThrottledOutputSerializer}))
 class TokenObtainApi(TokenObtainPairView):
-    """simplejwt's login behind the failed-login throttle, checked before the password."""
+    """simplejwt's login behind the failed-login throttle, checked before the password; tokens carry a version."""
+
+    serializer_class = VersionedTokenObtainPairSerializer
 
     def post(self, request, *args, **kwargs):
         data = request.data
@@ -140,4 +143,6 @@ class TokenObtainApi(TokenObtainPairView):
     description="`refresh` 토큰으로 새 `access` 토큰을 받습니다. 로그인 없이 호출하며, 만료되었거나 올바르지 않은 "
                 "토큰은 `401 AUTHENTICATION_FAILED`입니다."))
 class TokenRefreshApi(TokenRefreshView):
-    """simplejwt's refresh, documented in the schema like every other operation."""
+    """simplejwt's refresh, documented in the schema like every other operation; old token versions are refused."""
+
+    serializer_class = VersionedTokenRefreshSerializer

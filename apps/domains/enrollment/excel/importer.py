@@ -26,6 +26,8 @@ from django.utils import timezone
 from apps.core.models import Tenant
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.selectors import LectureNotFoundError, SessionNotFoundError, SessionNotInLectureError
+from apps.domains.students.accounts import student_username
+from apps.domains.students.consent import consent_required
 from apps.domains.students.models import Student
 
 from .bulk import (
@@ -44,6 +46,7 @@ from .validation import excel_file_sha256, excel_validate_upload
 logger = logging.getLogger(__name__)
 
 SKIPPED_LIST_LIMIT = 200
+ACCOUNTS_LIST_LIMIT = 200
 FIRST_SESSION_TITLE = "1차시"
 
 
@@ -59,10 +62,13 @@ class ImportResult:
     sheet: str | None = None  # the sheet read (None for a CSV file or rows given directly)
     header_row: int | None = None
     warnings: list[dict] = field(default_factory=list)
+    # {student_id, name, username, is_active} of every login this run created; never a password.
+    accounts_created: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         ordered = sorted(self.skipped, key=lambda item: item.row)
         shown = ordered[:SKIPPED_LIST_LIMIT]
+        accounts = sorted(self.accounts_created, key=lambda item: item["student_id"])
         return {
             "enrolled_count": self.enrolled_count,
             "already_enrolled_count": self.already_enrolled_count,
@@ -76,12 +82,10 @@ class ImportResult:
             "sheet": self.sheet,
             "header_row": self.header_row,
             "warnings": self.warnings,
+            "accounts_created_count": len(accounts),
+            "accounts_created": accounts[:ACCOUNTS_LIST_LIMIT],
+            "accounts_created_truncated": max(0, len(accounts) - ACCOUNTS_LIST_LIMIT),
         }
-
-
-def student_username(*, tenant: Tenant, student_id: int) -> str:
-    """Unique and deterministic per tenant and student: re-running an import can never mint a second account."""
-    return f"{tenant.code}-{student_id}"
 
 
 def enrollment_import_rows(
@@ -239,8 +243,8 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
         result.created_students_count += len(created)
         student_id_of.update(created)
         if password_hash:
-            _create_accounts(tenant=tenant, students=created, names={key: by_key[key].name for key in created},
-                             password_hash=password_hash, now=now)
+            _create_accounts(tenant=tenant, students=created, rows={key: by_key[key] for key in created},
+                             password_hash=password_hash, now=now, result=result)
 
     if lecture is None:
         return
@@ -278,11 +282,17 @@ def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tu
     return {**live, **to_restore}
 
 
-def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str, now) -> None:
-    insert_accounts(
-        tenant=tenant,
-        accounts=[(sid, student_username(tenant=tenant, student_id=sid), names[key][:150])
-                  for key, sid in students.items()],
-        password_hash=password_hash,
-        now=now,
-    )
+def _create_accounts(*, tenant, students: dict[tuple[str, str], int], rows: dict, password_hash: str, now,
+                     result: ImportResult) -> None:
+    """Logins for the students this batch created, named as staff-created ones; a child who may be under 14 gets
+    an inactive login until a guardian's consent is recorded (apps/domains/students/consent.py)."""
+    today = timezone.localdate(now)
+    accounts = [
+        (sid, student_username(tenant=tenant, student_id=sid), rows[key].name[:150],
+         not consent_required(birth_date=None, school_type=rows[key].school_type, today=today))
+        for key, sid in students.items()
+    ]
+    linked = insert_accounts(tenant=tenant, accounts=accounts, password_hash=password_hash, now=now)
+    result.accounts_created.extend(
+        {"student_id": sid, "name": name, "username": username, "is_active": active}
+        for sid, username, name, active in accounts if username in linked)
