@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -24,6 +25,12 @@ from apps.core.tokens import VersionedTokenObtainPairSerializer, VersionedTokenR
 from apps.core.versioned_cache import redis_client
 
 logger = logging.getLogger(__name__)
+
+
+class VersionedJWTScheme(SimpleJWTScheme):
+    """The bearer scheme of apps/core/authentication.py, documented as simplejwt's (the schema does not change)."""
+
+    target_class = "apps.core.authentication.VersionedJWTAuthentication"
 
 
 def _database_ok() -> bool:

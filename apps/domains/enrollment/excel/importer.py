@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.models import Tenant
+from apps.core.passwords import password_check
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.selectors import LectureNotFoundError, SessionNotFoundError, SessionNotInLectureError
 from apps.domains.students.accounts import student_username
@@ -113,11 +114,16 @@ def enrollment_import_rows(
     already enrolled and keeps its status: re-activating is a decision for the admin, not for an upload.
 
     `initial_password_hash` (a Django password hash) replaces `initial_password` when the caller hashed it already,
-    so a job payload never carries the plain password. `sheet`, `header_row` and `warnings` say where the rows were
+    so a job payload never carries the plain password; a plain `initial_password` must pass the password policy
+    (PasswordTooWeakError, before anything is written). New accounts are inactive when the student may be under 14
+    (no school type HIGH: the roster has no birth date), and the result lists every account created, never a
+    password. `sheet`, `header_row` and `warnings` say where the rows were
     read; they are reported in the result as they are.
     """
     if initial_password and initial_password_hash:
         raise ValueError("pass initial_password or initial_password_hash, not both")
+    if initial_password:
+        password_check(initial_password)  # the one policy (apps/core/passwords.py); PASSWORD_TOO_WEAK
     skipped = list(skipped)
     unique_rows = _unique_rows(rows, skipped)
     source = {"sheet": sheet, "header_row": header_row, "warnings": list(warnings)}

@@ -72,6 +72,7 @@ def expected_result(lecture, *, dry_run: bool = False) -> dict:
         "sheet": "Sheet",
         "header_row": 1,
         "warnings": [],
+        "accounts_created_count": 0, "accounts_created": [], "accounts_created_truncated": 0,
     }
 
 
