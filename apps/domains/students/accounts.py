@@ -119,7 +119,7 @@ def student_account_activatable(*, student: Student) -> bool:
 
 
 def _locked(student: Student) -> Student:
-    return Student.objects.select_for_update().select_related("tenant", "user").get(id=student.id)
+    return Student.objects.select_for_update(of=("self",)).select_related("tenant", "user").get(id=student.id)
 
 
 @transaction.atomic
