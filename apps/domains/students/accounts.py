@@ -122,6 +122,13 @@ def _locked(student: Student) -> Student:
     return Student.objects.select_for_update(of=("self",)).select_related("tenant", "user").get(id=student.id)
 
 
+def _student_user(student: Student) -> User:
+    """The student's own login; a staff user linked by mistake (the admin) is not one staff may reset here."""
+    if student.user is None or student.user.role != Role.STUDENT:
+        raise AccountNotFoundError()
+    return student.user
+
+
 @transaction.atomic
 def student_account_create(*, student: Student, password: str | None = None) -> StudentAccount:
     """A login for a student without one; inactive until a guardian's consent when the student is under 14.
@@ -158,9 +165,7 @@ def student_account_reset(*, student: Student, password: str | None = None) -> S
     """A new password (given or generated) that ends every token of the old one; a deactivated login comes back
     (active when activatable). Raises AccountNotFoundError (404), PasswordTooWeakError (400)."""
     student = _locked(student)
-    user = student.user
-    if user is None:
-        raise AccountNotFoundError()
+    user = _student_user(student)
     if password is None:
         password = password_generate(user=user)
     else:
@@ -182,9 +187,7 @@ def student_account_reset(*, student: Student, password: str | None = None) -> S
 def student_account_deactivate(*, student: Student) -> StudentAccount:
     """Staff stop the login: inactive, every token ended, until a reset. Deactivating twice changes nothing more."""
     student = _locked(student)
-    user = student.user
-    if user is None:
-        raise AccountNotFoundError()
+    user = _student_user(student)
     if student.account_deactivated_at is None:
         student.account_deactivated_at = timezone.now()
         student.save(update_fields=["account_deactivated_at", "updated_at"])
@@ -202,13 +205,14 @@ def student_account_deactivate(*, student: Student) -> StudentAccount:
 def student_account_sync(*, student: Student) -> None:
     """After what decides activation changed (consent, birth date, school type): an account not deactivated by
     staff becomes active when activatable, inactive (every token ended) when not. Call inside a transaction."""
-    user = User.objects.filter(id=student.user_id).first() if student.user_id else None
+    user = student.user
     if user is None or student.account_deactivated_at is not None or user.role != Role.STUDENT:
         return
     active = student_account_activatable(student=student)
     if active == user.is_active:
         return
-    User.objects.filter(id=user.id).update(is_active=active)
+    user.is_active = active
+    user.save(update_fields=["is_active"])
     if not active:
         user_tokens_revoke(user_ids=[user.id])
     logger.info("student_account_synced", extra={"event": "student_account_synced", "tenant_id": student.tenant_id,
