@@ -112,7 +112,7 @@ class GuardianConsentInputSerializer(serializers.Serializer):
     guardian_name = serializers.CharField(max_length=50, help_text="동의한 보호자의 이름")
     relation = serializers.ChoiceField(choices=GuardianRelation.choices, help_text="학생과의 관계")
     method = serializers.ChoiceField(choices=ConsentMethod.choices, help_text="동의를 받은 방법")
-    consented_at = serializers.DateTimeField(help_text="동의를 받은 일시(미래는 안 됨)")
+    consented_at = serializers.DateTimeField(help_text="동의를 받은 일시(2000년부터 현재까지)")
     memo = serializers.CharField(max_length=500, required=False, allow_blank=True,
                                  help_text="확인 방법 등 메모(동의서 보관 위치 등)")
 
@@ -154,7 +154,7 @@ class GuardianConsentApi(_StudentScoped):
         tags=["계정"], summary="보호자 동의 기록",
         description="보호자의 동의를 기록합니다(개인정보 보호법 제22조의2). 동의를 기다리던 학생 계정은 곧바로 "
                     "활성화됩니다(학원이 중지한 계정은 그대로). 이미 동의가 있으면 `409 GUARDIAN_CONSENT_EXISTS`, "
-                    "미래의 동의 일시는 `400 CONSENT_IN_FUTURE`, 삭제되었거나 다른 학원의 학생은 `404`입니다. "
+                    "미래나 2000년 전의 동의 일시는 `400 INVALID_CONSENT_DATE`, 삭제되었거나 다른 학원의 학생은 `404`입니다. "
                     "원장과 관리자만 호출할 수 있습니다.",
         request=GuardianConsentInputSerializer, responses={201: GuardianConsentStateSerializer})
     def post(self, request, pk):

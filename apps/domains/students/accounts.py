@@ -10,7 +10,7 @@ A password is returned once, to the staff member who set it, and is never logged
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +32,7 @@ INACTIVE_MESSAGES = {
 }
 # A consent time a little ahead of the server's clock is a clock difference, not a consent from the future.
 CONSENT_CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST_CONSENT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class AccountExistsError(ConflictError):
@@ -59,9 +60,9 @@ class GuardianConsentNotFoundError(NotFoundError):
     default_message = "기록된 보호자 동의가 없습니다."
 
 
-class ConsentInFutureError(DomainError):
-    default_code = "CONSENT_IN_FUTURE"
-    default_message = "동의 일시는 현재보다 뒤일 수 없습니다."
+class InvalidConsentDateError(DomainError):
+    default_code = "INVALID_CONSENT_DATE"
+    default_message = "동의 일시는 2000년 1월 1일부터 현재 사이여야 합니다."
 
 
 class AccountPendingConsentError(ForbiddenError):
@@ -224,10 +225,11 @@ def guardian_consent_record(*, student: Student, guardian_name: str, relation: s
                             consented_at: datetime, recorded_by: User, memo: str = "") -> GuardianConsent:
     """Record a guardian's consent (who, how, when) and activate the child's pending login.
 
-    Raises GuardianConsentExistsError (409) when a live consent exists, ConsentInFutureError (400).
+    Raises GuardianConsentExistsError (409) when a live consent exists, InvalidConsentDateError (400) for a time in
+    the future or before 2000.
     """
-    if consented_at > timezone.now() + CONSENT_CLOCK_SKEW:
-        raise ConsentInFutureError()
+    if not EARLIEST_CONSENT <= consented_at <= timezone.now() + CONSENT_CLOCK_SKEW:
+        raise InvalidConsentDateError()
     student = _locked(student)
     if guardian_consent_live(student=student) is not None:
         raise GuardianConsentExistsError()

@@ -271,12 +271,14 @@ class TestGuardianConsent:
         assert (again.status_code, again.json()["code"]) == (409, "GUARDIAN_CONSENT_EXISTS")
         assert GuardianConsent.objects.filter(student=child).count() == 1
 
-    def test_a_consent_from_the_future_is_refused(self, admin_client, child):
-        later = (timezone.now() + timedelta(days=1)).isoformat()
+    @pytest.mark.parametrize("when", ["future", "0333-06-11T18:46:10+08:00", "1999-12-31T23:59:59+00:00"])
+    def test_a_consent_time_in_the_future_or_before_2000_is_refused(self, admin_client, child, when):
+        if when == "future":
+            when = (timezone.now() + timedelta(days=1)).isoformat()
 
-        response = admin_client.post(consent_url(child), {**CONSENT, "consented_at": later}, format="json")
+        response = admin_client.post(consent_url(child), {**CONSENT, "consented_at": when}, format="json")
 
-        assert (response.status_code, response.json()["code"]) == (400, "CONSENT_IN_FUTURE")
+        assert (response.status_code, response.json()["code"]) == (400, "INVALID_CONSENT_DATE")
         assert GuardianConsent.objects.count() == 0
 
     def test_consent_does_not_reactivate_an_account_staff_deactivated(self, admin_client, child):
