@@ -115,7 +115,10 @@ LoginThrottledOutputSerializer = inline_serializer("LoginThrottledOutput", {
                 "`Authorization: Bearer <access>` 헤더를 붙입니다. 같은 주소에서 같은 아이디로 여러 번 틀리거나 "
                 "한 주소에서 여러 아이디로 많이 틀리면 비밀번호를 확인하지 않고 `429 LOGIN_THROTTLED`로 답하며, "
                 "`Retry-After` 헤더와 `details.retry_after_seconds`가 다시 시도할 수 있을 때까지의 초입니다. "
-                "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다.",
+                "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다. 비밀번호는 맞지만 계정이 비활성이면 "
+                "`403`으로 까닭을 말합니다: 보호자 동의를 기다리는 만 14세 미만 학생은 `ACCOUNT_PENDING_CONSENT`, "
+                "학원이 중지한 계정은 `ACCOUNT_INACTIVE`입니다. 토큰에는 계정의 토큰 버전이 들어가며, 비밀번호 "
+                "재설정이나 계정 중지 뒤에는 그 전 토큰이 모두 `401`입니다.",
     responses={200: TokenObtainOutputSerializer, 429: LoginThrottledOutputSerializer}))
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's login behind the failed-login throttle, checked before the password; tokens carry a version."""
@@ -148,7 +151,7 @@ class TokenObtainApi(TokenObtainPairView):
 @extend_schema_view(post=extend_schema(
     tags=["인증"], summary="토큰 갱신",
     description="`refresh` 토큰으로 새 `access` 토큰을 받습니다. 로그인 없이 호출하며, 만료되었거나 올바르지 않은 "
-                "토큰은 `401 AUTHENTICATION_FAILED`입니다."))
+                "토큰, 비밀번호 재설정이나 계정 중지 전에 받은 토큰은 `401 AUTHENTICATION_FAILED`입니다."))
 class TokenRefreshApi(TokenRefreshView):
     """simplejwt's refresh, documented in the schema like every other operation; old token versions are refused."""
 

@@ -224,9 +224,11 @@ class EventsTicketAuthentication(BaseAuthentication):
         ticket = request.query_params.get("ticket")
         if ticket is None:
             return None
-        user_id = events.job_events_ticket_read(ticket=ticket, job_id=request.parser_context["kwargs"]["job_id"])
-        # The same refusal as a JWT of a deleted or deactivated user; tenant and role are the permission's to check.
-        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True).first()
+        user_id, version = events.job_events_ticket_holder(ticket=ticket,
+                                                           job_id=request.parser_context["kwargs"]["job_id"])
+        # The same refusal as a JWT of a deleted or deactivated user, or of an older token version; tenant and role
+        # are the permission's to check.
+        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True, token_version=version).first()
         if user is None:
             raise exceptions.AuthenticationFailed()
         return user, None
@@ -261,7 +263,8 @@ class JobEventsTicketApi(JobScopedMixin, APIView):
     )
     def post(self, request, job_id):
         job = self.get_job(job_id)
-        issued = events.job_events_ticket_issue(job_id=job.id, user_id=request.user.id)
+        issued = events.job_events_ticket_issue(job_id=job.id, user_id=request.user.id,
+                                                token_version=request.user.token_version)
         # The host the browser just called (ALLOWED_HOSTS-checked), not API_BASE_URL, which may be a private address.
         path = reverse("job-events", kwargs={"job_id": job.id})
         url = request.build_absolute_uri(f"{path}?{urlencode({'ticket': issued.ticket})}")

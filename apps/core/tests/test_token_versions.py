@@ -179,6 +179,16 @@ class TestStatusPoll:
         assert_session_ended(poller.get(f"/api/v1/jobs/{job.id}/"))
 
 
+def test_a_revocation_ends_an_events_ticket_issued_before_it(admin_client, admin_user, tenant):
+    job = Job.objects.create(tenant=tenant, kind="excel_import", state=JobState.DONE, payload={"n": 1})
+    url = admin_client.post(f"/api/v1/jobs/{job.id}/events/ticket/").json()["url"]
+    assert APIClient().get(url, HTTP_ACCEPT="text/event-stream").status_code == 200
+
+    user_tokens_revoke(user_ids=[admin_user.id])
+
+    assert APIClient().get(url, HTTP_ACCEPT="text/event-stream").status_code == 401
+
+
 def test_an_inactive_staff_login_with_the_right_password_says_the_account_is_stopped(client, make_user, tenant):
     make_user(tenant, Role.TEACHER, username="teacher1", is_active=False)
 

@@ -154,8 +154,8 @@ class GuardianConsentApi(_StudentScoped):
         tags=["계정"], summary="보호자 동의 기록",
         description="보호자의 동의를 기록합니다(개인정보 보호법 제22조의2). 동의를 기다리던 학생 계정은 곧바로 "
                     "활성화됩니다(학원이 중지한 계정은 그대로). 이미 동의가 있으면 `409 GUARDIAN_CONSENT_EXISTS`, "
-                    "미래나 2000년 전의 동의 일시는 `400 INVALID_CONSENT_DATE`, 삭제되었거나 다른 학원의 학생은 `404`입니다. "
-                    "원장과 관리자만 호출할 수 있습니다.",
+                    "미래나 2000년 전의 동의 일시는 `400 INVALID_CONSENT_DATE`, 삭제되었거나 다른 학원의 학생은 "
+                    "`404`입니다. 원장과 관리자만 호출할 수 있습니다.",
         request=GuardianConsentInputSerializer, responses={201: GuardianConsentStateSerializer})
     def post(self, request, pk):
         serializer = GuardianConsentInputSerializer(data=request.data)
