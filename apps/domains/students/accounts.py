@@ -9,7 +9,7 @@ A password is returned once, to the staff member who set it, and is never logged
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
@@ -75,7 +75,8 @@ class StudentAccount:
     username: str
     is_active: bool
     inactive_reason: str | None
-    password: str | None = None  # only in the answer to the staff member who just set it
+    # Only in the answer to the staff member who just set it; never in a repr (a log line, an error report).
+    password: str | None = field(default=None, repr=False)
 
     @property
     def inactive_message(self) -> str | None:

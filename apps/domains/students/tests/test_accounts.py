@@ -87,6 +87,13 @@ class TestCreate:
         assert PASSWORD not in json.dumps(shown, ensure_ascii=False)
         assert login(f"alpha-{high_schooler.id}", PASSWORD).status_code == 200
 
+    def test_the_answer_object_never_shows_the_password_in_a_repr(self, high_schooler):
+        from apps.domains.students.accounts import student_account_create
+
+        account = student_account_create(student=high_schooler, password=PASSWORD)
+
+        assert account.password == PASSWORD and PASSWORD not in repr(account)
+
     def test_a_second_create_is_409_and_changes_nothing(self, admin_client, high_schooler):
         admin_client.post(account_url(high_schooler), {"password": PASSWORD}, format="json")
 
