@@ -2,6 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from apps.core.models import Tenant, User
+from apps.core.tokens import user_tokens_revoke
+
+# Changes after which the user's tokens must not go on working (apps/core/authentication.py).
+TOKEN_ENDING_FIELDS = frozenset({"is_active", "role", "tenant", "password"})
 
 
 @admin.register(Tenant)
@@ -17,3 +21,14 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["tenant", "role", "is_active"]
     fieldsets = (*BaseUserAdmin.fieldsets, ("학원", {"fields": ("tenant", "role")}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("학원", {"fields": ("tenant", "role")}))
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and TOKEN_ENDING_FIELDS & set(form.changed_data):
+            user_tokens_revoke(user_ids=[obj.pk])
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:  # the new password was saved
+            user_tokens_revoke(user_ids=[int(id)])
+        return response

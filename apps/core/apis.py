@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import AuthenticationFailed
@@ -21,9 +22,16 @@ from apps.core.login_throttle import (
 )
 from apps.core.parent_login import login_credentials
 from apps.core.serializers import MeOutputSerializer
+from apps.core.tokens import VersionedTokenObtainPairSerializer, VersionedTokenRefreshSerializer
 from apps.core.versioned_cache import redis_client
 
 logger = logging.getLogger(__name__)
+
+
+class VersionedJWTScheme(SimpleJWTScheme):
+    """The bearer scheme of apps/core/authentication.py, documented as simplejwt's (the schema does not change)."""
+
+    target_class = "apps.core.authentication.VersionedJWTAuthentication"
 
 
 def _database_ok() -> bool:
@@ -120,11 +128,16 @@ TokenObtainInputSerializer = inline_serializer("TokenObtainInput", {
                 "다른 주소에서는 같은 아이디로 계속 로그인할 수 있습니다. "
                 "학부모는 `username` 대신 학원 코드(`academy`)와 휴대폰 번호(`phone`)로 로그인합니다(같은 번호가 "
                 "두 학원의 학부모이면 학원마다 다른 계정입니다). 둘을 함께 보내면 `400 LOGIN_FIELDS_INVALID`, "
-                "올바르지 않은 번호는 `400 INVALID_PHONE`입니다.",
+                "올바르지 않은 번호는 `400 INVALID_PHONE`입니다. 비밀번호는 맞지만 계정이 비활성이면 "
+                "`403`으로 까닭을 말합니다: 보호자 동의를 기다리는 만 14세 미만 학생은 `ACCOUNT_PENDING_CONSENT`, "
+                "학원이 중지한 계정은 `ACCOUNT_INACTIVE`입니다. 토큰에는 계정의 토큰 버전이 들어가며, 비밀번호 "
+                "재설정이나 계정 중지 뒤에는 그 전 토큰이 모두 `401`입니다.",
     request=TokenObtainInputSerializer,
     responses={200: TokenObtainOutputSerializer, 429: LoginThrottledOutputSerializer}))
 class TokenObtainApi(TokenObtainPairView):
-    """simplejwt's login behind the failed-login throttle, checked before the password."""
+    """simplejwt's login behind the failed-login throttle, checked before the password; tokens carry a version."""
+
+    serializer_class = VersionedTokenObtainPairSerializer
 
     def post(self, request, *args, **kwargs):
         data = request.data
@@ -160,6 +173,8 @@ class TokenObtainApi(TokenObtainPairView):
 @extend_schema_view(post=extend_schema(
     tags=["인증"], summary="토큰 갱신",
     description="`refresh` 토큰으로 새 `access` 토큰을 받습니다. 로그인 없이 호출하며, 만료되었거나 올바르지 않은 "
-                "토큰은 `401 AUTHENTICATION_FAILED`입니다."))
+                "토큰, 비밀번호 재설정이나 계정 중지 전에 받은 토큰은 `401 AUTHENTICATION_FAILED`입니다."))
 class TokenRefreshApi(TokenRefreshView):
-    """simplejwt's refresh, documented in the schema like every other operation."""
+    """simplejwt's refresh, documented in the schema like every other operation; old token versions are refused."""
+
+    serializer_class = VersionedTokenRefreshSerializer

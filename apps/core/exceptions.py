@@ -119,6 +119,8 @@ def api_exception_handler(exc, context):
     code, message = next(
         (pair for cls, pair in DRF_ERRORS.items() if isinstance(exc, cls)), ("ERROR", "요청을 처리할 수 없습니다.")
     )
+    # A DRF exception of ours may say more than its class's message (apps/core/authentication.py SessionEndedError).
+    message = getattr(exc, "korean_message", None) or message
     details = exc.detail if isinstance(exc, drf.ValidationError) else {}
     response.data = error_body(code, message, details)
     return response

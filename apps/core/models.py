@@ -50,6 +50,9 @@ class User(AbstractUser):
     # Operators (superusers) may have no tenant; every academy user has exactly one.
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+    # Every token carries the version it was issued under (apps/core/authentication.py); raising it ends them all.
+    # db_default too: the Excel import inserts student users with raw SQL that names only the columns it knows.
+    token_version = models.PositiveIntegerField(default=0, db_default=0)
 
     objects = UserManager()
 

@@ -23,6 +23,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
 
+from apps.core.authentication import token_version_of
 from apps.core.models import User
 from apps.core.permissions import HasInternalWorkerToken, IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
@@ -104,24 +105,26 @@ _jwt = JWTAuthentication()  # used only to read and verify the token, never to l
 
 
 @functools.lru_cache(maxsize=4096)
-def _verified_token(raw_token: bytes) -> tuple[int, float]:
-    """(user id, expiry) of a token whose signature and claims simplejwt accepted. Bounded by the number of tokens
-    polling at once: an admin's token is verified once, not every second. Refusals raise, so they are not kept."""
+def _verified_token(raw_token: bytes) -> tuple[int, float, int]:
+    """(user id, expiry, token version) of a token whose signature and claims simplejwt accepted. Bounded by the
+    number of tokens polling at once: an admin's token is verified once, not every second. Refusals raise, so they
+    are not kept. The version is compared with the user's on every poll (cached entry or query), never kept here."""
     token = _jwt.get_validated_token(raw_token)
-    return token[jwt_settings.USER_ID_CLAIM], float(token["exp"])
+    return token[jwt_settings.USER_ID_CLAIM], float(token["exp"]), token_version_of(token)
 
 
-def _token_user_id(request) -> int | None:
+def _token_user(request) -> tuple[int, int] | None:
+    """(user id, token version) of the request's valid, unexpired token."""
     try:
         header = _jwt.get_header(request)
         raw_token = _jwt.get_raw_token(header) if header is not None else None
         if not raw_token:
             return None
-        user_id, expires = _verified_token(raw_token)
+        user_id, expires, version = _verified_token(raw_token)
     except (exceptions.AuthenticationFailed, KeyError, TypeError, ValueError):
         return None
     # simplejwt's own expiry rule (Token.check_exp), applied on every use of a remembered token.
-    return user_id if time.time() < expires + token_backend.get_leeway().total_seconds() else None
+    return (user_id, version) if time.time() < expires + token_backend.get_leeway().total_seconds() else None
 
 
 def _json_status(request, body: bytes, etag: str | None) -> HttpResponse:
@@ -133,18 +136,21 @@ def job_status(request, job_id):
     """The status poll, polled every second by every admin: no SQL at all when the cache has it, else one query.
 
     The common case, a valid JWT of a user allowed to see the job, is answered here: the token is verified without
-    loading the user; the body and the user's staff tenant come from Redis (apps/jobs/status_cache.py), or from one
-    query that joins the user to check they are active staff of the job's active tenant, which then fills the cache.
+    loading the user, and its version (apps/core/authentication.py) must be the one cached with the user's staff
+    entry or matched by the query; the body and the user's staff tenant come from Redis (apps/jobs/status_cache.py),
+    or from one query that joins the user to check they are active staff of the job's active tenant, which then
+    fills the cache.
     Everything else (no or bad token, session users, refusals, other methods) is handed to JobDetailApi, so every
     answer but the fast 200/304 is DRF's own. Plain Django because DRF's request/response machinery costs more than
     the poll itself (scripts/bench/job_status.py).
     """
-    if request.method == "GET" and (user_id := _token_user_id(request)) is not None:
-        found = status_cache.lookup(job_id=job_id, user_id=user_id)
+    if request.method == "GET" and (token_user := _token_user(request)) is not None:
+        user_id, token_version = token_user
+        found = status_cache.lookup(job_id=job_id, user_id=user_id, token_version=token_version)
         cached = found.status()
         if cached is not None:
             return _json_status(request, cached.body, cached.etag)
-        job = selectors.job_get_for_staff(user_id=user_id, job_id=job_id)
+        job = selectors.job_get_for_staff(user_id=user_id, job_id=job_id, token_version=token_version)
         if job is not None:
             body = json.dumps(JobOutputSerializer(job).data, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
             etag = _etag(job)
@@ -218,9 +224,11 @@ class EventsTicketAuthentication(BaseAuthentication):
         ticket = request.query_params.get("ticket")
         if ticket is None:
             return None
-        user_id = events.job_events_ticket_read(ticket=ticket, job_id=request.parser_context["kwargs"]["job_id"])
-        # The same refusal as a JWT of a deleted or deactivated user; tenant and role are the permission's to check.
-        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True).first()
+        user_id, version = events.job_events_ticket_holder(ticket=ticket,
+                                                           job_id=request.parser_context["kwargs"]["job_id"])
+        # The same refusal as a JWT of a deleted or deactivated user, or of an older token version; tenant and role
+        # are the permission's to check.
+        user = User.objects.select_related("tenant").filter(id=user_id, is_active=True, token_version=version).first()
         if user is None:
             raise exceptions.AuthenticationFailed()
         return user, None
@@ -255,7 +263,8 @@ class JobEventsTicketApi(JobScopedMixin, APIView):
     )
     def post(self, request, job_id):
         job = self.get_job(job_id)
-        issued = events.job_events_ticket_issue(job_id=job.id, user_id=request.user.id)
+        issued = events.job_events_ticket_issue(job_id=job.id, user_id=request.user.id,
+                                                token_version=request.user.token_version)
         # The host the browser just called (ALLOWED_HOSTS-checked), not API_BASE_URL, which may be a private address.
         path = reverse("job-events", kwargs={"job_id": job.id})
         url = request.build_absolute_uri(f"{path}?{urlencode({'ticket': issued.ticket})}")

@@ -39,14 +39,20 @@ class EventsTicket:
     expires_at: datetime
 
 
-def job_events_ticket_issue(*, job_id: UUID, user_id: int) -> EventsTicket:
+def job_events_ticket_issue(*, job_id: UUID, user_id: int, token_version: int = 0) -> EventsTicket:
+    """A ticket for the user's current token version (apps/core/authentication.py): a reset ends it too."""
     expires_at = int(time.time()) + int(settings.JOBS_EVENTS_TICKET_SECONDS)
-    ticket = signing.dumps({"j": str(job_id), "u": user_id, "e": expires_at}, salt=TICKET_SALT)
+    ticket = signing.dumps({"j": str(job_id), "u": user_id, "e": expires_at, "v": token_version}, salt=TICKET_SALT)
     return EventsTicket(ticket=ticket, expires_at=datetime.fromtimestamp(expires_at, tz=UTC))
 
 
 def job_events_ticket_read(*, ticket: str, job_id: UUID) -> int:
     """The user id a ticket for `job_id` was issued to; EventsTicketInvalidError or EventsTicketExpiredError."""
+    return job_events_ticket_holder(ticket=ticket, job_id=job_id)[0]
+
+
+def job_events_ticket_holder(*, ticket: str, job_id: UUID) -> tuple[int, int]:
+    """(user id, token version) a ticket for `job_id` was issued to; the errors of `job_events_ticket_read`."""
     try:
         payload = signing.loads(ticket, salt=TICKET_SALT)
     except signing.BadSignature:
@@ -56,7 +62,8 @@ def job_events_ticket_read(*, ticket: str, job_id: UUID) -> int:
         raise EventsTicketInvalidError()
     if payload["e"] <= time.time():
         raise EventsTicketExpiredError()
-    return payload["u"]
+    version = payload.get("v", 0)
+    return payload["u"], version if type(version) is int else -1
 
 
 def job_event_id(job: Job) -> str:

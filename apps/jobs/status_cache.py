@@ -3,8 +3,9 @@
 A poll reads two entries in one round trip:
 - `job-status:<job id>`: the rendered body with its tenant and ETag (no ETag: the job is still moving, no-store).
   A DONE job whose kind presents its result afresh on every read (a short-lived download URL) is never cached.
-- `job-staff:<user id>`: the tenant the user is active staff of (both user and tenant active). It is only ever
-  filled by a poll whose query proved it, so a cached entry never grants what the database would refuse.
+- `job-staff:<user id>`: the tenant the user is active staff of (both user and tenant active) and the user's token
+  version ("<tenant id>:<version>"); a token of another version is not answered from it. It is only ever filled by
+  a poll whose query proved it, so a cached entry never grants what the database would refuse.
 
 Both are dropped on every change: each Job write in apps/jobs/services.py calls `job_changed`, and saving or
 deleting a User, Tenant or Job row (the Django admin, fixtures) does it through the receivers connected in
@@ -40,29 +41,37 @@ class Lookup:
     user_id: int
     job: Snapshot
     staff: Snapshot
+    token_version: int = 0
 
     def status(self) -> CachedStatus | None:
-        """The cached body, when both entries are cached and the user is staff of the job's tenant."""
+        """The cached body, when both entries are cached, the user is staff of the job's tenant and the token's
+        version is the one cached for the user."""
         if self.job.value is None or self.staff.value is None:
             return None
         tenant, etag, body = self.job.value.split(_SEPARATOR, 2)
-        if tenant != self.staff.value:
-            return None  # another academy's job: the database path answers 404
+        if _staff_value(tenant, self.token_version) != self.staff.value:
+            return None  # another academy's job (the database path answers 404), or a token of another version
         return CachedStatus(int(tenant), etag.decode() or None, body)
 
 
-def lookup(*, job_id: UUID, user_id: int) -> Lookup:
+def _staff_value(tenant: bytes | str, token_version: int) -> bytes:
+    return b"%s:%d" % (tenant if isinstance(tenant, bytes) else tenant.encode(), token_version)
+
+
+def lookup(*, job_id: UUID, user_id: int, token_version: int = 0) -> Lookup:
     job, staff = versioned_cache.read([(JOB_STATUS, job_id), (STAFF_ACCESS, user_id)])
-    return Lookup(job_id, user_id, job, staff)
+    return Lookup(job_id, user_id, job, staff, token_version)
 
 
 def remember(found: Lookup, *, tenant_id: int, etag: str | None, body: bytes | None) -> None:
-    """After the database showed `user_id` may read the job: caches both entries (a body of None: not the job's)."""
+    """After the database showed `user_id` may read the job with a token of `found.token_version`: caches both
+    entries (a body of None: not the job's)."""
     ttl = settings.JOB_STATUS_CACHE_SECONDS
     job_value = _SEPARATOR.join([str(tenant_id).encode(), (etag or "").encode(), body]) if body is not None else None
     versioned_cache.fill([
         (JOB_STATUS, found.job_id, found.job, job_value if found.job.value is None else None, ttl),
-        (STAFF_ACCESS, found.user_id, found.staff, str(tenant_id).encode() if found.staff.value is None else None, ttl),
+        (STAFF_ACCESS, found.user_id, found.staff,
+         _staff_value(str(tenant_id), found.token_version) if found.staff.value is None else None, ttl),
     ])
 
 

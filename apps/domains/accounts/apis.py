@@ -2,20 +2,19 @@
 a parent sets their password with the texted code."""
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from apps.core.apis import LoginThrottledOutputSerializer
 from apps.core.fields import IdField
 from apps.core.login_throttle import LoginThrottledError, client_address
 from apps.core.permissions import IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
+from apps.core.tokens import VersionedTokenObtainPairSerializer
 from apps.domains.accounts import selectors, services
 from apps.domains.accounts.models import Parent
 from apps.domains.students.models import Student
@@ -201,7 +200,7 @@ class ParentActivateApi(APIView):
         user = services.parent_activate(academy=data["academy"], phone=data["phone"], code=data["code"],
                                         password=data["password"], address=client_address(request))
         # The login's own serializer makes the token, so every claim a login adds is there too.
-        refresh = import_string(jwt_settings.TOKEN_OBTAIN_SERIALIZER).get_token(user)
+        refresh = VersionedTokenObtainPairSerializer.get_token(user)
         return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
 
     def handle_exception(self, exc):

@@ -17,17 +17,16 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, NotFoundError
 from apps.core.login_throttle import login_failure_record, login_success_record, login_throttle_check
 from apps.core.models import Role, Tenant, User
 from apps.core.parent_login import parent_username, tenant_code_of
+from apps.core.passwords import PasswordTooWeakError, password_check
 from apps.core.phone import normalize_phone
+from apps.core.tokens import user_tokens_revoke
 from apps.domains.accounts.models import Parent, ParentInvite, ParentStudent
 from apps.domains.messaging import notices
 from apps.domains.messaging.models import MessageSend
@@ -86,11 +85,6 @@ class InviteCodeUsedError(DomainError):
 class InviteCodeVoidError(DomainError):
     default_code = "INVITE_CODE_VOID"
     default_message = "더 이상 쓸 수 없는 인증 코드입니다. 학원에 새 코드를 요청해 주세요."
-
-
-class PasswordTooWeakError(DomainError):
-    default_code = "PASSWORD_TOO_WEAK"
-    default_message = "비밀번호가 규칙에 맞지 않습니다. 8자 이상으로, 흔하지 않게 정해 주세요."
 
 
 # ---------------------------------------------------------------------------------------------------- invite
@@ -177,10 +171,8 @@ def _dummy_hash() -> str:
 
 
 def _tokens_revoke(user: User) -> None:
-    """End the user's issued tokens. is_active=False already refuses them (simplejwt checks it on every request)."""
-    # TODO(issue 14 merge): use the accounts branch's token-version bump (User.token_version) here.
-    if hasattr(user, "token_version"):
-        User.objects.filter(id=user.id).update(token_version=F("token_version") + 1)
+    """End every token the user was issued (apps/core/tokens.py: the version goes up)."""
+    user_tokens_revoke(user_ids=[user.id])
 
 
 def parent_activate(*, academy: str, phone: object, code: str, password: str, address: str,
@@ -236,11 +228,7 @@ def _activate(*, invite: ParentInvite, password: str, now: dt.datetime, address:
     user = parent.user
     if not isinstance(password, str):
         raise PasswordTooWeakError()
-    try:
-        # TODO(issue 14 merge): the accounts branch's one password policy function, when it lands.
-        validate_password(password, user=user)
-    except ValidationError as exc:
-        raise PasswordTooWeakError(details={"password": list(exc.messages)}) from exc
+    password_check(password, user=user)
     user.set_password(password)
     user.is_active = True
     user.save(update_fields=["password", "is_active"])

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import transaction
 
-from apps.domains.students.models import Student
+from apps.domains.students.models import GuardianConsent, Student
 from apps.domains.students.services import student_hard_delete
 
 
@@ -27,7 +27,8 @@ class StudentAdmin(admin.ModelAdmin):
     search_fields = ["name", "parent_phone", "phone", "school", "student_number"]
     list_select_related = ["tenant"]
     raw_id_fields = ["user"]
-    readonly_fields = ["created_at", "updated_at"]
+    # Deactivating a login goes through the API (it ends the student's tokens): shown here, not edited.
+    readonly_fields = ["account_deactivated_at", "created_at", "updated_at"]
 
     # Deleting here is the same permanent delete as the repair commands: the student's login goes too.
     def delete_model(self, request, obj):
@@ -37,3 +38,22 @@ class StudentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             student_hard_delete(student_ids=list(queryset.values_list("id", flat=True)))
+
+
+@admin.register(GuardianConsent)
+class GuardianConsentAdmin(admin.ModelAdmin):
+    """Read-only: consents are recorded and withdrawn through the API, which also (de)activates the login."""
+
+    list_display = ["id", "student", "tenant", "guardian_name", "relation", "method", "consented_at", "withdrawn_at"]
+    list_filter = ["tenant", "method", "relation"]
+    list_select_related = ["student", "tenant"]
+    search_fields = ["guardian_name", "student__name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -8,24 +8,45 @@ from rest_framework.response import Response
 
 from apps.core.permissions import IsTenantAdmin, StaffWriteAdminDelete
 from apps.core.tenancy import TenantScopedMixin
-from apps.domains.students import selectors, services
+from apps.domains.students import accounts, selectors, services
 from apps.domains.students.filters import StudentFilter
 from apps.domains.students.grades import MAX_GRADE, NOTATION_MAX_LENGTH, grade_label
 from apps.domains.students.models import Gender, SchoolType, Student
 
+INACTIVE_REASONS = [accounts.GUARDIAN_CONSENT_REQUIRED, accounts.DEACTIVATED]
+
+
+class StudentAccountOutputSerializer(serializers.Serializer):
+    username = serializers.CharField(help_text="로그인 아이디: `<학원 코드>-<학생 id>`")
+    is_active = serializers.BooleanField()
+    inactive_reason = serializers.ChoiceField(
+        choices=INACTIVE_REASONS, allow_null=True,
+        help_text="비활성인 까닭: GUARDIAN_CONSENT_REQUIRED(만 14세 미만, 보호자 동의 필요), DEACTIVATED(학원이 중지)")
+    inactive_message = serializers.CharField(allow_null=True)
+
+
+class StudentAccountPasswordOutputSerializer(StudentAccountOutputSerializer):
+    password = serializers.CharField(help_text="이번 응답에서 한 번만 보이는 비밀번호")
+
 
 class StudentOutputSerializer(serializers.ModelSerializer):
     grade_label = serializers.SerializerMethodField(help_text="'고2', '3학년'; '예비 고2' until grade_starts_on")
+    account = serializers.SerializerMethodField(help_text="학생의 로그인 계정, 없으면 null")
 
     class Meta:
         model = Student
         fields = ["id", "name", "parent_phone", "phone", "school", "school_type", "grade", "grade_starts_on",
-                  "grade_label", "gender", "memo", "student_number", "user_id", "deleted_at", "created_at",
-                  "updated_at"]
+                  "grade_label", "gender", "birth_date", "memo", "student_number", "user_id", "account",
+                  "deleted_at", "created_at", "updated_at"]
 
     def get_grade_label(self, student) -> str:
         return grade_label(school_type=student.school_type, grade=student.grade,
                            starts_on=student.grade_starts_on, today=timezone.localdate())
+
+    @extend_schema_field(StudentAccountOutputSerializer(allow_null=True))
+    def get_account(self, student) -> dict | None:
+        account = accounts.student_account_of(student)
+        return None if account is None else StudentAccountOutputSerializer(account).data
 
 
 @extend_schema_field({
@@ -62,6 +83,9 @@ class StudentInputSerializer(serializers.Serializer):
     grade = GradeField(required=False, allow_null=True)
     gender = serializers.ChoiceField(choices=Gender.choices, required=False, allow_blank=True)
     memo = serializers.CharField(required=False, allow_blank=True)
+    birth_date = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="생년월일(YYYY-MM-DD). 만 14세 미만이면 학생 계정은 보호자 동의가 기록되어야 활성화됩니다.")
     # Full-width digits arrive from Korean IMEs; the service folds them and answers INVALID_STUDENT_NUMBER.
     student_number = serializers.CharField(
         max_length=30, required=False, allow_blank=True,

@@ -40,10 +40,15 @@ class Student(TenantOwnedModel):
     # db_default too: the Excel import inserts students with raw SQL that names only the columns it knows.
     student_number = models.CharField(max_length=8, blank=True, default="", db_default="")
     memo = models.TextField(blank=True, default="")
+    # Optional; decides with school_type whether the student's login needs a guardian's consent (consent.py).
+    birth_date = models.DateField(null=True, blank=True)
     extra = models.JSONField(default=dict, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="student"
     )
+    # Set when staff deactivated the student's login; cleared by an account reset. A login that is inactive without
+    # it is waiting for a guardian's consent (apps/domains/students/accounts.py).
+    account_deactivated_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -79,3 +84,49 @@ class Student(TenantOwnedModel):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+class ConsentMethod(models.TextChoices):
+    WRITTEN = "WRITTEN", "서면"
+    PHONE = "PHONE", "전화"
+    SMS_VERIFICATION = "SMS_VERIFICATION", "문자 인증"
+    EMAIL = "EMAIL", "이메일"
+    VISIT = "VISIT", "방문"
+
+
+class GuardianRelation(models.TextChoices):
+    MOTHER = "MOTHER", "모"
+    FATHER = "FATHER", "부"
+    GRANDPARENT = "GRANDPARENT", "조부모"
+    LEGAL_GUARDIAN = "LEGAL_GUARDIAN", "법정대리인"
+    OTHER = "OTHER", "기타"
+
+
+class GuardianConsent(TenantOwnedModel):
+    """A guardian's consent to a child's login (개인정보 보호법 §22-2): who, how and when, as staff recorded it.
+
+    At most one live (not withdrawn) consent per student; a withdrawn one stays as the record of what happened.
+    """
+
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="guardian_consents")
+    guardian_name = models.CharField(max_length=50)
+    relation = models.CharField(max_length=20, choices=GuardianRelation.choices)
+    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    consented_at = models.DateTimeField()
+    memo = models.CharField(max_length=500, blank=True, default="")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["student"], condition=Q(withdrawn_at__isnull=True),
+                                    name="uniq_live_guardian_consent"),
+        ]
+
+    def __str__(self):
+        return f"guardian consent {self.id} of student {self.student_id}"

@@ -12,11 +12,12 @@ from apps.domains.students.models import Student
 
 
 def student_list(*, tenant: Tenant) -> QuerySet[Student]:
-    return Student.objects.for_tenant(tenant).alive()
+    # The login is shown with every student (its username and state): joined, not one query per student.
+    return Student.objects.for_tenant(tenant).alive().select_related("user")
 
 
 def student_deleted_list(*, tenant: Tenant) -> QuerySet[Student]:
-    return Student.objects.for_tenant(tenant).deleted()
+    return Student.objects.for_tenant(tenant).deleted().select_related("user")
 
 
 def student_number_taken(*, tenant_id: int, number: str, exclude_id: int | None = None) -> bool:

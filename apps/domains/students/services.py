@@ -9,7 +9,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.core.exceptions import ConflictError, DomainError
 from apps.core.models import Role, Tenant
 from apps.core.phone import InvalidPhoneError, normalize_optional_phone, normalize_phone
+from apps.domains.students.accounts import student_account_sync
 from apps.domains.students.grades import Grade, parse_grade, resolve_grade, school_year_start
 from apps.domains.students.models import Student
 from apps.domains.students.selectors import (
@@ -34,8 +35,11 @@ logger = logging.getLogger(__name__)
 LIVE_UNIQUE_CONSTRAINT = "uniq_live_student_per_tenant"
 NUMBER_UNIQUE_CONSTRAINT = "uniq_live_student_number_per_tenant"
 EDITABLE_FIELDS = ("name", "parent_phone", "phone", "school", "school_type", "grade", "gender", "memo",
-                   "student_number")
+                   "student_number", "birth_date")
+# What decides whether the student's login needs a guardian's consent (apps/domains/students/consent.py).
+ACTIVATION_FIELDS = ("birth_date", "school_type")
 STUDENT_NUMBER_RE = re.compile(r"[0-9]{8}", re.ASCII)
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
 class StudentDuplicateError(ConflictError):
@@ -56,6 +60,11 @@ class InvalidStudentNumberError(DomainError):
 class StudentNumberTakenError(ConflictError):
     default_code = "STUDENT_NUMBER_TAKEN"
     default_message = "같은 학생번호를 쓰는 학생이 이미 있습니다."
+
+
+class InvalidBirthDateError(DomainError):
+    default_code = "INVALID_BIRTH_DATE"
+    default_message = "생년월일은 1900년 1월 1일부터 오늘 사이여야 합니다."
 
 
 def normalize_student_number(value: Any) -> str:
@@ -92,6 +101,9 @@ def _clean(data: dict[str, Any], *, student: Student | None = None) -> dict[str,
         raise InvalidPhoneError(details={"field": "phone"}) from exc
     if "student_number" in cleaned:
         cleaned["student_number"] = normalize_student_number(cleaned["student_number"])
+    if cleaned.get("birth_date") is not None and not (
+            EARLIEST_BIRTH_DATE <= cleaned["birth_date"] <= timezone.localdate()):
+        raise InvalidBirthDateError()
     if "grade" in cleaned or "school_type" in cleaned:
         cleaned.update(_grade_fields(cleaned, student=student))
     return cleaned
@@ -136,10 +148,10 @@ def _save_live(student: Student, error: type[ConflictError] = StudentDuplicateEr
 @transaction.atomic
 def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str = "", school: str = "",
                    school_type: str = "", grade: int | str | None = None, gender: str = "", memo: str = "",
-                   student_number: str = "") -> Student:
+                   student_number: str = "", birth_date: date | None = None) -> Student:
     fields = _clean({"name": name, "parent_phone": parent_phone, "phone": phone, "school": school,
                      "school_type": school_type, "grade": grade, "gender": gender, "memo": memo,
-                     "student_number": student_number})
+                     "student_number": student_number, "birth_date": birth_date})
     if student_live_twin_exists(tenant_id=tenant.id, name=fields["name"], parent_phone=fields["parent_phone"]):
         raise StudentDuplicateError()
     if student_number_taken(tenant_id=tenant.id, number=fields["student_number"]):
@@ -152,6 +164,7 @@ def student_create(*, tenant: Tenant, name: str, parent_phone: str, phone: str =
 @transaction.atomic
 def student_update(*, student: Student, data: dict[str, Any]) -> Student:
     fields = _clean(data, student=student)
+    activation_changed = any(getattr(student, name) != fields[name] for name in ACTIVATION_FIELDS if name in fields)
     for name, value in fields.items():
         setattr(student, name, value)
     if student.deleted_at is None and student_live_twin_exists(
@@ -163,6 +176,10 @@ def student_update(*, student: Student, data: dict[str, Any]) -> Student:
     ):
         raise StudentNumberTakenError()
     _save_live(student)
+    if activation_changed:
+        # A birth date showing 14 or older activates a login waiting for consent; one under 14 without consent
+        # deactivates it (apps/domains/students/accounts.py).
+        student_account_sync(student=student)
     return student
 
 

@@ -5,8 +5,10 @@ import os
 os.environ.setdefault("DB_HOST", "127.0.0.1")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Each pytest-xdist worker keeps its own keys in the shared Redis database, so one worker's clean-up between tests
-# never empties another's cache mid-test (processes a test starts inherit the prefix).
-os.environ.setdefault("CACHE_KEY_PREFIX", f"academy-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+# never empties another's cache mid-test (processes a test starts inherit the worker's name, so the same prefix).
+# Set, not setdefault: the workers inherit the controller's environment, which already holds "academy-test-main",
+# and with setdefault both workers shared it and emptied each other's login-throttle counters.
+os.environ["CACHE_KEY_PREFIX"] = f"academy-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 # Tests send nothing anywhere, whatever a developer's .env says (base.py starts Sentry only with a DSN).
 os.environ["SENTRY_DSN"] = ""
 

@@ -77,7 +77,7 @@ def test_a_weak_password_is_refused_and_the_code_stays_usable(client, academy, c
     accepted = activate(client, academy, code)
 
     assert (short.status_code, short.json()["code"]) == (400, "PASSWORD_TOO_WEAK")
-    assert short.json()["details"]["password"] == ["이 비밀번호는 너무 짧습니다. 최소 8자 이상이어야 합니다."]
+    assert short.json()["details"]["messages"][0] == "이 비밀번호는 너무 짧습니다. 최소 8자 이상이어야 합니다."
     assert accepted.status_code == 200
 
 

@@ -291,7 +291,8 @@ def test_deactivation_ends_login_tokens_and_the_open_code(academy, make_student,
 
     assert refused.status_code == 403
     assert response.status_code == 200 and response.json()["is_active"] is False
-    assert client.post("/api/v1/auth/token/", login, content_type="application/json").status_code == 401
+    relogin = client.post("/api/v1/auth/token/", login, content_type="application/json")
+    assert (relogin.status_code, relogin.json()["code"]) == (403, "ACCOUNT_INACTIVE")  # the right password: says why
     assert client.get("/api/v1/auth/me/", HTTP_AUTHORIZATION=f"Bearer {access}").status_code == 401
     assert ParentInvite.objects.get().void_reason == "deactivated"
     assert not MessageRecipient.objects.filter(text__contains=PASSWORD).exists()

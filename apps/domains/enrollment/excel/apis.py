@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.fields import IdField
+from apps.core.passwords import PASSWORD_MAX_LENGTH, password_check
 from apps.core.permissions import IsTenantAdmin, IsTenantStaff
 from apps.core.tenancy import TenantScopedMixin
 from apps.domains.enrollment.models import EnrollmentStatus
@@ -44,7 +45,8 @@ def _accepted(job: Job) -> Response:
 
 _IMPORT_RESPONSES = {
     202: ExcelJobAcceptedSerializer,
-    400: OpenApiResponse(ExcelErrorSerializer, description="파일 검사 실패 (EXCEL_* 코드) 또는 입력 오류"),
+    400: OpenApiResponse(ExcelErrorSerializer, description="파일 검사 실패 (EXCEL_* 코드), 정책에 맞지 않는 "
+                                                      "initial_password (PASSWORD_TOO_WEAK) 또는 입력 오류"),
     404: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_NOT_FOUND / SESSION_NOT_FOUND"),
     409: OpenApiResponse(ExcelErrorSerializer, description="LECTURE_ARCHIVED"),
     413: OpenApiResponse(ExcelErrorSerializer, description="EXCEL_TOO_LARGE"),
@@ -59,8 +61,15 @@ class ExcelUploadInputSerializer(serializers.Serializer):
         allow_empty_file=True,
         help_text="학생 명단: 엑셀(.xlsx, .xls), ODS(.ods) 또는 CSV(UTF-8, CP949). 형식은 파일 내용으로 판단합니다.",
     )
-    initial_password = serializers.CharField(required=False, allow_blank=True, max_length=128, min_length=4,
-                                             trim_whitespace=False, write_only=True)
+    initial_password = serializers.CharField(
+        required=False, allow_blank=True, max_length=PASSWORD_MAX_LENGTH, trim_whitespace=False, write_only=True,
+        help_text="새로 만드는 학생 계정의 첫 비밀번호(없으면 계정을 만들지 않음). 비밀번호 정책(8자 이상, 흔한 "
+                  "비밀번호·숫자만 불가)에 맞지 않으면 `400 PASSWORD_TOO_WEAK`이며 아무것도 저장하지 않습니다.")
+
+    def validate_initial_password(self, value):
+        if value:
+            password_check(value)  # PASSWORD_TOO_WEAK before the upload is stored or a job exists
+        return value
     dry_run = serializers.BooleanField(required=False, default=False)
 
 

@@ -191,36 +191,39 @@ def insert_session_rows(*, tenant, session, enrollment_ids: Sequence[int], now) 
     )
 
 
-def insert_accounts(*, tenant, accounts: Sequence[tuple[int, str, str]], password_hash: str, now) -> None:
-    """Create student users from (student_id, username, first_name) with one shared password hash and link them.
+def insert_accounts(*, tenant, accounts: Sequence[tuple[int, str, str, bool]], password_hash: str, now) -> set[str]:
+    """Create student users from (student_id, username, first_name, is_active) with one shared password hash and
+    link them; returns the usernames linked.
 
     A username that already exists (the same deterministic name from an earlier run) is linked, not re-created.
     """
-    student_of = {username: student_id for student_id, username, _ in accounts}
+    student_of = {username: student_id for student_id, username, _, _ in accounts}
     if fast_path_enabled():
         fields = ("password", "is_superuser", "username", "first_name", "last_name", "email", "is_staff",
                   "is_active", "date_joined", "tenant", "role")
         sql = (
             f"INSERT INTO {_table(User)} ({_columns(User, *fields)}) "  # noqa: S608
-            "SELECT %s, false, t.username, t.first_name, '', '', false, true, %s, %s, %s "
-            "FROM unnest(%s::text[], %s::text[]) AS t(username, first_name) "
+            "SELECT %s, false, t.username, t.first_name, '', '', false, t.is_active, %s, %s, %s "
+            "FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS t(username, first_name, is_active) "
             f"ON CONFLICT DO NOTHING RETURNING {_columns(User, 'username', 'id')}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [password_hash, now, tenant.id, Role.STUDENT.value,
-                                 [username for _, username, _ in accounts], [name for _, _, name in accounts]])
+                                 [username for _, username, _, _ in accounts], [name for _, _, name, _ in accounts],
+                                 [active for _, _, _, active in accounts]])
             user_of = dict(cursor.fetchall())
     else:
         User.objects.bulk_create(
-            [User(username=username, password=password_hash, tenant=tenant, role=Role.STUDENT, first_name=name)
-             for _, username, name in accounts],
+            [User(username=username, password=password_hash, tenant=tenant, role=Role.STUDENT, first_name=name,
+                  is_active=active)
+             for _, username, name, active in accounts],
             ignore_conflicts=True,
         )
         user_of = {}
     if len(user_of) < len(student_of):
         user_of = dict(User.objects.filter(tenant=tenant, username__in=student_of).values_list("username", "id"))
     if not user_of:
-        return
+        return set()
     if fast_path_enabled():
         s_user, s_id = _columns(Student, "user"), _columns(Student, "id")
         with connection.cursor() as cursor:
@@ -229,6 +232,7 @@ def insert_accounts(*, tenant, accounts: Sequence[tuple[int, str, str]], passwor
                 f"FROM unnest(%s::bigint[], %s::bigint[]) AS v(student_id, user_id) WHERE {s_id} = v.student_id",
                 [[student_of[username] for username in user_of], list(user_of.values())],
             )
-        return
+        return set(user_of)
     Student.objects.bulk_update([Student(id=student_of[username], user_id=uid) for username, uid in user_of.items()],
                                 ["user"])
+    return set(user_of)

@@ -24,8 +24,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.models import Tenant
+from apps.core.passwords import password_check
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.lectures.selectors import LectureNotFoundError, SessionNotFoundError, SessionNotInLectureError
+from apps.domains.students.accounts import student_username
+from apps.domains.students.consent import consent_required
 from apps.domains.students.models import Student
 
 from .bulk import (
@@ -44,6 +47,7 @@ from .validation import excel_file_sha256, excel_validate_upload
 logger = logging.getLogger(__name__)
 
 SKIPPED_LIST_LIMIT = 200
+ACCOUNTS_LIST_LIMIT = 200
 FIRST_SESSION_TITLE = "1차시"
 
 
@@ -59,10 +63,13 @@ class ImportResult:
     sheet: str | None = None  # the sheet read (None for a CSV file or rows given directly)
     header_row: int | None = None
     warnings: list[dict] = field(default_factory=list)
+    # {student_id, name, username, is_active} of every login this run created; never a password.
+    accounts_created: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         ordered = sorted(self.skipped, key=lambda item: item.row)
         shown = ordered[:SKIPPED_LIST_LIMIT]
+        accounts = sorted(self.accounts_created, key=lambda item: item["student_id"])
         return {
             "enrolled_count": self.enrolled_count,
             "already_enrolled_count": self.already_enrolled_count,
@@ -76,12 +83,10 @@ class ImportResult:
             "sheet": self.sheet,
             "header_row": self.header_row,
             "warnings": self.warnings,
+            "accounts_created_count": len(accounts),
+            "accounts_created": accounts[:ACCOUNTS_LIST_LIMIT],
+            "accounts_created_truncated": max(0, len(accounts) - ACCOUNTS_LIST_LIMIT),
         }
-
-
-def student_username(*, tenant: Tenant, student_id: int) -> str:
-    """Unique and deterministic per tenant and student: re-running an import can never mint a second account."""
-    return f"{tenant.code}-{student_id}"
 
 
 def enrollment_import_rows(
@@ -109,11 +114,16 @@ def enrollment_import_rows(
     already enrolled and keeps its status: re-activating is a decision for the admin, not for an upload.
 
     `initial_password_hash` (a Django password hash) replaces `initial_password` when the caller hashed it already,
-    so a job payload never carries the plain password. `sheet`, `header_row` and `warnings` say where the rows were
+    so a job payload never carries the plain password; a plain `initial_password` must pass the password policy
+    (PasswordTooWeakError, before anything is written). New accounts are inactive when the student may be under 14
+    (no school type HIGH: the roster has no birth date), and the result lists every account created, never a
+    password. `sheet`, `header_row` and `warnings` say where the rows were
     read; they are reported in the result as they are.
     """
     if initial_password and initial_password_hash:
         raise ValueError("pass initial_password or initial_password_hash, not both")
+    if initial_password:
+        password_check(initial_password)  # the one policy (apps/core/passwords.py); PASSWORD_TOO_WEAK
     skipped = list(skipped)
     unique_rows = _unique_rows(rows, skipped)
     source = {"sheet": sheet, "header_row": header_row, "warnings": list(warnings)}
@@ -239,8 +249,8 @@ def _import_batch(*, tenant, lecture, session, rows, password_hash, now, result:
         result.created_students_count += len(created)
         student_id_of.update(created)
         if password_hash:
-            _create_accounts(tenant=tenant, students=created, names={key: by_key[key].name for key in created},
-                             password_hash=password_hash, now=now)
+            _create_accounts(tenant=tenant, students=created, rows={key: by_key[key] for key in created},
+                             password_hash=password_hash, now=now, result=result)
 
     if lecture is None:
         return
@@ -278,11 +288,17 @@ def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tu
     return {**live, **to_restore}
 
 
-def _create_accounts(*, tenant, students: dict[tuple[str, str], int], names: dict, password_hash: str, now) -> None:
-    insert_accounts(
-        tenant=tenant,
-        accounts=[(sid, student_username(tenant=tenant, student_id=sid), names[key][:150])
-                  for key, sid in students.items()],
-        password_hash=password_hash,
-        now=now,
-    )
+def _create_accounts(*, tenant, students: dict[tuple[str, str], int], rows: dict, password_hash: str, now,
+                     result: ImportResult) -> None:
+    """Logins for the students this batch created, named as staff-created ones; a child who may be under 14 gets
+    an inactive login until a guardian's consent is recorded (apps/domains/students/consent.py)."""
+    today = timezone.localdate(now)
+    accounts = [
+        (sid, student_username(tenant=tenant, student_id=sid), rows[key].name[:150],
+         not consent_required(birth_date=None, school_type=rows[key].school_type, today=today))
+        for key, sid in students.items()
+    ]
+    linked = insert_accounts(tenant=tenant, accounts=accounts, password_hash=password_hash, now=now)
+    result.accounts_created.extend(
+        {"student_id": sid, "name": name, "username": username, "is_active": active}
+        for sid, username, name, active in accounts if username in linked)

@@ -114,6 +114,24 @@ def test_an_oversize_file_is_refused_with_413_and_nothing_is_stored(admin_client
     assert Job.objects.count() == 0
 
 
+@pytest.mark.parametrize("url", [IMPORT_URL, STUDENTS_URL])
+@pytest.mark.parametrize("password, codes", [
+    ("1234", ["password_too_short", "password_too_common", "password_entirely_numeric"]),
+    ("password1", ["password_too_common"]),
+    ("73928461", ["password_entirely_numeric"]),
+])
+def test_an_initial_password_the_policy_refuses_is_400_and_nothing_is_stored(url, password, codes, admin_client,
+                                                                          lecture, roster_upload):
+    response = admin_client.post(url, {"file": roster_upload([ROW]), "lecture_id": lecture.id,
+                                       "initial_password": password}, format="multipart")
+
+    assert (response.status_code, response.json()["code"]) == (400, "PASSWORD_TOO_WEAK")
+    assert response.json()["details"]["codes"] == codes
+    assert all(message.endswith("다.") for message in response.json()["details"]["messages"])  # Korean sentences
+    assert stored_imports() == []
+    assert Job.objects.count() == 0
+
+
 def test_a_request_without_a_file_is_a_validation_error(admin_client, lecture):
     response = admin_client.post(IMPORT_URL, {"lecture_id": lecture.id}, format="multipart")
 

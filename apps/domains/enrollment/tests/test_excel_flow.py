@@ -72,6 +72,7 @@ def expected_result(lecture, *, dry_run: bool = False) -> dict:
         "sheet": "Sheet",
         "header_row": 1,
         "warnings": [],
+        "accounts_created_count": 0, "accounts_created": [], "accounts_created_truncated": 0,
     }
 
 
@@ -289,6 +290,15 @@ def test_a_students_only_import_hashes_the_initial_password_before_it_is_stored(
     students = Student.objects.filter(tenant=tenant).select_related("user")
     assert sorted(s.name for s in students) == ["김철수", "이영희"]
     assert all(s.user.check_password(password) for s in students)
+    # The result lists the logins it created, never the password or its hash. 중2 may be under 14: inactive until a
+    # guardian's consent; 고1 is 14 or older.
+    kim, lee = sorted(students, key=lambda s: s.id)
+    assert job.result["accounts_created"] == [
+        {"student_id": kim.id, "name": "김철수", "username": f"{tenant.code}-{kim.id}", "is_active": False},
+        {"student_id": lee.id, "name": "이영희", "username": f"{tenant.code}-{lee.id}", "is_active": True}]
+    assert (kim.user.is_active, lee.user.is_active) == (False, True)
+    assert password not in json.dumps(job.result, ensure_ascii=False)
+    assert job.payload["initial_password_hash"] not in json.dumps(job.result, ensure_ascii=False)
     assert Enrollment.objects.count() == 0
     assert all(password not in repr(vars(record)) for record in caplog.records)
 

@@ -67,6 +67,7 @@ def test_a_new_roster_creates_students_enrollments_the_first_session_and_attenda
         "skipped": [{"row": 6, "code": "MISSING_NAME", "message": "이름이 비어 있습니다."}],
         "skipped_truncated": 0, "session_id": session.id, "dry_run": False,
         "sheet": None, "header_row": None, "warnings": [],
+        "accounts_created_count": 0, "accounts_created": [], "accounts_created_truncated": 0,
     }
     kim = Student.objects.get(name="김철수")
     assert (kim.parent_phone, kim.phone, kim.school, kim.school_type, kim.grade, kim.gender, kim.memo, kim.extra) == (
@@ -166,7 +167,12 @@ def test_dry_run_reports_what_would_happen_and_writes_nothing(tenant, lecture, m
         "enrolled_count": 5, "already_enrolled_count": 0, "created_students_count": 4,
         "restored_students_count": 1, "skipped_count": 0, "skipped": [], "skipped_truncated": 0,
         "session_id": None, "dry_run": True, "sheet": None, "header_row": None, "warnings": [],
+        # What would be created; the ids are those the rolled-back run gave (none of them exists afterwards).
+        "accounts_created_count": 4, "accounts_created": result["accounts_created"], "accounts_created_truncated": 0,
     }
+    assert [(item["name"], item["is_active"]) for item in result["accounts_created"]] == [
+        ("학생1", False), ("학생2", False), ("학생3", False), ("학생4", False)]
+    assert all(item["username"] == f"{tenant.code}-{item['student_id']}" for item in result["accounts_created"])
     assert db_state(tenant) == (1, 0, 0, 0, 0)
     assert Student.objects.get(tenant=tenant).deleted_at is not None
     assert User.objects.filter(role=Role.STUDENT).count() == 0
