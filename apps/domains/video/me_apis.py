@@ -27,7 +27,7 @@ from apps.domains.video.models import VIDEO_BUCKET, Video
 MAX_POSITION_SECONDS = 24 * 3600
 
 STUDENT_QUERY = OpenApiParameter(
-    STUDENT_PARAM, int, required=False,
+    STUDENT_PARAM, {"type": "integer", "minimum": 1, "maximum": PG_BIGINT_MAX}, required=False,
     description="학부모가 볼 자녀의 학생 id입니다. 자녀가 한 명이면 생략할 수 있습니다. 학생은 생략합니다.")
 
 
