@@ -68,7 +68,8 @@ class VideoProgress(TenantOwnedModel):
     is ACTIVE and VIDEO_PROGRESS_RETENTION_DAYS after (`inactive_since`, docs/decisions/0025).
     """
 
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="progress")
+    # The unique (video, student) index serves lookups by video: no index of its own.
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="progress", db_index=False)
     student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="video_progress")
     # The text of a Postgres int4multirange of tenths of a second: "{[0,600),[900,1200)}" (progress_rules.py).
     watched = models.TextField(default="{}")
@@ -82,8 +83,8 @@ class VideoProgress(TenantOwnedModel):
 
     class Meta:
         ordering = ["id"]
+        # No index on a column a heartbeat changes, so its update stays a heap-only (HOT) one.
         constraints = [models.UniqueConstraint(fields=["video", "student"], name="uniq_video_progress")]
-        indexes = [models.Index(fields=["student"], name="video_progress_student_idx")]
 
     def __str__(self):
         return f"{self.student_id}@{self.video_id}: {self.watched_tenths / 10:g}s"
@@ -92,11 +93,13 @@ class VideoProgress(TenantOwnedModel):
 class VideoPlaybackDevice(TenantOwnedModel):
     """The last accepted heartbeat of one player session (playback id) of a student on a video.
 
-    Short-lived: rows unseen for PLAYBACK_DEVICE_DAYS are deleted by the daily retention task.
+    Short-lived: rows unseen for PLAYBACK_DEVICE_DAYS are deleted by the daily retention task, which scans this
+    small table. The unique index is its only one besides the key: a heartbeat's update changes no indexed column and
+    stays heap-only (HOT).
     """
 
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
-    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="+")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+", db_index=False)
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="+", db_index=False)
     playback_id = models.UUIDField()
     seq = models.BigIntegerField()
     position = models.FloatField()
@@ -106,7 +109,6 @@ class VideoPlaybackDevice(TenantOwnedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["video", "student", "playback_id"],
                                                name="uniq_video_playback_device")]
-        indexes = [models.Index(fields=["seen_at"], name="video_playback_seen_idx")]
 
     def __str__(self):
         return f"{self.student_id}@{self.video_id}/{self.playback_id}#{self.seq}"
