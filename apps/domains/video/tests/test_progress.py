@@ -273,3 +273,36 @@ def test_the_purge_is_a_daily_periodic_task():
 
     [task] = [t for t in all_periodic() if t.name == "purge_video_progress"]
     assert (task.function, task.every_seconds) == ("apps.domains.video.progress.video_progress_purge", 86400)
+
+
+# ---------------------------------------------------------------------------------------------------- concurrency
+@pytest.mark.django_db(transaction=True)
+def test_two_devices_posting_at_the_same_moments_lose_no_span(tenant, video, student):
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(2)
+    failures = []
+
+    def play(playback_id, start):
+        try:
+            for seq in range(1, 12):
+                barrier.wait(timeout=10)  # both devices' heartbeats of this step race each other
+                progress.video_progress_record(tenant_id=tenant.id, student_id=student.id, video_id=video.id,
+                                               playback_id=playback_id, seq=seq, position=start + 10.0 * (seq - 1),
+                                               now=at(10 * (seq - 1)))
+        except Exception as exc:  # reported below: an assertion in a thread would be lost
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=play, args=(A, 0.0)), threading.Thread(target=play, args=(B, 200.0))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    row = VideoProgress.objects.get(video=video, student=student)
+    assert (row.watched, row.watched_tenths) == ("{[0,1000),[2000,3000)}", 2000)
