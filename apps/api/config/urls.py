@@ -7,6 +7,8 @@ from apps.core.apis import HealthAliasApi, HealthApi
 api_v1 = [
     # First: the job status poll is by far the most requested URL, and resolving walks the list in order.
     path("", include("apps.jobs.urls")),
+    # Second: every playing student's player posts a watch progress heartbeat every 10 s (me/videos/<id>/progress/).
+    path("", include("apps.domains.me.urls")),
     path("", include("apps.core.urls")),
     path("", include("apps.domains.students.urls")),
     path("", include("apps.domains.lectures.urls")),
@@ -17,7 +19,6 @@ api_v1 = [
     path("", include("apps.domains.messaging.urls")),
     path("", include("apps.domains.ai.urls")),
     path("", include("apps.domains.exams.urls")),
-    path("", include("apps.domains.me.urls")),
     path("", include("apps.domains.accounts.urls")),
 ]
 

@@ -236,13 +236,16 @@ class VideoPlaybackApi(VideoScopedMixin, GenericAPIView):
         tags=["영상"], summary="재생 주소 받기",
         description="서명된 HLS 재생 주소와 만료 시각을 돌려줍니다. 학원 직원과 그 강의를 수강 중인 학생이 호출할 "
                     "수 있으며, 수강하지 않는 학생은 `403 VIDEO_NOT_ENROLLED`, 변환이 끝나지 않은 영상은 "
-                    "`409 VIDEO_NOT_READY`입니다.",
+                    "`409 VIDEO_NOT_READY`입니다. 학생에게는 이어 볼 위치(`resume_position`, 초)를 함께 주며, 처음 "
+                    "보거나 끝까지 본 영상과 직원에게는 `null`입니다.",
         responses=inline_serializer("VideoPlaybackOutput", {
-            "url": serializers.URLField(), "expires_at": serializers.DateTimeField()}))
+            "url": serializers.URLField(), "expires_at": serializers.DateTimeField(),
+            "resume_position": serializers.FloatField(allow_null=True)}))
     def get(self, request, pk):
         answer = playback.video_playback_start(video=self.get_object(), user=request.user)
         response = Response({"url": answer["url"],
-                             "expires_at": serializers.DateTimeField().to_representation(answer["expires_at"])})
+                             "expires_at": serializers.DateTimeField().to_representation(answer["expires_at"]),
+                             "resume_position": answer["resume_position"]})
         response["Cache-Control"] = "no-store"
         return response
 

@@ -10,6 +10,7 @@ class VideoConfig(AppConfig):
         from django.conf import settings
 
         from apps.jobs.registry import JobKindSpec, register
+        from apps.jobs.scheduler import PeriodicTask, register_periodic
 
         from .models import TRANSCODE_KIND
 
@@ -25,3 +26,7 @@ class VideoConfig(AppConfig):
             max_running_per_tenant="VIDEO_MAX_RUNNING_PER_TENANT",
             max_running_global="VIDEO_MAX_RUNNING_GLOBAL",
         ))
+        # Watch progress of ended enrollments, and stale player rows (docs/decisions/0025).
+        register_periodic(PeriodicTask(name="purge_video_progress",
+                                       function="apps.domains.video.progress.video_progress_purge",
+                                       every_seconds=24 * 3600))

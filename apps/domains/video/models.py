@@ -59,3 +59,56 @@ class Video(TenantOwnedModel):
 
     def __str__(self):
         return f"{self.title} ({self.state})"
+
+
+class VideoProgress(TenantOwnedModel):
+    """How much of a video one student played (issue 14): the union of content played, in tenths of a second.
+
+    Written by heartbeats only (apps/domains/video/progress.py). Kept while the student's enrollment in the lecture
+    is ACTIVE and VIDEO_PROGRESS_RETENTION_DAYS after (`inactive_since`, docs/decisions/0025).
+    """
+
+    # The unique (video, student) index serves lookups by video: no index of its own.
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="progress", db_index=False)
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="video_progress")
+    # The text of a Postgres int4multirange of tenths of a second: "{[0,600),[900,1200)}" (progress_rules.py).
+    watched = models.TextField(default="{}")
+    watched_tenths = models.PositiveIntegerField(default=0)  # the total length of `watched`
+    last_position = models.FloatField(default=0)  # seconds: the latest accepted heartbeat's, where playback resumes
+    last_watched_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)  # set once, when 90% was first reached
+    # Set by the daily retention task when the enrollment is found no longer ACTIVE, cleared if it is again.
+    inactive_since = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        # No index on a column a heartbeat changes, so its update stays a heap-only (HOT) one.
+        constraints = [models.UniqueConstraint(fields=["video", "student"], name="uniq_video_progress")]
+
+    def __str__(self):
+        return f"{self.student_id}@{self.video_id}: {self.watched_tenths / 10:g}s"
+
+
+class VideoPlaybackDevice(TenantOwnedModel):
+    """The last accepted heartbeat of one player session (playback id) of a student on a video.
+
+    Short-lived: rows unseen for PLAYBACK_DEVICE_DAYS are deleted by the daily retention task, which scans this
+    small table. The unique index is its only one besides the key: a heartbeat's update changes no indexed column and
+    stays heap-only (HOT).
+    """
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+", db_index=False)
+    student = models.ForeignKey("students.Student", on_delete=models.CASCADE, related_name="+", db_index=False)
+    playback_id = models.UUIDField()
+    seq = models.BigIntegerField()
+    position = models.FloatField()
+    playing = models.BooleanField()
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["video", "student", "playback_id"],
+                                               name="uniq_video_playback_device")]
+
+    def __str__(self):
+        return f"{self.student_id}@{self.video_id}/{self.playback_id}#{self.seq}"

@@ -20,10 +20,11 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from apps.core.exceptions import ConflictError, DomainError, ForbiddenError, NotFoundError
+from apps.core.models import Role
 
 from .media import MASTER_PLAYLIST
 from .models import VIDEO_BUCKET, Video, VideoState
-from .selectors import video_can_watch
+from .selectors import video_can_watch, video_resume_position
 
 SIGNING_SALT = "apps.domains.video.playback"
 CONTENT_TYPE = "application/vnd.apple.mpegurl"
@@ -85,7 +86,8 @@ def variant_playlist_url(*, video_id: int, token: str, rendition: str, playlist:
 
 
 def video_playback_start(*, video: Video, user) -> dict:
-    """{"url", "expires_at"} of the signed master playlist; 403 for a student not enrolled, 409 if not READY."""
+    """{"url", "expires_at", "resume_position"} of the signed master playlist; 403 for a student not enrolled, 409 if
+    not READY. `resume_position` is the student's own (selectors.video_resume_position), None for staff."""
     if not video_can_watch(video=video, user=user):
         raise ForbiddenError("VIDEO_NOT_ENROLLED", "수강 중인 강의의 영상만 볼 수 있습니다.")
     if video.state != VideoState.READY:
@@ -93,8 +95,10 @@ def video_playback_start(*, video: Video, user) -> dict:
                             details={"state": video.state})
     token, expires_at = playback_token_make(video_id=video.id, user_id=user.id,
                                             expires_in=settings.VIDEO_PLAYBACK_URL_EXPIRES_SECONDS)
+    student = getattr(user, "student", None) if user.role == Role.STUDENT else None
+    resume = video_resume_position(video=video, student_id=student.id) if student is not None else None
     return {"url": master_playlist_url(video_id=video.id, token=token),
-            "expires_at": datetime.fromtimestamp(expires_at, tz=UTC)}
+            "expires_at": datetime.fromtimestamp(expires_at, tz=UTC), "resume_position": resume}
 
 
 def playback_authorize(*, token: str, video_id: int) -> tuple[Video, PlaybackGrant]:

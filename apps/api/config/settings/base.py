@@ -520,6 +520,8 @@ VIDEO_MAX_RUNNING_PER_TENANT = env.int("VIDEO_MAX_RUNNING_PER_TENANT", default=2
 VIDEO_MAX_RUNNING_GLOBAL = env.int("VIDEO_MAX_RUNNING_GLOBAL", default=20)
 # Life of a playback token and of the segment URLs in the playlists it opens (covers a 3 h lecture with pauses).
 VIDEO_PLAYBACK_URL_EXPIRES_SECONDS = env.int("VIDEO_PLAYBACK_URL_EXPIRES_SECONDS", default=4 * 3600)
+# Watch progress is kept while the enrollment is ACTIVE and this many days after it ends (docs/decisions/0025).
+VIDEO_PROGRESS_RETENTION_DAYS = env.int("VIDEO_PROGRESS_RETENTION_DAYS", default=365)
 
 # ---------------------------------------------------------------------------
 # Video Batch entrypoint and operators (ARCHITECTURE §4 Video)

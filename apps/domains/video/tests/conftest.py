@@ -41,6 +41,9 @@ def make_source(tmp_path_factory):
     return make
 
 
+# Watch progress fixtures (students with logins enrolled in a lecture, parents linked to them).
+from .progress_support import enrolled_student, parent_of  # noqa: E402, F401
+
 # Upload, API and playback fixtures (fake Batch, local storage served by a live server, users, lecture, a tiny MP4).
 from .upload_support import (  # noqa: E402, F401
     fake_batch,
