@@ -27,7 +27,9 @@ logger = logging.getLogger(__name__)
 GUARDIAN_CONSENT_REQUIRED = "GUARDIAN_CONSENT_REQUIRED"
 DEACTIVATED = "DEACTIVATED"
 INACTIVE_MESSAGES = {
-    GUARDIAN_CONSENT_REQUIRED: "만 14세 미만 학생은 보호자 동의가 기록되어야 계정이 활성화됩니다.",
+    GUARDIAN_CONSENT_REQUIRED: ("만 14세 미만이거나 나이를 알 수 없는(생년월일이 없고 고등학생이 아닌) 학생은 보호자 "
+                                "동의가 기록되어야 계정이 활성화됩니다. 생년월일을 입력하면 만 14세 이상은 바로 "
+                                "활성화됩니다."),
     DEACTIVATED: "학원에서 사용을 중지한 계정입니다.",
 }
 # A consent time a little ahead of the server's clock is a clock difference, not a consent from the future.

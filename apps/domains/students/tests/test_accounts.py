@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from apps.core.authentication import SESSION_ENDED_MESSAGE
 from apps.core.models import Role, User
 from apps.core.tests.log_capture import logged_text
+from apps.domains.students.accounts import INACTIVE_MESSAGES
 from apps.domains.students.models import GuardianConsent, Student
 
 pytestmark = pytest.mark.django_db
@@ -232,7 +233,7 @@ class TestGuardianConsent:
         assert created.json() == {
             "username": f"alpha-{child.id}", "password": PASSWORD, "is_active": False,
             "inactive_reason": "GUARDIAN_CONSENT_REQUIRED",
-            "inactive_message": "만 14세 미만 학생은 보호자 동의가 기록되어야 계정이 활성화됩니다."}
+            "inactive_message": INACTIVE_MESSAGES["GUARDIAN_CONSENT_REQUIRED"]}
         refused = login(f"alpha-{child.id}", PASSWORD)
         assert (refused.status_code, refused.json()["code"]) == (403, "ACCOUNT_PENDING_CONSENT")
         assert "보호자 동의" in refused.json()["message"]
@@ -241,7 +242,7 @@ class TestGuardianConsent:
             "required": True, "consent": None,
             "account": {"username": f"alpha-{child.id}", "is_active": False,
                         "inactive_reason": "GUARDIAN_CONSENT_REQUIRED",
-                        "inactive_message": "만 14세 미만 학생은 보호자 동의가 기록되어야 계정이 활성화됩니다."}}
+                        "inactive_message": INACTIVE_MESSAGES["GUARDIAN_CONSENT_REQUIRED"]}}
 
     def test_recording_consent_activates_and_withdrawing_it_ends_the_tokens(self, admin_client, admin_user, child):
         admin_client.post(account_url(child), {"password": PASSWORD}, format="json")
