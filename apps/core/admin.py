@@ -4,6 +4,21 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from apps.core.models import Tenant, User
 from apps.core.tokens import user_tokens_revoke
 
+
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Shown in the admin, never added, changed or deleted there: rows whose changes must go through their service
+    (a ledger, a consent that (de)activates a login, a parent whose login would be left behind)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # Changes after which the user's tokens must not go on working (apps/core/authentication.py).
 TOKEN_ENDING_FIELDS = frozenset({"is_active", "role", "tenant", "password"})
 

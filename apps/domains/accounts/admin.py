@@ -2,20 +2,12 @@
 
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyModelAdmin
 from apps.domains.accounts.models import Parent, ParentInvite, ParentStudent
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A parent deleted here would leave their login behind and block the next invite of that phone."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Shown, never edited here: a parent deleted here would leave their login behind and block the next invite of
+# that phone.
+ReadOnlyAdmin = ReadOnlyModelAdmin
 
 
 @admin.register(Parent)

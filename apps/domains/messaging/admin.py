@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyModelAdmin
 from apps.domains.messaging.catalog import masked_phone
 from apps.domains.messaging.models import (
     AutoNoticeSetting,
@@ -13,19 +14,9 @@ from apps.domains.messaging.models import (
     PendingNotice,
 )
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never edited here: a sender number changed past the service would keep its verification, and the
-    ledger is append-only (top-ups go through `manage.py grant_message_credit`)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Shown, never edited here: a sender number changed past the service would keep its verification, and the
+# ledger is append-only (top-ups go through `manage.py grant_message_credit`).
+ReadOnlyAdmin = ReadOnlyModelAdmin
 
 
 @admin.register(MessagingProfile)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.db import transaction
 
+from apps.core.admin import ReadOnlyModelAdmin
 from apps.domains.students.models import GuardianConsent, Student
 from apps.domains.students.services import student_hard_delete
 
@@ -41,19 +42,10 @@ class StudentAdmin(admin.ModelAdmin):
 
 
 @admin.register(GuardianConsent)
-class GuardianConsentAdmin(admin.ModelAdmin):
+class GuardianConsentAdmin(ReadOnlyModelAdmin):
     """Read-only: consents are recorded and withdrawn through the API, which also (de)activates the login."""
 
     list_display = ["id", "student", "tenant", "guardian_name", "relation", "method", "consented_at", "withdrawn_at"]
     list_filter = ["tenant", "method", "relation"]
     list_select_related = ["student", "tenant"]
     search_fields = ["guardian_name", "student__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
