@@ -128,13 +128,14 @@ def settings_snapshot() -> dict:
 
 def check_production_settings(*, load_error: str = "") -> Outcome:
     """What prod.py refuses (checks.production_problems, the API profile), plus the production backends."""
-    from apps.api.config.settings.checks import API, production_problems
+    from apps.api.config.settings.checks import API, REFUSAL_PREFIX, production_problems
 
-    problems = production_problems(settings_snapshot(), profile=API)
+    # The refusal prod.py raised is the authority when there was one: the fallback settings the other checks run on
+    # may carry a placeholder SECRET_KEY (scripts/deployment_readiness_check.py).
+    problems = ([load_error.removeprefix(REFUSAL_PREFIX)] if load_error
+                else production_problems(settings_snapshot(), profile=API))
     problems += [f"{name} must be {wanted}, not {getattr(settings, name)!r}"
                  for name, wanted in BACKENDS_IN_PRODUCTION.items() if getattr(settings, name) != wanted]
-    if load_error and not problems:
-        problems.append(load_error)
     return (FAIL, "; ".join(problems)) if problems else (PASS, "")
 
 
@@ -389,7 +390,11 @@ def check_image(image: str, modules: tuple[str, ...], options: DockerOptions) ->
     inspected = subprocess.run([docker, "image", "inspect", reference], capture_output=True, text=True,
                                timeout=DOCKER_TIMEOUT_SECONDS)
     if inspected.returncode != 0:
-        return FAIL, f"image {reference} not found"
+        if "no such image" in inspected.stderr.lower():
+            return FAIL, f"image {reference} not found"
+        # The client works but its daemon does not answer: nothing can be said about the image.
+        lines = inspected.stderr.strip().splitlines()
+        raise CloudUnreachable(f"docker could not be asked: {lines[-1] if lines else 'no answer'}")
     code = "; ".join(["import django", "django.setup()", *(f"import {module}" for module in modules)])
     command = [docker, "run", "--rm", "--entrypoint", "python"]
     if options.env_file is not None:

@@ -255,12 +255,12 @@ def test_the_script_on_production_settings_passes_everything_with_docker_and_exi
 
 
 def test_the_script_reports_settings_prod_refuses_as_one_line_and_still_runs_the_others(world, settings):
-    environment = script_environment(settings, INTERNAL_WORKER_TOKEN="short", DEBUG="true")
+    environment = script_environment(settings, INTERNAL_WORKER_TOKEN="short", DEBUG="true", SECRET_KEY="")
 
     done = run_script(environment)
 
     lines = done.stdout.splitlines()
-    assert lines[0] == ("[FAIL] production settings: DEBUG must be off; "
+    assert lines[0] == ("[FAIL] production settings: DEBUG must be off; SECRET_KEY is required; "
                         "INTERNAL_WORKER_TOKEN is shorter than 32 characters")
     assert "[FAIL] internal secrets: INTERNAL_WORKER_TOKEN is shorter than 32 characters" in lines
     assert "[PASS] queue academy-excel-jobs" in lines
@@ -542,6 +542,23 @@ def test_a_missing_image_or_one_whose_modules_fail_fails(tmp_path, monkeypatch):
                          broken="academy-ai-worker-cpu:latest").render() == (
         "[FAIL] image academy-ai-worker-cpu: Django or apps.jobs.management.commands.run_worker, apps.worker.ai "
         "failed inside it: ModuleNotFoundError: No module named 'apps.worker.ai'")
+
+
+def test_a_docker_whose_daemon_does_not_answer_fails_or_is_skipped_with_local(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "docker").write_text("#!/bin/sh\necho '[]'\necho 'Cannot connect to the Docker daemon at "
+                                    "unix:///var/run/docker.sock. Is the docker daemon running?' >&2\nexit 1\n")
+    (bin_dir / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    checks = dict(readiness.readiness_checks(docker=DockerOptions()))
+    reason = ("docker could not be asked: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+              "Is the docker daemon running?")
+
+    assert run_check("image academy-api", checks["image academy-api"], local=False).render() == (
+        f"[FAIL] image academy-api: {reason}")
+    assert run_check("image academy-api", checks["image academy-api"], local=True).render() == (
+        f"[SKIP] image academy-api: {reason}")
 
 
 def test_no_docker_binary_fails_or_is_skipped_with_local(tmp_path, monkeypatch):

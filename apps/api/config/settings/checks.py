@@ -18,6 +18,7 @@ REQUIRED_NON_EMPTY = {API: ["DB_HOST", "ALLOWED_HOSTS"], WORKER: ["DB_HOST"]}
 REQUIRED_TOKENS = {API: ["INTERNAL_WORKER_TOKEN", "LAMBDA_INTERNAL_API_KEY"], WORKER: ["INTERNAL_WORKER_TOKEN"]}
 REQUIRED_FOR_R2 = ["R2_ENDPOINT_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
 REQUIRED_FOR_SOLAPI = ["SOLAPI_API_KEY", "SOLAPI_API_SECRET"]
+REFUSAL_PREFIX = "프로덕션 설정 오류 (production settings refused): "
 
 
 def secret_problem(name: str, value: Any, min_length: int) -> str | None:
@@ -51,4 +52,4 @@ def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
 def refuse_unsafe_start(settings: dict[str, Any], *, profile: str) -> None:
     problems = production_problems(settings, profile=profile)
     if problems:
-        raise ImproperlyConfigured("프로덕션 설정 오류 (production settings refused): " + "; ".join(problems))
+        raise ImproperlyConfigured(REFUSAL_PREFIX + "; ".join(problems))
