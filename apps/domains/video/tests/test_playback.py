@@ -34,10 +34,13 @@ seg_00001.ts
 
 
 @pytest.fixture(autouse=True)
-def fresh_playlist_cache():
-    cache.clear()
+def fresh_playlist_cache(empty_redis):
+    """On Redis, empty_redis already removed this test process's keys: cache.clear() is FLUSHDB, which also wiped
+    the other xdist worker's keys mid-test (its login-throttle counters, the scheduler heartbeat). Process memory
+    is cleared here."""
+    if empty_redis is None:
+        cache.clear()
     yield
-    cache.clear()
 
 
 @pytest.fixture
