@@ -6,7 +6,12 @@ os.environ.setdefault("DB_HOST", "127.0.0.1")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 # Each pytest-xdist worker keeps its own keys in the shared Redis database, so one worker's clean-up between tests
 # never empties another's cache mid-test (processes a test starts inherit the prefix).
-os.environ.setdefault("CACHE_KEY_PREFIX", f"academy-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}")
+# Set, not defaulted, in an xdist worker: the controller loads these settings first and its "main" prefix is in
+# the environment every worker inherits, which gave all workers one prefix (and empty_redis wiped each other's keys).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["CACHE_KEY_PREFIX"] = f"academy-test-{os.environ['PYTEST_XDIST_WORKER']}"
+else:
+    os.environ.setdefault("CACHE_KEY_PREFIX", "academy-test-main")
 # Tests send nothing anywhere, whatever a developer's .env says (base.py starts Sentry only with a DSN).
 os.environ["SENTRY_DSN"] = ""
 
