@@ -4,14 +4,14 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export DJANGO_SETTINGS_MODULE ?= apps.api.config.settings.dev
 
-.PHONY: install run test lint services
+.PHONY: install run test lint services deps-lock deps-audit
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements/base.txt requirements/api.txt requirements/worker.txt requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r requirements/dev.txt
+	$(VENV)/bin/pip install -q --require-hashes -r requirements/dev.txt
 	touch $@
 
 # honcho reads no .env (-e /dev/null): each process's settings read it, and the real environment wins over it, as
@@ -35,3 +35,20 @@ lint: install
 
 test: services lint
 	DJANGO_SETTINGS_MODULE=apps.api.config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# requirements/*.in name the direct dependencies; deps-lock compiles each .txt with every transitive dependency and
+# its hashes, base first, then worker within base's versions, api within worker's, then dev within theirs (docs/decisions/0021).
+# Edit a .in file, run this, commit both. `DEPS_LOCK_ARGS=--upgrade-package=boto3 make deps-lock` moves one package.
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links $(DEPS_LOCK_ARGS)
+
+deps-lock: install
+	$(PIP_COMPILE) -o requirements/base.txt requirements/base.in
+	$(PIP_COMPILE) -o requirements/worker.txt requirements/worker.in
+	$(PIP_COMPILE) -o requirements/api.txt requirements/api.in
+	$(PIP_COMPILE) -o requirements/dev.txt requirements/dev.in
+
+# Known vulnerabilities in the locked versions (pip-audit asks the PyPI JSON API). Exit 0 with a notice when the
+# service cannot be reached, 1 when a vulnerability is found.
+deps-audit: install
+	$(PY) scripts/deps_audit.py requirements/dev.txt

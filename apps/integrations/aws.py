@@ -16,14 +16,18 @@ def aws_error_code(exc: BaseException) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
 
 
-def aws_client(service: str, *, region: str | None = None, read_timeout: int = 30,
+def aws_client(service: str, *, region: str | None = None, read_timeout: int = 30, max_attempts: int = 5,
                config_kwargs: dict[str, Any] | None = None, **client_kwargs: Any):
-    """A new client; `config_kwargs` adds to the botocore Config, `client_kwargs` go to Session.client."""
+    """A new client; `config_kwargs` adds to the botocore Config, `client_kwargs` go to Session.client.
+
+    The endpoint is AWS's unless `endpoint_url` is given or the environment names one (AWS_ENDPOINT_URL,
+    AWS_ENDPOINT_URL_<SERVICE>: botocore reads them), which is how the tests point a process at moto's server.
+    """
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=5, read_timeout=read_timeout,
-                    retries={"max_attempts": 5, "mode": "standard"}, **(config_kwargs or {}))
+                    retries={"max_attempts": max_attempts, "mode": "standard"}, **(config_kwargs or {}))
     return boto3.session.Session().client(
         service, region_name=region or settings.AWS_REGION, config=config, **client_kwargs
     )

@@ -104,6 +104,27 @@ def _normalised_lifecycle(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def bucket_rules_compare(*, adapter: R2Storage, name: str, wanted: BucketRules) -> BucketChange:
+    """How bucket `name` differs from `wanted` (read only: the readiness check calls this too)."""
+    current_cors = adapter._call("get_bucket_cors", adapter.client.get_bucket_cors, Bucket=name,
+                                 ignore_codes=_NO_CORS)
+    current_lifecycle = adapter._call(
+        "get_bucket_lifecycle_configuration", adapter.client.get_bucket_lifecycle_configuration, Bucket=name,
+        ignore_codes=_NO_LIFECYCLE,
+    )
+    have_cors = (current_cors or {}).get("CORSRules", [])
+    have_lifecycle = (current_lifecycle or {}).get("Rules", [])
+    change = BucketChange(
+        bucket=name,
+        cors_changed=_normalised_cors(have_cors) != _normalised_cors(wanted.cors),
+        lifecycle_changed=_normalised_lifecycle(have_lifecycle) != _normalised_lifecycle(wanted.lifecycle),
+    )
+    wanted_ids = {rule["ID"] for rule in wanted.lifecycle}
+    change.notes += [f"replaces lifecycle rule {rule.get('ID', '?')!r}" for rule in have_lifecycle
+                     if rule.get("ID") not in wanted_ids]
+    return change
+
+
 def bucket_rules_apply(*, rules: dict[str, BucketRules], dry_run: bool = False,
                        client=None) -> list[BucketChange]:
     """Write each bucket's CORS and lifecycle rules where they differ from the desired ones; returns what differed.
@@ -116,22 +137,7 @@ def bucket_rules_apply(*, rules: dict[str, BucketRules], dry_run: bool = False,
     for logical in LOGICAL_BUCKETS:
         wanted = rules[logical]
         name = bucket_name(logical)
-        current_cors = adapter._call("get_bucket_cors", adapter.client.get_bucket_cors, Bucket=name,
-                                     ignore_codes=_NO_CORS)
-        current_lifecycle = adapter._call(
-            "get_bucket_lifecycle_configuration", adapter.client.get_bucket_lifecycle_configuration, Bucket=name,
-            ignore_codes=_NO_LIFECYCLE,
-        )
-        have_cors = (current_cors or {}).get("CORSRules", [])
-        have_lifecycle = (current_lifecycle or {}).get("Rules", [])
-        change = BucketChange(
-            bucket=name,
-            cors_changed=_normalised_cors(have_cors) != _normalised_cors(wanted.cors),
-            lifecycle_changed=_normalised_lifecycle(have_lifecycle) != _normalised_lifecycle(wanted.lifecycle),
-        )
-        wanted_ids = {rule["ID"] for rule in wanted.lifecycle}
-        change.notes += [f"replaces lifecycle rule {rule.get('ID', '?')!r}" for rule in have_lifecycle
-                         if rule.get("ID") not in wanted_ids]
+        change = bucket_rules_compare(adapter=adapter, name=name, wanted=wanted)
         if not dry_run and change.cors_changed:
             adapter._call("put_bucket_cors", adapter.client.put_bucket_cors, Bucket=name,
                           CORSConfiguration={"CORSRules": wanted.cors})
@@ -140,4 +146,3 @@ def bucket_rules_apply(*, rules: dict[str, BucketRules], dry_run: bool = False,
                           Bucket=name, LifecycleConfiguration={"Rules": wanted.lifecycle})
         changes.append(change)
     return changes
-

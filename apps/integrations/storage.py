@@ -469,6 +469,16 @@ def _iter_data(data: bytes | bytearray | memoryview | BinaryIO | None) -> Iterat
 _NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchUpload"})
 
 
+def r2_client(*, max_attempts: int = 5):
+    """An S3 client for R2_ENDPOINT_URL with the R2_* credentials (without them, boto3's own chain)."""
+    credentials = {}
+    if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
+        credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
+                       "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
+    return aws_client("s3", read_timeout=60, max_attempts=max_attempts, endpoint_url=settings.R2_ENDPOINT_URL or None,
+                      config_kwargs={"signature_version": "s3v4"}, **credentials)
+
+
 class R2Storage(AwsAdapter, Storage):
     """Cloudflare R2, or any S3 API endpoint; with R2_ENDPOINT_URL empty it talks to AWS S3 (and to moto in tests)."""
 
@@ -476,12 +486,7 @@ class R2Storage(AwsAdapter, Storage):
     service_label = "s3"
 
     def make_client(self):
-        credentials = {}
-        if settings.R2_ACCESS_KEY_ID and settings.R2_SECRET_ACCESS_KEY:
-            credentials = {"aws_access_key_id": settings.R2_ACCESS_KEY_ID,
-                           "aws_secret_access_key": settings.R2_SECRET_ACCESS_KEY}
-        return aws_client("s3", read_timeout=60, endpoint_url=settings.R2_ENDPOINT_URL or None,
-                          config_kwargs={"signature_version": "s3v4"}, **credentials)
+        return r2_client()
 
     def translate_error(self, what, exc):
         if aws_error_code(exc) in _NOT_FOUND_CODES:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils.module_loading import import_string
 
@@ -28,6 +29,10 @@ LOCK_CLASS_ID = 0x6A6F6273
 LOCK_OBJECT_ID = 1
 # Batch is asked about its runs at most this often (one DescribeJobs per 100 runs), not on every 2 s pass.
 BATCH_RECONCILE_EVERY_SECONDS = 10
+# The active scheduler's last pass (epoch seconds), in the shared cache (Redis in production, the API's and the
+# workers'): the deployment readiness check reads it. The lock says a scheduler is alive; this says it still works.
+HEARTBEAT_CACHE_KEY = "jobs:scheduler:last_pass"
+HEARTBEAT_TTL_SECONDS = 24 * 3600
 
 
 # ---------------------------------------------------------------------------
@@ -114,6 +119,23 @@ class SchedulerLock:
             return False
         self._handle = handle
         return True
+
+
+# ---------------------------------------------------------------------------
+# The heartbeat
+# ---------------------------------------------------------------------------
+def scheduler_heartbeat_record(*, now: float | None = None) -> None:
+    """Note that the active scheduler finished a pass; a cache failure is logged and never stops the scheduler."""
+    try:
+        cache.set(HEARTBEAT_CACHE_KEY, time.time() if now is None else now, HEARTBEAT_TTL_SECONDS)
+    except Exception:
+        logger.warning("scheduler_heartbeat_failed", exc_info=True)
+
+
+def scheduler_last_pass() -> float | None:
+    """When the active scheduler last finished a pass (epoch seconds), or None if none did within a day."""
+    value = cache.get(HEARTBEAT_CACHE_KEY)
+    return None if value is None else float(value)
 
 
 # ---------------------------------------------------------------------------
@@ -209,6 +231,7 @@ class Scheduler:
                                 reconcile_batch=self._due("batch_reconcile", BATCH_RECONCILE_EVERY_SECONDS))
         if report.actions or report.errors:
             logger.info("scheduler_pass", extra={"actions": report.actions, "errors": report.errors})
+        scheduler_heartbeat_record()
         return report
 
     def run(self, *, max_ticks: int | None = None) -> int:

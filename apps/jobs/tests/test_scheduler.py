@@ -5,13 +5,22 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from apps.jobs import scheduler as scheduler_module
 from apps.jobs.models import Job, JobBackend, JobState
-from apps.jobs.scheduler import PeriodicTask, Scheduler, SchedulerLock, register_periodic
+from apps.jobs.scheduler import (
+    HEARTBEAT_CACHE_KEY,
+    PeriodicTask,
+    Scheduler,
+    SchedulerLock,
+    register_periodic,
+    scheduler_last_pass,
+)
 
 RAN: list[str] = []
 
@@ -115,6 +124,35 @@ def test_a_standby_scheduler_does_nothing(make_job, fake_queues, periodic):
     assert report is None
     assert fake_queues.sent == []
     assert RAN == []
+
+
+def test_an_active_pass_records_the_heartbeat_and_a_standby_one_does_not(db, fake_queues, periodic):
+    cache.delete(HEARTBEAT_CACHE_KEY)
+    holder = SchedulerLock()
+    assert holder.acquire()
+    try:
+        assert _in_another_session(lambda: Scheduler(interval=1).tick()) is None
+    finally:
+        holder.release()
+    assert scheduler_last_pass() is None
+
+    with time_machine.travel(1_900_000_000, tick=False):
+        Scheduler(interval=1).tick()
+
+    assert scheduler_last_pass() == 1_900_000_000.0
+    cache.delete(HEARTBEAT_CACHE_KEY)
+
+
+def test_a_cache_that_fails_never_stops_a_pass(db, fake_queues, periodic, monkeypatch):
+    class DownCache:
+        def set(self, *_args, **_kwargs):
+            raise ConnectionError("redis down")
+
+    monkeypatch.setattr(scheduler_module, "cache", DownCache())
+
+    report = Scheduler(interval=1).tick()
+
+    assert report is not None and report.errors == []
 
 
 def test_periodic_tasks_run_once_per_period_and_one_failing_stops_no_other(db, periodic):

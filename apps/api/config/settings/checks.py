@@ -18,9 +18,11 @@ REQUIRED_NON_EMPTY = {API: ["DB_HOST", "ALLOWED_HOSTS"], WORKER: ["DB_HOST"]}
 REQUIRED_TOKENS = {API: ["INTERNAL_WORKER_TOKEN", "LAMBDA_INTERNAL_API_KEY"], WORKER: ["INTERNAL_WORKER_TOKEN"]}
 REQUIRED_FOR_R2 = ["R2_ENDPOINT_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"]
 REQUIRED_FOR_SOLAPI = ["SOLAPI_API_KEY", "SOLAPI_API_SECRET"]
+REFUSAL_PREFIX = "프로덕션 설정 오류 (production settings refused): "
 
 
-def _secret_problem(name: str, value: Any, min_length: int) -> str | None:
+def secret_problem(name: str, value: Any, min_length: int) -> str | None:
+    """Why `value` is not a usable secret (blank, or shorter than `min_length` once stripped), else None."""
     stripped = str(value or "").strip()
     if not stripped:
         return f"{name} is required"
@@ -35,7 +37,7 @@ def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
         problems.append("DEBUG must be off")
     problems += [f"{name} is required" for name in REQUIRED_NON_EMPTY[profile] if not settings.get(name)]
     secrets = [("SECRET_KEY", MIN_SECRET_KEY_LENGTH)] + [(name, MIN_TOKEN_LENGTH) for name in REQUIRED_TOKENS[profile]]
-    problems += [p for name, length in secrets if (p := _secret_problem(name, settings.get(name), length))]
+    problems += [p for name, length in secrets if (p := secret_problem(name, settings.get(name), length))]
     if settings.get("STORAGE_BACKEND") == "r2":
         problems += [f"{name} is required" for name in REQUIRED_FOR_R2 if not settings.get(name)]
     if settings.get("MESSAGING_PROVIDER") == "solapi":
@@ -50,4 +52,4 @@ def production_problems(settings: dict[str, Any], *, profile: str) -> list[str]:
 def refuse_unsafe_start(settings: dict[str, Any], *, profile: str) -> None:
     problems = production_problems(settings, profile=profile)
     if problems:
-        raise ImproperlyConfigured("프로덕션 설정 오류 (production settings refused): " + "; ".join(problems))
+        raise ImproperlyConfigured(REFUSAL_PREFIX + "; ".join(problems))
