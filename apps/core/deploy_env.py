@@ -114,3 +114,28 @@ def render_value(key: str, value: str) -> str:
 def render(values: dict[str, str], *, source: str) -> str:
     return HEADER.format(source=source) + "".join(f"{key}={render_value(key, value)}\n"
                                                  for key, value in values.items())
+
+
+# ---------------------------------------------------------------------------------------------------- SSM paths
+# Where the estate reads the environment (infra/cloudformation/compute.yaml and batch.yaml, docs/deploy.md §7): every
+# variable under the API's path (API and scheduler) and the fleets' path, and the Batch job's five secrets under its.
+SSM_API_PATH = "/academy/api/"
+SSM_WORKER_PATH = "/academy/worker/"
+SSM_VIDEO_WORKER_PATH = "/academy/video-worker/"
+VIDEO_WORKER_SECRETS = ("SECRET_KEY", "INTERNAL_WORKER_TOKEN", "DB_PASSWORD", "R2_ACCESS_KEY_ID",
+                        "R2_SECRET_ACCESS_KEY")
+# Only the API checks the Lambda's key: the fleets never get it.
+API_ONLY_KEYS = frozenset({"LAMBDA_INTERNAL_API_KEY"})
+
+
+def ssm_parameters(values: dict[str, str], *, worker_api_base_url: str) -> dict[str, str]:
+    """Parameter name -> value for the whole estate, from one `.env.deploy`.
+
+    The fleets reach the API by the internal load balancer (`worker_api_base_url`), not by its public name; a
+    Batch secret the file lacks is left out (the readiness check and the job definition name it)."""
+    parameters = {f"{SSM_API_PATH}{key}": value for key, value in values.items()}
+    worker = {key: value for key, value in values.items() if key not in API_ONLY_KEYS}
+    worker["API_BASE_URL"] = worker_api_base_url
+    parameters.update({f"{SSM_WORKER_PATH}{key}": value for key, value in worker.items()})
+    parameters.update({f"{SSM_VIDEO_WORKER_PATH}{key}": values[key] for key in VIDEO_WORKER_SECRETS if key in values})
+    return parameters
