@@ -405,3 +405,19 @@ def test_the_database_is_private_encrypted_and_kept_7_days():
     [redis] = resources("data", "AWS::ElastiCache::ReplicationGroup").values()
     assert redis["Engine"] == "redis"
     assert "Fn::ImportValue" in redis["SecurityGroupIds"][0]
+
+
+def test_the_readiness_check_passes_on_what_the_stacks_create(estate, settings):
+    """docs/deploy.md §11 against the estate of §1–§9: every queue, the Batch queue, definition and roles PASS."""
+    from apps.integrations import readiness
+
+    settings.AWS_REGION = REGION
+    clients = readiness.CloudClients()
+
+    outcomes = {f"queue {name}": readiness.check_queue(name, clients) for name in configured_queue_names()}
+    outcomes["batch job queue"] = readiness.check_batch_job_queue(clients)
+    outcomes["batch job definition"] = readiness.check_batch_job_definition(clients)
+    outcomes["batch roles"] = readiness.check_batch_roles(clients)
+
+    assert len(outcomes) == len(configured_queue_names()) + 3
+    assert outcomes == {name: (readiness.PASS, "") for name in outcomes}
