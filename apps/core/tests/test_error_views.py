@@ -124,3 +124,13 @@ def test_bad_request_handler_names_too_many_fields(settings):
     assert response.status_code == 400
     assert b'"code": "TOO_MANY_FIELDS"' in response.content
     assert b'"max_fields": 10' in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept_language", ["en-US,en;q=0.9", "ja", ""])
+def test_field_errors_are_korean_whatever_the_browser_asks(client, accept_language):
+    response = client.post("/api/v1/auth/token/", {"username": "someone"}, content_type="application/json",
+                           HTTP_ACCEPT_LANGUAGE=accept_language)
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {"password": ["이 필드는 필수 항목입니다."]}

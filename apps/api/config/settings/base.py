@@ -109,6 +109,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "ko-kr"
+# Korean only: every answer (DRF's field errors included) is Korean whatever the browser's Accept-Language says; a
+# front end on an English-language laptop got "This field is required." beside a Korean message.
+LANGUAGES = [("ko", "한국어")]
 TIME_ZONE = "Asia/Seoul"
 USE_I18N = True
 USE_TZ = True
