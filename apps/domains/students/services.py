@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.core.exceptions import ConflictError, DomainError
 from apps.core.models import Role, Tenant
 from apps.core.phone import InvalidPhoneError, normalize_optional_phone, normalize_phone
-from apps.domains.students.accounts import student_account_sync
+from apps.domains.students.accounts import student_account_deactivate, student_account_sync
 from apps.domains.students.grades import Grade, parse_grade, resolve_grade, school_year_start
 from apps.domains.students.models import Student
 from apps.domains.students.selectors import (
@@ -185,10 +185,15 @@ def student_update(*, student: Student, data: dict[str, Any]) -> Student:
 
 @transaction.atomic
 def student_soft_delete(*, student: Student) -> Student:
-    """Mark the student deleted; deleting an already deleted student keeps its first deletion time."""
+    """Mark the student deleted; deleting an already deleted student keeps its first deletion time.
+
+    The student's own login stops with it (inactive, every token ended): a student who left keeps no way in.
+    Restoring the student does not reopen it; staff reset the password (apps/domains/students/accounts.py)."""
     now = timezone.now()
-    Student.objects.filter(id=student.id, deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
+    deleted = Student.objects.filter(id=student.id, deleted_at__isnull=True).update(deleted_at=now, updated_at=now)
     student.refresh_from_db(fields=["deleted_at", "updated_at"])
+    if deleted and student.user_id is not None and student.user.role == Role.STUDENT:
+        student_account_deactivate(student=student)
     return student
 
 

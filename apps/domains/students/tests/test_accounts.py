@@ -379,3 +379,20 @@ def test_the_birth_date_is_accepted_at_creation(admin_client):
 
     assert response.status_code == 201
     assert (response.json()["birth_date"], response.json()["account"]) == ("2013-04-05", None)
+
+
+def test_deleting_a_student_ends_their_login_and_restoring_does_not_reopen_it(admin_client, high_schooler):
+    username = admin_client.post(account_url(high_schooler), {"password": PASSWORD}, format="json").json()["username"]
+    tokens = login(username, PASSWORD).json()
+
+    deleted = admin_client.delete(f"/api/v1/students/{high_schooler.id}/")
+
+    assert deleted.status_code == 204
+    assert bearer(tokens["access"]).get("/api/v1/auth/me/").status_code == 401
+    assert (login(username, PASSWORD).status_code, login(username, PASSWORD).json()["code"]) == (
+        403, "ACCOUNT_INACTIVE")
+    assert admin_client.post(f"/api/v1/students/{high_schooler.id}/restore/").status_code == 200
+    assert login(username, PASSWORD).status_code == 403
+    reset = admin_client.post(account_url(high_schooler, "reset/"), {"password": PASSWORD}, format="json")
+    assert (reset.status_code, reset.json()["is_active"]) == (200, True)
+    assert login(username, PASSWORD).status_code == 200
