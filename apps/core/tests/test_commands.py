@@ -14,6 +14,7 @@ from apps.domains.enrollment.models import Attendance, Enrollment
 from apps.domains.lectures.models import Lecture, Session
 from apps.domains.messaging.models import CreditEntry, MessagingProfile
 from apps.domains.messaging.selectors import credit_balance
+from apps.domains.students.accounts import student_account_activatable
 from apps.domains.students.models import Student
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,8 @@ def test_seed_demo_fills_the_demo_academy_and_prints_the_logins(debug, tmp_path,
     # and one student can log in, and every printed login works
     student_user = User.objects.get(username="student")
     assert (student_user.role, student_user.student.name) == (Role.STUDENT, "권민준")
+    # active under the guardian-consent rule, not only by having been made before it (docs/accounts.md)
+    assert student_account_activatable(student=student_user.student)
     for login, password in (("admin", "academy-demo-1234"), ("teacher1", "teacher-demo-1234"),
                             ("student", "student-demo-1234")):
         assert f"{login} / {password}" in output

@@ -218,6 +218,11 @@ def _ensure_student_login(tenant: Tenant, student: Student | None, result: DemoS
     if student.user_id is None and not Student.objects.filter(user=user).exists():
         student.user = user
         student.save(update_fields=["user", "updated_at"])
+    if student.birth_date is None:
+        # 만 15: the login is active under the guardian-consent rule (docs/accounts.md), as the printed login says.
+        today = timezone.localdate()
+        student.birth_date = today.replace(year=today.year - 15, month=3, day=1)
+        student.save(update_fields=["birth_date", "updated_at"])
     result.student_login = (STUDENT_USERNAME, student.name)
 
 
