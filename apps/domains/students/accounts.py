@@ -282,3 +282,23 @@ def student_login_refusal(*, user: User) -> DomainError | None:
     logger.info("student_account_synced", extra={"event": "student_account_synced", "tenant_id": student.tenant_id,
                                                  "student_id": student.id, "user_id": user.id, "is_active": True})
     return None
+
+
+def student_logins_awaiting_consent(*, tenant: Tenant | None = None) -> list[Student]:
+    """Live students whose active login the guardian-consent rule would hold: logins made before the rule (or whose
+    consent vanished by hand) that `student_account_sync` would deactivate. Staff-stopped logins are not listed."""
+    students = (Student.objects.filter(deleted_at__isnull=True, user__role=Role.STUDENT, user__is_active=True,
+                                       account_deactivated_at__isnull=True)
+                .select_related("tenant", "user").order_by("tenant_id", "id"))
+    if tenant is not None:
+        students = students.filter(tenant=tenant)
+    return [student for student in students if not student_account_activatable(student=student)]
+
+
+@transaction.atomic
+def student_logins_hold_for_consent(*, tenant: Tenant | None = None) -> list[Student]:
+    """Deactivate (every token ended) each login `student_logins_awaiting_consent` lists; returns those students."""
+    held = student_logins_awaiting_consent(tenant=tenant)
+    for student in held:
+        student_account_sync(student=student)
+    return held

@@ -5,10 +5,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.core.models import Role, User
 from apps.domains.enrollment.models import Attendance, Enrollment
-from apps.domains.students.models import Student
+from apps.domains.students.models import GuardianConsent, Student
+from apps.domains.students.tests.test_accounts import bearer, years_ago
 
 
 def run(*args) -> str:
@@ -151,3 +153,37 @@ def test_purge_second_run_is_a_no_op(aged):
 
     assert snapshot() == before
     assert "deleted 0 student(s)" in output
+
+
+@pytest.mark.django_db
+def test_check_student_logins_lists_then_holds_logins_the_consent_rule_would_hold(tenant, other_tenant, make_student,
+                                                                                  make_user):
+    def with_login(student_tenant, name, **fields):
+        user = make_user(student_tenant, Role.STUDENT, username=f"{student_tenant.code}-{name}")
+        return make_student(student_tenant, name, user=user, **fields)
+
+    unknown_age = with_login(tenant, "나이모름", school_type="MIDDLE")
+    child = with_login(tenant, "어린이", birth_date=years_ago(10))
+    consented = with_login(tenant, "동의함", birth_date=years_ago(10))
+    GuardianConsent.objects.create(tenant=tenant, student=consented, guardian_name="보호자", relation="MOTHER",
+                                   method="WRITTEN", consented_at=timezone.now(), recorded_by=make_user(tenant))
+    with_login(tenant, "고등학생", school_type="HIGH")
+    with_login(tenant, "열다섯", birth_date=years_ago(15))
+    elsewhere = with_login(other_tenant, "다른학원", birth_date=years_ago(10))
+    token = str(AccessToken.for_user(child.user))
+
+    listed = run("check_student_logins", "--tenant", tenant.code)
+    applied = run("check_student_logins", "--apply", "--tenant", tenant.code)
+
+    expected = [f"tenant={tenant.code} student={unknown_age.id} login={unknown_age.user.username} (age unknown, "
+                "no consent)",
+                f"tenant={tenant.code} student={child.id} login={child.user.username} (under 14, no consent)"]
+    assert listed.splitlines() == [*expected, "would hold: 2 login(s)"]
+    assert applied.splitlines() == [*expected, "held: 2 login(s)"]
+    assert dict(User.objects.filter(student__isnull=False).values_list("username", "is_active")) == {
+        unknown_age.user.username: False, child.user.username: False, consented.user.username: True,
+        f"{tenant.code}-고등학생": True, f"{tenant.code}-열다섯": True, elsewhere.user.username: True}
+    assert bearer(token).get("/api/v1/auth/me/").status_code == 401
+    assert run("check_student_logins", "--tenant", tenant.code).splitlines() == ["would hold: 0 login(s)"]
+    with pytest.raises(CommandError):
+        run("check_student_logins", "--tenant", "nope")
