@@ -77,6 +77,10 @@ def test_seed_demo_fills_the_demo_academy_and_prints_the_logins(debug, tmp_path,
         token = client.post("/api/v1/auth/token/", {"username": login, "password": password},
                             content_type="application/json")
         assert token.status_code == 200, login
+    # and the student sees a published exam result, ranked among the class
+    exams = client.get("/api/v1/me/exams/", HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}").json()
+    assert exams["count"] == 1
+    assert (exams["results"][0]["title"], exams["results"][0]["score"]) == ("단원평가 (데모)", 100.0)
     assert f"sample roster to upload: {tmp_path / 'roster.xlsx'}" in output
     # and the academy can send: a verified (made-up) sender and some credit
     profile = MessagingProfile.objects.get(tenant=tenant)
@@ -116,7 +120,7 @@ def test_seed_demo_twice_creates_nothing_and_keeps_what_the_demo_user_changed(de
     # Then nothing new exists and nothing was overwritten
     assert state() == before
     assert ("created this run: teachers 0, students 0, lectures 0, sessions 0, enrollments 0, attendance 0, "
-            "message_setup 0") in output
+            "message_setup 0, exams 0") in output
     assert Attendance.objects.get(id=mark.id).status == "EXCUSED"
     assert Student.objects.get(name="천가은").deleted_at is not None
 

@@ -104,7 +104,7 @@ class DemoSeedResult:
     teachers: list[tuple[str, str]] = field(default_factory=list)
     student_login: tuple[str, str] | None = None
     created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("teachers", "students", "lectures", "sessions", "enrollments", "attendance", "message_setup"), 0))
+        ("teachers", "students", "lectures", "sessions", "enrollments", "attendance", "message_setup", "exams"), 0))
 
 
 def _ensure_teachers(tenant: Tenant, result: DemoSeedResult) -> list[User]:
@@ -278,10 +278,47 @@ def demo_academy_seed(*, tenant: Tenant, today: date) -> DemoSeedResult:
         enrollments = _ensure_enrollments(tenant, lecture, members, result)
         _take_rolls(new_sessions, enrollments, today=today, leave_last_unmarked=position == len(LECTURES) - 1,
                     result=result)
+        if STUDENT_LOGIN_OF in {student.name for student in members}:
+            _ensure_published_exam(tenant, lecture, today=today, result=result)
     _ensure_student_login(tenant, students.get(STUDENT_LOGIN_OF), result)
     _ensure_messaging(tenant, result)
     _ensure_message_catalog(tenant, result)
     return result
+
+
+DEMO_EXAM_TITLE = "단원평가 (데모)"
+DEMO_EXAM_KEY = [1, 3, 2, 5, 4, 1, 2, 3, 4, 5]
+
+
+def _ensure_published_exam(tenant: Tenant, lecture: Lecture, *, today: date, result: DemoSeedResult) -> None:
+    """A published exam of the demo student's lecture, every student's sheet graded as the OMR job would leave it:
+    the student and parent logins see a result with a rank and wrong answers on the first `make run`."""
+    from apps.domains.exams.models import Exam, ExamScan, ExamSheet, ScanState, SheetStatus
+    from apps.domains.exams.results import exam_publish, exam_regrade
+    from apps.domains.exams.services import exam_create, exam_open
+
+    if Exam.objects.for_tenant(tenant).filter(title=DEMO_EXAM_TITLE).exists():
+        return
+    exam = exam_create(tenant=tenant, lecture_id=lecture.id, title=DEMO_EXAM_TITLE, date=today - timedelta(days=7),
+                       question_count=len(DEMO_EXAM_KEY), answer_key=DEMO_EXAM_KEY, points=10)
+    exam = exam_open(exam=exam)
+    scan = ExamScan.objects.create(tenant=tenant, exam=exam, page_count=0, state=ScanState.DONE,
+                                   finished_at=timezone.now())
+    members = Student.objects.filter(enrollments__lecture=lecture, enrollments__status=EnrollmentStatus.ACTIVE,
+                                     deleted_at__isnull=True).order_by("id")
+    sheets = []
+    for position, student in enumerate(members):
+        # Student n misses questions n, n+3, ... (mod 10): scores from 100 down, with ties and a spread to rank.
+        wrong = {question for question in range(len(DEMO_EXAM_KEY)) if (question - position) % 4 == 0} if position \
+            else set()
+        answers = [[DEMO_EXAM_KEY[q] % 5 + 1] if q in wrong else [DEMO_EXAM_KEY[q]] for q in range(len(DEMO_EXAM_KEY))]
+        sheets.append(ExamSheet(tenant=tenant, exam=exam, scan=scan, page_number=position + 1,
+                                status=SheetStatus.GRADED, student=student, answers=answers,
+                                states=["ONE"] * len(answers)))
+    ExamSheet.objects.bulk_create(sheets)
+    exam_regrade(exam=exam)
+    exam_publish(exam=exam)
+    result.created["exams"] += 1
 
 
 # The sample roster: 20 rows for the upload screen. One student is already in the demo, two rows are skipped
