@@ -596,3 +596,14 @@ def test_a_roster_files_birth_dates_reach_the_students_and_their_logins(tenant, 
     assert {item["name"]: item["is_active"] for item in result["accounts_created"]} == {"김철수": True, "이영희": False}
     assert dict(Student.objects.values_list("name", "birth_date")) == {
         "김철수": date(2011, 1, 1), "이영희": date(2016, 1, 1)}
+
+
+@pytest.mark.django_db
+def test_a_roster_of_only_bad_birth_dates_says_so_in_the_no_rows_message(tenant, lecture, roster):
+    path = roster([["김철수", "010-1111-2222", "2099-01-01"], ["이영희", "010-3333-4444", "12.3.5"]],
+                  header=["이름", "학부모 전화번호", "생년월일"])
+    with pytest.raises(ExcelNoRowsError) as caught:
+        enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
+                               dry_run=False)
+    assert caught.value.message == "등록할 학생 데이터가 없습니다. 2행 모두 건너뛰었습니다: 생년월일 오류 2행"
+    assert db_state(tenant) == (0, 0, 0, 0, 0)
