@@ -22,7 +22,7 @@ from apps.domains.students.models import Student
 from .parser import ParsedStudentRow
 
 _STUDENT_FIELDS = ("tenant", "name", "parent_phone", "phone", "school", "school_type", "grade", "grade_starts_on",
-                   "gender", "memo", "extra", "created_at", "updated_at")
+                   "gender", "birth_date", "memo", "extra", "created_at", "updated_at")
 _ENROLLMENT_FIELDS = ("tenant", "lecture", "student", "status", "enrolled_at")
 
 
@@ -104,10 +104,11 @@ def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tu
         sql = (
             f"INSERT INTO {_table(Student)} ({columns}) "  # noqa: S608 (identifiers from model metadata)
             "SELECT %s, t.name, t.parent_phone, t.phone, t.school, t.school_type, t.grade, t.grade_starts_on, "
-            "t.gender, t.memo, t.extra::jsonb, %s, %s "
+            "t.gender, t.birth_date, t.memo, t.extra::jsonb, %s, %s "
             "FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::smallint[], %s::date[], "
-            "%s::text[], %s::text[], %s::text[]) "
-            "AS t(name, parent_phone, phone, school, school_type, grade, grade_starts_on, gender, memo, extra) "
+            "%s::text[], %s::date[], %s::text[], %s::text[]) "
+            "AS t(name, parent_phone, phone, school, school_type, grade, grade_starts_on, gender, birth_date, memo, "
+            "extra) "
             f"ON CONFLICT DO NOTHING RETURNING {_columns(Student, 'name', 'parent_phone', 'id')}"
         )
         params = [
@@ -115,7 +116,7 @@ def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tu
             [row.name for row in rows], [row.parent_phone for row in rows], [row.phone for row in rows],
             [row.school for row in rows], [row.school_type for row in rows], [row.grade for row in rows],
             [starts_on if row.grade_upcoming else None for row in rows],
-            [row.gender for row in rows], [row.memo for row in rows],
+            [row.gender for row in rows], [row.birth_date for row in rows], [row.memo for row in rows],
             [json.dumps(row.extra, ensure_ascii=False) for row in rows],
         ]
         with connection.cursor() as cursor:
@@ -129,7 +130,7 @@ def insert_students(*, tenant, rows: Sequence[ParsedStudentRow], now) -> dict[tu
                 Student(tenant=tenant, name=row.name, parent_phone=row.parent_phone, phone=row.phone,
                         school=row.school, school_type=row.school_type, grade=row.grade,
                         grade_starts_on=starts_on if row.grade_upcoming else None, gender=row.gender,
-                        memo=row.memo, extra=row.extra)
+                        birth_date=row.birth_date, memo=row.memo, extra=row.extra)
                 for row in rows
             ],
             ignore_conflicts=True,

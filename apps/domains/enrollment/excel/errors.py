@@ -28,6 +28,7 @@ SKIP_LABELS = {
     "INVALID_GRADE": "학년 오류",
     "INVALID_SCHOOL_TYPE": "학교급 오류",
     "INVALID_GENDER": "성별 오류",
+    "INVALID_BIRTH_DATE": "생년월일 오류",
     "DUPLICATE_IN_FILE": "파일 안에서 중복",
     "EXAMPLE_ROW": "양식 예시 행",
     "FORMULA_NOT_CALCULATED": "계산되지 않은 수식",

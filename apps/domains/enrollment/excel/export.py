@@ -16,7 +16,8 @@ from apps.domains.students.grades import grade_label
 from apps.domains.students.models import Gender, SchoolType
 
 EXPORT_HEADERS = (
-    "이름", "학부모 전화번호", "학생 전화번호", "학교", "학교급", "학년", "성별", "메모", "수강 상태", "등록일",
+    "이름", "학부모 전화번호", "학생 전화번호", "학교", "학교급", "학년", "성별", "생년월일", "메모", "수강 상태",
+    "등록일",
 )
 # A text cell starting with one of these is a formula to Excel, LibreOffice or a CSV re-import.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -83,6 +84,7 @@ def enrollment_export_roster(
             grade_label(school_type=student.school_type, grade=student.grade, starts_on=student.grade_starts_on,
                         today=today) or None,
             _GENDERS.get(student.gender, ""),
+            student.birth_date,  # a date cell; None leaves it empty
             student.memo,
             _STATUSES.get(enrollment.status, enrollment.status),
             # Excel has no time zones: write the academy's local time.

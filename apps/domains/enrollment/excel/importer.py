@@ -290,12 +290,13 @@ def _match_students(*, tenant, keys: dict, now, result: ImportResult) -> dict[tu
 
 def _create_accounts(*, tenant, students: dict[tuple[str, str], int], rows: dict, password_hash: str, now,
                      result: ImportResult) -> None:
-    """Logins for the students this batch created, named as staff-created ones; a child who may be under 14 gets
-    an inactive login until a guardian's consent is recorded (apps/domains/students/consent.py)."""
+    """Logins for the students this batch created, named as staff-created ones; a child who may be under 14 (by the
+    row's birth date, else by school type) gets an inactive login until a guardian's consent is recorded
+    (apps/domains/students/consent.py)."""
     today = timezone.localdate(now)
     accounts = [
         (sid, student_username(tenant=tenant, student_id=sid), rows[key].name[:150],
-         not consent_required(birth_date=None, school_type=rows[key].school_type, today=today))
+         not consent_required(birth_date=rows[key].birth_date, school_type=rows[key].school_type, today=today))
         for key, sid in students.items()
     ]
     linked = insert_accounts(tenant=tenant, accounts=accounts, password_hash=password_hash, now=now)

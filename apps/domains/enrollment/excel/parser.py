@@ -18,6 +18,8 @@ from itertools import chain
 from operator import itemgetter
 from pathlib import Path
 
+from django.utils import timezone
+
 from apps.core.phone import InvalidPhoneError, normalize_phone
 from apps.domains.students.grades import Grade, InvalidGradeError, parse_grade, resolve_grade
 from apps.domains.students.models import Gender, SchoolType
@@ -39,6 +41,7 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "school_type": ("초/중/고", "초중고", "학교급", "구분", "school type"),
     "gender": ("성별", "gender", "sex"),
     "memo": ("메모", "비고", "memo", "note"),
+    "birth_date": ("생년월일", "생일", "출생일", "birth date", "birthdate", "date of birth"),
 }
 _HEADER_NOISE = re.compile(r"\(.*?\)|\[.*?\]|[\s_\-.*·:/]")
 _LABEL_NOISE = re.compile(r"[\s_\-.*·:/()\[\]]")
@@ -224,6 +227,7 @@ class ParsedStudentRow:
     memo: str = ""
     extra: dict = field(default_factory=dict)
     grade_upcoming: bool = False  # "예비 고2": the grade starts with the coming school year
+    birth_date: date | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -265,6 +269,9 @@ MSG_INVALID_PARENT_PHONE = "학부모 전화번호가 올바르지 않습니다.
 MSG_INVALID_STUDENT_PHONE = "학생 전화번호가 올바르지 않습니다. 010으로 시작하는 11자리 번호를 입력하거나 비워 두세요."
 MSG_INVALID_SCHOOL_TYPE = "학교급을 알 수 없습니다. '초', '중', '고' 중 하나로 입력해 주세요."
 MSG_INVALID_GENDER = "성별을 알 수 없습니다. '남' 또는 '여'로 입력해 주세요."
+MSG_INVALID_BIRTH_DATE = (
+    "생년월일이 올바르지 않습니다. '2012-03-05'처럼 1900년 이후의 지난 날짜를 입력하거나 비워 두세요."
+)
 MSG_EXAMPLE_ROW = "양식의 예시 행이라 건너뛰었습니다."
 
 # What staff write in a phone cell for "no number" (compared lower-cased, without spaces).
@@ -362,6 +369,44 @@ def _gender_of(value: object) -> str:
     if text in _GENDERS:
         return _GENDERS[text]
     raise _RowError("INVALID_GENDER", MSG_INVALID_GENDER)
+
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+# Unambiguous shapes only, the year first with 4 digits: '2012-03-05', '2012.3.5', '2012/03/05', '2012. 3. 5.',
+# '20120305', '2012년 3월 5일'.
+_BIRTH_DATE_FORMS = (
+    re.compile(r"(\d{4})\s*([-./])\s*(\d{1,2})\s*\2\s*(\d{1,2})\.?"),
+    re.compile(r"(\d{4})()(\d{2})(\d{2})"),
+    re.compile(r"(\d{4})\s*년()\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?"),
+)
+
+
+def birth_date_of(value: object, *, today: date) -> date | None:
+    """The birth date of a cell (an Excel date, or text in a 4-digit-year form), None when blank.
+
+    Raises _RowError INVALID_BIRTH_DATE for anything else, a date in the future or one before 1900-01-01.
+    """
+    if isinstance(value, datetime):
+        found = value.date()
+    elif isinstance(value, date):
+        found = value
+    else:
+        text = cell_text(value)
+        if "".join(text.lower().split()) in PHONE_PLACEHOLDERS:  # '', '-', '없음', '미상'...
+            return None
+        found = None
+        for form in _BIRTH_DATE_FORMS:
+            match = form.fullmatch(text)
+            if match is not None:
+                year, _, month, day = match.groups()
+                try:
+                    found = date(int(year), int(month), int(day))
+                except ValueError:
+                    found = None
+                break
+    if found is None or not EARLIEST_BIRTH_DATE <= found <= today:
+        raise _RowError("INVALID_BIRTH_DATE", MSG_INVALID_BIRTH_DATE)
+    return found
 
 
 def _school_of(value: object) -> tuple[str, str]:
@@ -483,7 +528,11 @@ def _parse_rows(head: list[list], rest: Iterator[list], header: Header) -> Parse
     extra_columns = [(column, label) for column, label in header.labels.items() if column not in mapping]
     col = {name: column for column, name in mapping.items()}
     c_name, c_parent = col["name"], col["parent_phone"]
-    c_phone, c_memo = col.get("phone"), col.get("memo")
+    c_phone, c_memo, c_birth = col.get("phone"), col.get("memo"), col.get("birth_date")
+    # Birth dates keyed on the raw cell: (ok, date or None) or (False, the _RowError).
+    birth_cache: dict = {}
+    birth_of = partial(birth_date_of, today=timezone.localdate())
+    birth_date = None
     # School, grade, school type and gender repeat across rows: normalise each distinct combination once.
     # profile_cache maps the raw cells to (ok, (school, school_type, grade, gender, upcoming)) or (False, the
     # _RowError).
@@ -548,6 +597,17 @@ def _parse_rows(head: list[list], rest: Iterator[list], header: Header) -> Parse
                 if not outcome[0]:
                     raise outcome[1]
                 school, school_type, grade, gender, upcoming = outcome[1]
+            if c_birth is not None:
+                raw = values[c_birth]
+                if raw == "" or raw is None:
+                    birth_date = None
+                else:
+                    outcome = birth_cache.get(raw)
+                    if outcome is None:
+                        outcome = birth_cache[raw] = _outcome(birth_of, raw)
+                    if not outcome[0]:
+                        raise outcome[1]
+                    birth_date = outcome[1]
             memo = ""
             if c_memo is not None:
                 memo = values[c_memo]
@@ -580,7 +640,7 @@ def _parse_rows(head: list[list], rest: Iterator[list], header: Header) -> Parse
                         clean = extra_cache[value] = _json_value(value)
                     extra[label] = clean
         append(ParsedStudentRow(excel_row, name, parent_phone, phone, school, school_type, grade, gender, memo,
-                                extra, upcoming))
+                                extra, upcoming, birth_date))
     return ParsedRoster(
         rows=parsed,
         skipped=skipped,

@@ -6,15 +6,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-TEMPLATE_HEADERS = ("이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "메모")
+TEMPLATE_HEADERS = ("이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "생년월일", "메모")
 # The parser skips this exact row (EXAMPLE_ROW), so an admin who forgets to delete it enrolls no phantom student.
-TEMPLATE_EXAMPLE = ("홍길동", "010-0000-0000", "", "서울중학교", "중2", "남", "예시 행입니다. 지우고 입력하세요.")
+TEMPLATE_EXAMPLE = ("홍길동", "010-0000-0000", "", "서울중학교", "중2", "남", "2012-03-05",
+                    "예시 행입니다. 지우고 입력하세요.")
 TEMPLATE_EXAMPLE_KEY = ("홍길동", "01000000000")
 TEMPLATE_ROWS = 1000
 GRADE_CHOICES = ("초1", "초2", "초3", "초4", "초5", "초6", "중1", "중2", "중3", "고1", "고2", "고3")
 GENDER_CHOICES = ("남", "여")
 _PHONE_COLUMNS = ("B", "C")
-_WIDTHS = {"A": 12, "B": 18, "C": 18, "D": 18, "E": 8, "F": 8, "G": 30}
+_WIDTHS = {"A": 12, "B": 18, "C": 18, "D": 18, "E": 8, "F": 8, "G": 12, "H": 30}
 
 
 def build_enrollment_template() -> bytes:

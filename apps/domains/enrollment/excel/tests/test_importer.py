@@ -510,3 +510,100 @@ def test_an_upcoming_grade_starts_on_the_coming_first_of_march(tenant, lecture):
     run(tenant, lecture, rows)
 
     assert dict(Student.objects.values_list("name", "grade_starts_on")) == {"김철수": date(2027, 3, 1), "이영희": None}
+
+
+@pytest.mark.django_db
+def test_new_students_get_the_rows_birth_date(tenant, lecture):
+    rows = [ParsedStudentRow(row=2, name="김철수", parent_phone="01011112222", birth_date=date(2012, 3, 5)),
+            ParsedStudentRow(row=3, name="이영희", parent_phone="01033334444")]
+
+    run(tenant, lecture, rows)
+
+    assert dict(Student.objects.values_list("name", "birth_date")) == {"김철수": date(2012, 3, 5), "이영희": None}
+
+
+@pytest.mark.django_db
+def test_an_existing_students_birth_date_is_never_overwritten(tenant, lecture, make_student):
+    kept = make_student(tenant, "김철수", "01011112222", birth_date=date(2011, 1, 1))
+    blank = make_student(tenant, "이영희", "01033334444")
+    rows = [ParsedStudentRow(row=2, name="김철수", parent_phone="01011112222", birth_date=date(2012, 3, 5)),
+            ParsedStudentRow(row=3, name="이영희", parent_phone="01033334444", birth_date=date(2012, 3, 5))]
+
+    result = run(tenant, lecture, rows, initial_password="start-1234")
+
+    assert (result["created_students_count"], result["enrolled_count"], result["accounts_created"]) == (0, 2, [])
+    kept.refresh_from_db()
+    blank.refresh_from_db()
+    assert (kept.birth_date, blank.birth_date) == (date(2011, 1, 1), None)
+
+
+@pytest.mark.django_db
+# 2026-03-05 00:30 in Seoul (still the 4th in UTC): the birthdays below are judged by the academy's date.
+@time_machine.travel(datetime(2026, 3, 4, 15, 30, tzinfo=UTC), tick=False)
+def test_imported_logins_are_active_from_14_by_the_rows_birth_date(tenant, lecture):
+    rows = [
+        ParsedStudentRow(row=2, name="중학생15", parent_phone="01000000002", school_type="MIDDLE", grade=3,
+                         birth_date=date(2011, 1, 1)),
+        ParsedStudentRow(row=3, name="오늘14", parent_phone="01000000003", school_type="MIDDLE", grade=2,
+                         birth_date=date(2012, 3, 5)),
+        ParsedStudentRow(row=4, name="내일14", parent_phone="01000000004", school_type="MIDDLE", grade=2,
+                         birth_date=date(2012, 3, 6)),
+        ParsedStudentRow(row=5, name="초등10", parent_phone="01000000005", school_type="ELEMENTARY", grade=4,
+                         birth_date=date(2016, 1, 1)),
+        # A birth date wins over the school type either way.
+        ParsedStudentRow(row=6, name="고등13", parent_phone="01000000006", school_type="HIGH", grade=1,
+                         birth_date=date(2013, 1, 1)),
+        ParsedStudentRow(row=7, name="고등무", parent_phone="01000000007", school_type="HIGH", grade=1),
+        ParsedStudentRow(row=8, name="중등무", parent_phone="01000000008", school_type="MIDDLE", grade=1),
+    ]
+
+    result = run(tenant, lecture, rows, initial_password="start-1234")
+
+    expected = {"중학생15": True, "오늘14": True, "내일14": False, "초등10": False, "고등13": False, "고등무": True,
+                "중등무": False}
+    assert {item["name"]: item["is_active"] for item in result["accounts_created"]} == expected
+    users = Student.objects.filter(tenant=tenant).values_list("name", "user__is_active")
+    assert dict(users) == expected
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2026, 3, 5, 3, tzinfo=UTC), tick=False)
+def test_an_inactive_imported_login_needs_the_guardians_consent(tenant, lecture):
+    from apps.domains.students.accounts import GUARDIAN_CONSENT_REQUIRED, student_account_of, student_consent_required
+
+    run(tenant, lecture, [ParsedStudentRow(row=2, name="초등10", parent_phone="01000000005",
+                                           school_type="ELEMENTARY", grade=4, birth_date=date(2016, 1, 1))],
+        initial_password="start-1234")
+
+    student = Student.objects.get(tenant=tenant)
+    account = student_account_of(student)
+    assert (account.is_active, account.inactive_reason) == (False, GUARDIAN_CONSENT_REQUIRED)
+    assert student_consent_required(student=student) is True
+
+
+@pytest.mark.django_db
+@time_machine.travel(datetime(2026, 3, 5, 3, tzinfo=UTC), tick=False)
+def test_a_roster_files_birth_dates_reach_the_students_and_their_logins(tenant, lecture, roster):
+    path = roster([["김철수", "010-1111-2222", "중", datetime(2011, 1, 1)],
+                   ["이영희", "010-3333-4444", "중", "2016.1.1"],
+                   ["박민수", "010-5555-6666", "중", "2016-02-30"]],
+                  header=["이름", "학부모 전화번호", "초/중/고", "생년월일"])
+
+    result = enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path,
+                                    initial_password="start-1234", dry_run=False).to_dict()
+
+    assert [(item["row"], item["code"]) for item in result["skipped"]] == [(4, "INVALID_BIRTH_DATE")]
+    assert {item["name"]: item["is_active"] for item in result["accounts_created"]} == {"김철수": True, "이영희": False}
+    assert dict(Student.objects.values_list("name", "birth_date")) == {
+        "김철수": date(2011, 1, 1), "이영희": date(2016, 1, 1)}
+
+
+@pytest.mark.django_db
+def test_a_roster_of_only_bad_birth_dates_says_so_in_the_no_rows_message(tenant, lecture, roster):
+    path = roster([["김철수", "010-1111-2222", "2099-01-01"], ["이영희", "010-3333-4444", "12.3.5"]],
+                  header=["이름", "학부모 전화번호", "생년월일"])
+    with pytest.raises(ExcelNoRowsError) as caught:
+        enrollment_import_file(tenant=tenant, lecture=lecture, session=None, path=path, initial_password=None,
+                               dry_run=False)
+    assert caught.value.message == "등록할 학생 데이터가 없습니다. 2행 모두 건너뛰었습니다: 생년월일 오류 2행"
+    assert db_state(tenant) == (0, 0, 0, 0, 0)

@@ -116,10 +116,10 @@ def test_fully_empty_rows_are_ignored_and_numbering_is_kept(roster):
 
 def test_unknown_columns_are_kept_as_extra(roster):
     path = roster([["가", "01000000001", "A반", datetime.date(2012, 3, 4), 95, ""]],
-                  header=["이름", "학부모 전화번호", "반", "생년월일", "점수", "빈 열"])
+                  header=["이름", "학부모 전화번호", "반", "입학일", "점수", "빈 열"])
     result = parse_roster(path)
-    assert result.extra_columns == ["반", "생년월일", "점수", "빈 열"]
-    assert result.rows[0].extra == {"반": "A반", "생년월일": "2012-03-04", "점수": 95}
+    assert result.extra_columns == ["반", "입학일", "점수", "빈 열"]
+    assert result.rows[0].extra == {"반": "A반", "입학일": "2012-03-04", "점수": 95}
 
 
 def test_nfkc_and_trimming_of_names(roster):

@@ -20,7 +20,7 @@ def test_the_template_has_korean_headers_an_example_text_phones_and_lists():
     workbook = load_workbook(BytesIO(build_enrollment_template()))
     sheet = workbook.active
     assert [cell.value for cell in sheet[1]] == list(TEMPLATE_HEADERS) == [
-        "이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "메모"]
+        "이름", "학부모 전화번호", "학생 전화번호", "학교", "학년", "성별", "생년월일", "메모"]
     assert [cell.value for cell in sheet[2]][:2] == ["홍길동", "010-0000-0000"]
     assert sheet.max_row == 2 or all(cell.value is None for cell in sheet[3])
     assert (sheet["B2"].number_format, sheet["C500"].number_format, sheet["A2"].number_format) == ("@", "@", "General")
@@ -45,7 +45,7 @@ def read_rows(path):
 def test_the_roster_export_writes_live_students_of_the_lecture(tenant, lecture, enrolled, make_student, make_lecture,
                                                                tmp_path):
     enrolled("김철수", "01011112222", phone="01055556666", school="대치중학교", school_type="MIDDLE", grade=2,
-             gender="M", memo="집중반")
+             gender="M", memo="집중반", birth_date=date(2012, 3, 5))
     enrolled("삭제됨", "01099990000", deleted_at=timezone.now())
     Enrollment.objects.create(tenant=tenant, lecture=make_lecture(tenant, "다른 강의"),
                               student=make_student(tenant, "다른반", "01000001111"))
@@ -54,8 +54,9 @@ def test_the_roster_export_writes_live_students_of_the_lecture(tenant, lecture, 
 
     rows = read_rows(path)
     assert rows[0] == list(EXPORT_HEADERS)
-    assert rows[1][:9] == [
-        "김철수", "010-1111-2222", "010-5555-6666", "대치중학교", "중등", "중2", "남", "집중반", "수강중"]
+    assert rows[1][:10] == [
+        "김철수", "010-1111-2222", "010-5555-6666", "대치중학교", "중등", "중2", "남", date(2012, 3, 5), "집중반",
+        "수강중"]
     assert len(rows) == 2
 
 
@@ -71,7 +72,7 @@ def test_cells_that_look_like_formulas_are_written_as_text(tenant, lecture, enro
     assert "<f>" not in sheet_xml
     rows = read_rows(path)[1:]
     # XML itself turns a carriage return into a line feed; the text is otherwise kept as typed.
-    assert {row[0] for row in rows} == {row[7] for row in rows} == {text.replace("\r", "\n") for text in hostile}
+    assert {row[0] for row in rows} == {row[8] for row in rows} == {text.replace("\r", "\n") for text in hostile}
     sheet = load_workbook(path).active
     assert all(sheet.cell(row=r, column=1).data_type == "s" for r in range(2, len(hostile) + 2))
     path.unlink()
@@ -95,7 +96,7 @@ def test_status_filter_and_streaming_of_many_rows(tenant, lecture, make_student,
 
     rows = read_rows(path)
     assert len(rows) == 1 + 3000
-    assert {row[8] for row in rows[1:]} == {"수강중"}
+    assert {row[9] for row in rows[1:]} == {"수강중"}
     assert [row[0] for row in rows[1:4]] == ["학생0001", "학생0002", "학생0004"]
 
 
