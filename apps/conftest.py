@@ -92,19 +92,12 @@ def make_student(db):
 
 
 @pytest.fixture
-def make_parent(make_user):
+def make_parent(db):
     """A parent account of `tenant` (activated, password "pw-12345678"), linked to `students` (docs/parents.md)."""
-    from apps.domains.accounts.models import Parent, ParentStudent
+    from apps.domains.accounts.tests.support import PASSWORD, parent_with_children
 
     def make(tenant: Tenant, *students, phone: str = "01055556666", password: str | None = None):
-        user = make_user(tenant, role=Role.PARENT, username=f"{phone}@{tenant.code}")
-        if password is not None:
-            user.set_password(password)
-            user.save(update_fields=["password"])
-        parent = Parent.objects.create(tenant=tenant, user=user, phone=phone)
-        for student in students:
-            ParentStudent.objects.create(tenant=tenant, parent=parent, student=student)
-        return parent
+        return parent_with_children(tenant, *students, phone=phone, password=password or PASSWORD)
 
     return make
 

@@ -112,14 +112,9 @@ class TenantWorld:
 
 def _parent_of(student):
     """The student's parent with an account, so the parent operations reach a parent and a child of theirs."""
-    from apps.core.models import Role
-    from apps.domains.accounts.models import Parent, ParentStudent
+    from apps.domains.accounts.tests.support import parent_with_children
 
-    user = User.objects.create_user(username=f"{student.parent_phone}@{student.tenant.code}", tenant=student.tenant,
-                                    role=Role.PARENT)
-    parent = Parent.objects.create(tenant=student.tenant, user=user, phone=student.parent_phone)
-    ParentStudent.objects.create(tenant=student.tenant, parent=parent, student=student)
-    return parent
+    return parent_with_children(student.tenant, student, phone=student.parent_phone)
 
 
 def _messaging_catalog(tenant, student) -> dict[str, dict[str, object]]:

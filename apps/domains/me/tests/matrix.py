@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.core.models import Role, Tenant, User
-from apps.domains.accounts.models import Parent, ParentStudent
+from apps.domains.accounts.tests.support import parent_with_children
 from apps.domains.students.models import Student
 
 PARENT_PHONE = "01055556666"
@@ -77,12 +77,7 @@ def token_client(user: User) -> APIClient:
 
 
 def make_parent_user(tenant: Tenant, *children: Student, phone: str, name: str = "") -> User:
-    user = User.objects.create_user(username=f"{phone}@{tenant.code}", password="x" * 12, tenant=tenant,
-                                    role=Role.PARENT)
-    parent = Parent.objects.create(tenant=tenant, user=user, phone=phone, name=name)
-    for child in children:
-        ParentStudent.objects.create(tenant=tenant, parent=parent, student=child)
-    return user
+    return parent_with_children(tenant, *children, phone=phone, name=name).user
 
 
 def make_student_user(tenant: Tenant, student: Student) -> User:

@@ -6,7 +6,7 @@ from rest_framework.request import Request
 
 from apps.core.exceptions import DomainError, ForbiddenError, NotFoundError
 from apps.core.models import Role, User
-from apps.domains.accounts.models import Parent, ParentStudent
+from apps.domains.accounts.models import ParentStudent
 from apps.domains.me.subject import me_subject
 
 pytestmark = pytest.mark.django_db
@@ -19,14 +19,9 @@ def _request(user, query=""):
 
 
 @pytest.fixture
-def parent_of(make_user):
-    def make(*students, tenant=None, phone="01055556666"):
-        tenant = tenant or students[0].tenant
-        user = make_user(tenant, role=Role.PARENT, username=f"{phone}@{tenant.code}")
-        parent = Parent.objects.create(tenant=tenant, user=user, phone=phone)
-        for student in students:
-            ParentStudent.objects.create(tenant=tenant, parent=parent, student=student)
-        return user
+def parent_of(make_parent):
+    def make(*students):
+        return make_parent(students[0].tenant, *students).user
     return make
 
 

@@ -9,7 +9,6 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.core.models import Role
-from apps.domains.accounts.models import Parent, ParentStudent
 from apps.domains.video.models import Video, VideoState
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -47,17 +46,11 @@ def enrolled_student(make_user, make_student, make_enrollment):
 
 
 @pytest.fixture
-def parent_of(make_user):
-    """A parent login linked to the given students (the parents helper's invite flow builds these for real)."""
+def parent_of(make_parent):
+    """A parent login linked to the given students (each call a new phone)."""
 
-    def make(*students, tenant=None):
-        tenant = tenant or students[0].tenant
-        phone = f"0107{next(_phones):07d}"
-        user = make_user(tenant, role=Role.PARENT, username=f"{phone}@{tenant.code}")
-        parent = Parent.objects.create(tenant=tenant, user=user, phone=phone)
-        for student in students:
-            ParentStudent.objects.create(tenant=tenant, parent=parent, student=student)
-        return user
+    def make(*students):
+        return make_parent(students[0].tenant, *students, phone=f"0107{next(_phones):07d}").user
 
     return make
 
