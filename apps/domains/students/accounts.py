@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from apps.core.exceptions import ConflictError, DomainError, ForbiddenError, NotFoundError
@@ -287,12 +288,18 @@ def student_login_refusal(*, user: User) -> DomainError | None:
 def student_logins_awaiting_consent(*, tenant: Tenant | None = None) -> list[Student]:
     """Live students whose active login the guardian-consent rule would hold: logins made before the rule (or whose
     consent vanished by hand) that `student_account_sync` would deactivate. Staff-stopped logins are not listed."""
+    live_consent = GuardianConsent.objects.filter(student=OuterRef("pk"), withdrawn_at__isnull=True)
     students = (Student.objects.filter(deleted_at__isnull=True, user__role=Role.STUDENT, user__is_active=True,
                                        account_deactivated_at__isnull=True)
+                .annotate(has_consent=Exists(live_consent))
                 .select_related("tenant", "user").order_by("tenant_id", "id"))
     if tenant is not None:
         students = students.filter(tenant=tenant)
-    return [student for student in students if not student_account_activatable(student=student)]
+    today = timezone.localdate()
+    # One query however many students: the rule itself is the pure one student_account_activatable applies.
+    return [student for student in students
+            if not account_activatable(birth_date=student.birth_date, school_type=student.school_type,
+                                       has_consent=student.has_consent, today=today)]
 
 
 @transaction.atomic

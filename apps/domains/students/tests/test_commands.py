@@ -187,3 +187,19 @@ def test_check_student_logins_lists_then_holds_logins_the_consent_rule_would_hol
     assert run("check_student_logins", "--tenant", tenant.code).splitlines() == ["would hold: 0 login(s)"]
     with pytest.raises(CommandError):
         run("check_student_logins", "--tenant", "nope")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_consent_check_reads_every_login_in_one_query(tenant, make_student, make_user,
+                                                          django_assert_num_queries, count):
+    from apps.domains.students.accounts import student_logins_awaiting_consent
+
+    for n in range(count):
+        make_student(tenant, f"학생{n}", user=make_user(tenant, Role.STUDENT, username=f"s{n}"),
+                     birth_date=years_ago(10))
+
+    with django_assert_num_queries(1):
+        held = student_logins_awaiting_consent(tenant=tenant)
+
+    assert len(held) == count
