@@ -5,13 +5,9 @@ from django.contrib import admin
 from apps.core.admin import ReadOnlyModelAdmin
 from apps.domains.accounts.models import Parent, ParentInvite, ParentStudent
 
-# Shown, never edited here: a parent deleted here would leave their login behind and block the next invite of
-# that phone.
-ReadOnlyAdmin = ReadOnlyModelAdmin
-
 
 @admin.register(Parent)
-class ParentAdmin(ReadOnlyAdmin):
+class ParentAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "tenant", "masked_phone", "name", "activated_at", "created_at"]
     list_filter = ["tenant"]
     search_fields = ["phone", "name", "user__username", "tenant__code"]
@@ -23,7 +19,7 @@ class ParentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ParentStudent)
-class ParentStudentAdmin(ReadOnlyAdmin):
+class ParentStudentAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "tenant", "parent", "student", "created_at"]
     list_filter = ["tenant"]
     search_fields = ["parent__phone", "student__name", "tenant__code"]
@@ -31,7 +27,7 @@ class ParentStudentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ParentInvite)
-class ParentInviteAdmin(ReadOnlyAdmin):
+class ParentInviteAdmin(ReadOnlyModelAdmin):
     # The code's hash is never shown: it is of no use to anyone reading the admin, and one less thing to leak.
     exclude = ["code_hash"]
     list_display = ["id", "tenant", "parent", "expires_at", "failed_attempts", "used_at", "voided_at", "void_reason",

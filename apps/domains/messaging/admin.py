@@ -1,3 +1,6 @@
+"""Messaging in the admin: shown, never edited here (a sender number changed past the service would keep its
+verification; the ledger is append-only, top-ups go through `manage.py grant_message_credit`)."""
+
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyModelAdmin
@@ -14,13 +17,9 @@ from apps.domains.messaging.models import (
     PendingNotice,
 )
 
-# Shown, never edited here: a sender number changed past the service would keep its verification, and the
-# ledger is append-only (top-ups go through `manage.py grant_message_credit`).
-ReadOnlyAdmin = ReadOnlyModelAdmin
-
 
 @admin.register(MessagingProfile)
-class MessagingProfileAdmin(ReadOnlyAdmin):
+class MessagingProfileAdmin(ReadOnlyModelAdmin):
     list_display = ["tenant", "sender_number", "sender_verified_at", "opt_out_number", "updated_at"]
     list_filter = ["tenant"]
     search_fields = ["tenant__code", "tenant__name", "sender_number"]
@@ -28,7 +27,7 @@ class MessagingProfileAdmin(ReadOnlyAdmin):
 
 
 @admin.register(CreditEntry)
-class CreditEntryAdmin(ReadOnlyAdmin):
+class CreditEntryAdmin(ReadOnlyModelAdmin):
     list_display = ["created_at", "tenant", "kind", "amount", "reference", "memo"]
     list_filter = ["tenant", "kind"]
     search_fields = ["reference", "memo", "tenant__code"]
@@ -38,7 +37,7 @@ class CreditEntryAdmin(ReadOnlyAdmin):
 # ---------------------------------------------------------------------------------------------------- catalog
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(ReadOnlyAdmin):
+class MessageTemplateAdmin(ReadOnlyModelAdmin):
     """Changed through the API only: it checks the text for the carriers and puts an edited AlimTalk template back
     into review, which an edit here would skip."""
 
@@ -49,7 +48,7 @@ class MessageTemplateAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MessageConsent)
-class MessageConsentAdmin(ReadOnlyAdmin):
+class MessageConsentAdmin(ReadOnlyModelAdmin):
     """A consent is evidence (§50): recorded and withdrawn through the API, never edited."""
 
     list_display = ["student", "tenant", "holder", "kind", "method", "granted_at", "reconfirmed_at", "withdrawn_at"]
@@ -59,7 +58,7 @@ class MessageConsentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MessageOptOut)
-class MessageOptOutAdmin(ReadOnlyAdmin):
+class MessageOptOutAdmin(ReadOnlyModelAdmin):
     # The full number stays on the change page; lists show it masked.
     list_display = ["masked_phone", "tenant", "source", "memo", "created_at"]
     list_filter = ["tenant", "source"]
@@ -72,7 +71,7 @@ class MessageOptOutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(AutoNoticeSetting)
-class AutoNoticeSettingAdmin(ReadOnlyAdmin):
+class AutoNoticeSettingAdmin(ReadOnlyModelAdmin):
     """Changed through the API, which checks the template's channel and review."""
 
     list_display = ["kind", "tenant", "enabled", "template", "mode", "audience", "updated_at"]
@@ -84,7 +83,7 @@ class AutoNoticeSettingAdmin(ReadOnlyAdmin):
 # ---------------------------------------------------------------------------------------------------- sends
 
 @admin.register(MessageSend)
-class MessageSendAdmin(ReadOnlyAdmin):
+class MessageSendAdmin(ReadOnlyModelAdmin):
     """A send's record; cancelling and sending go through the API, which holds the guarded transitions."""
 
     list_display = ["id", "tenant", "status", "trigger", "mode", "purpose", "recipient_count", "estimated_cost",
@@ -96,7 +95,7 @@ class MessageSendAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MessageRecipient)
-class MessageRecipientAdmin(ReadOnlyAdmin):
+class MessageRecipientAdmin(ReadOnlyModelAdmin):
     """"A parent says nothing arrived": search by uid (the provider's recipient id) or the provider's message id;
     lists show the phone masked."""
 
@@ -113,7 +112,7 @@ class MessageRecipientAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PendingNotice)
-class PendingNoticeAdmin(ReadOnlyAdmin):
+class PendingNoticeAdmin(ReadOnlyModelAdmin):
     """"The absence notice did not go": fired_at and its send when it went, failure_code when it could not."""
 
     list_display = ["id", "tenant", "kind", "session_id", "student_id", "due_at", "fired_at", "failure_code", "send_id"]
